@@ -1,0 +1,67 @@
+# crmos developer tasks (GNU make). `make help` lists them.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules --no-print-directory
+
+VENV ?= .venv
+PY = $(VENV)/bin/python
+PYTEST_ARGS ?=
+# Paths checked by ruff (only those that exist, so a missing benchmarks/ is not an error).
+LINT_PATHS := $(wildcard src tests benchmarks)
+STAMP := $(VENV)/.installed
+# pip on this machine prints many harmless "Location ... is ignored" warnings.
+PIP_NOISE := is ignored: it is neither a file nor a directory
+
+.PHONY: help install run test check lint bench fmt clean distclean
+
+help:
+	@echo "make install    system packages (as root), venv, pip install -e '.[dev]'"
+	@echo "make run        crmos demo on http://127.0.0.1:8000"
+	@echo "make test       pytest with throw-away PostgreSQL/Redis/Mosquitto (PYTEST_ARGS=...)"
+	@echo "make check      ruff, ruff format --check, mypy, lint-imports, then test"
+	@echo "make bench      crmos bench all --quick (with the test services)"
+	@echo "make fmt        ruff format + ruff check --fix"
+	@echo "make clean      remove .crmos/ and build/cache artefacts (keeps the venv)"
+	@echo "make distclean  clean + remove the venv"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/install-system-deps.sh
+	scripts/install-system-deps.sh
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -e '.[dev]' 2>&1 | { grep -v -- '$(PIP_NOISE)' || true; }
+	touch $@
+
+run: install
+	$(VENV)/bin/crmos demo
+
+test: install
+	@rc=0; scripts/with-services.sh $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ "$$rc" -eq 5 ]; then \
+	  echo "make test: FAILED: pytest collected no tests (exit code 5)" >&2; exit 1; \
+	fi; \
+	exit "$$rc"
+
+lint: install
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+check: lint
+	@$(MAKE) test
+
+bench: install
+	scripts/with-services.sh $(VENV)/bin/crmos bench all --quick
+
+fmt: install
+	$(VENV)/bin/ruff format $(LINT_PATHS)
+	$(VENV)/bin/ruff check --fix $(LINT_PATHS)
+
+clean:
+	rm -rf .crmos build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

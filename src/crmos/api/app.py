@@ -1,0 +1,45 @@
+"""The FastAPI app factory: a router per resource, problem+json errors, the intake writer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from crmos.api import problems
+from crmos.api.auth import KeyResolver
+from crmos.api.routes import events, intake, system, workspaces
+from crmos.bootstrap import Container
+from crmos.ingest import IntakeCollector
+
+
+def create_app(container: Container) -> FastAPI:
+    """An app serving ``container``; the intake writer runs while the app does."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container.start_writer()
+        app.state.ingest = container.ingest()
+        yield
+        container.close()
+
+    app = FastAPI(
+        title="crmos",
+        version="0.1.0",
+        summary="Real-time, explainable customer operating system",
+        lifespan=lifespan,
+    )
+    registry = CollectorRegistry()
+    registry.register(
+        IntakeCollector(container.log, lambda: [w.id for w in container.workspaces.list()])
+    )
+    app.state.container = container
+    app.state.settings = container.settings
+    app.state.keys = KeyResolver(container.workspaces)
+    app.state.registry = registry
+    problems.install(app)
+    for module in (intake, events, workspaces, system):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,164 @@
+"""The ``crmos`` command line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from crmos.cli import bench, demo, events
+from crmos.cli.common import console, container, find_workspace
+from crmos.cli.files import event_lines
+from crmos.core.errors import Problem
+from crmos.core.settings import Settings, load_settings, masked
+
+app = typer.Typer(
+    name="crmos",
+    help="crmos: a real-time, explainable customer operating system.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+workspace_app = typer.Typer(help="Workspaces and their API keys.", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
+db_app = typer.Typer(help="The store.", no_args_is_help=True)
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+app.add_typer(events.app, name="events")
+app.add_typer(bench.app, name="bench")
+app.command("demo")(demo.demo)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default: server.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: server.port).")] = None,
+) -> None:
+    """Migrate the store, then serve the API and dashboard."""
+    run_server(host, port)
+
+
+def run_server(host: str | None, port: int | None) -> None:
+    """Serve until interrupted (the store is migrated first)."""
+    import uvicorn
+
+    from crmos.api import create_app
+
+    with container(migrate=True) as c:
+        bind_host = host or c.settings.server.host
+        bind_port = port or c.settings.server.port
+        console.print(f"crmos serving on [bold]http://{bind_host}:{bind_port}[/]")
+        uvicorn.run(create_app(c), host=bind_host, port=bind_port, log_level="warning")
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".jsonl or .csv")],
+    workspace: Annotated[str | None, typer.Option(help="Workspace name.")] = None,
+    source: Annotated[str, typer.Option(help="Touchpoint of events without one.")] = "import",
+    show: Annotated[int, typer.Option(help="Print at most this many problems.")] = 20,
+) -> None:
+    """Bulk-import events through the same validation as the HTTP intake."""
+    from rich.progress import Progress
+
+    with container() as c:
+        ws = find_workspace(c, workspace)
+        accepted = duplicates = rejected = 0
+        problems: list[Problem] = []
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"ingesting {file.name}", total=file.stat().st_size)
+
+            def counted(lines: Iterable[bytes]) -> Iterable[bytes]:
+                for line in lines:
+                    progress.advance(task, len(line) + 1)
+                    yield line
+
+            for report in c.ingest().ingest_lines(ws.id, source, counted(event_lines(file))):
+                accepted += report.accepted
+                duplicates += report.duplicates
+                rejected += report.rejected
+                problems.extend(report.problems[: max(0, show - len(problems))])
+        for problem in problems:
+            console.print(f"[yellow]rejected[/] {problem.path}: {problem.message}", highlight=False)
+        console.print(f"accepted {accepted}, duplicates {duplicates}, rejected {rejected}")
+
+
+@workspace_app.command("create")
+def workspace_create(
+    name: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Create a workspace; prints its write key (intake only) and admin key, once."""
+    with container() as c:
+        ws, write, admin = c.workspaces.create(name)
+    out = {
+        "workspace_id": ws.id,
+        "name": ws.name,
+        "write_key": write.secret,
+        "admin_key": admin.secret,
+    }
+    if as_json:
+        print(json.dumps(out))  # noqa: T201 - machine-readable output
+        return
+    console.print(f"workspace [bold]{ws.name}[/] ({ws.id})")
+    console.print(f"write key (intake only):      {write.secret}")
+    console.print(f"admin key (read,write,admin): {admin.secret}")
+    console.print("[dim]Keys are stored hashed: this is the only time they are shown.[/]")
+
+
+@workspace_app.command("list")
+def workspace_list() -> None:
+    """List workspaces."""
+    with container() as c:
+        table = Table("id", "name")
+        for ws in c.workspaces.list():
+            table.add_row(ws.id, ws.name)
+    console.print(table)
+
+
+@config_app.command("show")
+def config_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print the effective settings (secrets masked) with what each one means."""
+    settings = load_settings()
+    data = masked(settings)
+    if as_json:
+        print(json.dumps(data, indent=2))  # noqa: T201 - machine-readable output
+        return
+    table = Table("setting", "value", "env variable", "meaning")
+    for path, value, description in _walk(Settings, data):
+        env = "CRMOS__" + path.upper().replace(".", "__")
+        table.add_row(path, json.dumps(value), env, description)
+    console.print(table)
+
+
+def _walk(model: type, data: dict[str, object], prefix: str = "") -> list[tuple[str, object, str]]:
+    from pydantic import BaseModel
+
+    rows: list[tuple[str, object, str]] = []
+    for name, info in model.model_fields.items():  # type: ignore[attr-defined]
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows.extend(_walk(annotation, data[name], f"{prefix}{name}."))  # type: ignore[arg-type]
+        else:
+            rows.append((f"{prefix}{name}", data[name], info.description or ""))
+    return rows
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Bring the store's schema up to date."""
+    from crmos.store import current_revision
+
+    with container(migrate=True) as c:
+        console.print(f"store at revision {current_revision(c.engine)} ({c.engine.dialect.name})")
+
+
+def main() -> None:
+    """Entry point of the ``crmos`` script."""
+    app()

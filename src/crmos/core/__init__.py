@@ -1,0 +1,40 @@
+"""Core: ids, clock, the error tree, settings and the Event model.
+
+Every room may import it; it imports no other room.
+"""
+
+from crmos.core.errors import (
+    AuthError,
+    ConfigError,
+    Conflict,
+    CrmosError,
+    KeyDestroyed,
+    NotFound,
+    PayloadTooLarge,
+    Problem,
+    ScopeError,
+    StoreError,
+    ValidationError,
+)
+from crmos.core.event import EVENT_TYPES, Event, EventType
+from crmos.core.settings import Settings, load_settings, masked
+
+__all__ = [
+    "EVENT_TYPES",
+    "AuthError",
+    "ConfigError",
+    "Conflict",
+    "CrmosError",
+    "Event",
+    "EventType",
+    "KeyDestroyed",
+    "NotFound",
+    "PayloadTooLarge",
+    "Problem",
+    "ScopeError",
+    "Settings",
+    "StoreError",
+    "ValidationError",
+    "load_settings",
+    "masked",
+]

@@ -1,0 +1,26 @@
+"""Ingest: Segment-compatible intake — validation, clock-skew correction, dedupe by messageId,
+encryption of personal fields, group commit to the event log, and loss accounting.
+"""
+
+from crmos.ingest.accounting import IntakeCollector, SourceStats, intake_stats
+from crmos.ingest.normalise import Prepared, Shared, corrected_time, prepare
+from crmos.ingest.reader import EventReader
+from crmos.ingest.service import FileReport, IngestService
+from crmos.ingest.writer import EventWriter, GroupCommitter, Job, WriteResult
+
+__all__ = [
+    "EventReader",
+    "EventWriter",
+    "FileReport",
+    "GroupCommitter",
+    "IngestService",
+    "IntakeCollector",
+    "Job",
+    "Prepared",
+    "Shared",
+    "SourceStats",
+    "WriteResult",
+    "corrected_time",
+    "intake_stats",
+    "prepare",
+]

@@ -1,0 +1,191 @@
+"""Writes prepared events to the event log: dedupe, encrypt, append and count in one transaction.
+
+:class:`GroupCommitter` lets concurrent requests share a transaction (group commit): the store,
+not HTTP, is the limit, and one commit per group instead of per request is what lifts it.
+An event is committed before its request is answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import queue
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from crmos.core.errors import StoreError
+from crmos.ingest.normalise import Prepared
+from crmos.store import DataKey, EventLog, Vault
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """Events of one request (or one chunk of a file) for one workspace."""
+
+    workspace_id: str
+    events: list[Prepared] = field(default_factory=list)
+    # Rejected events by (source, reason): counted, never stored.
+    rejected: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What happened to a job's events."""
+
+    accepted: int
+    duplicates: int
+    rejected: int = 0
+
+
+class EventWriter:
+    """Synchronous writer; one call is one transaction."""
+
+    def __init__(self, log: EventLog, vault: Vault) -> None:
+        self._log = log
+        self._vault = vault
+
+    def write(self, jobs: list[Job]) -> list[WriteResult]:
+        """Write ``jobs`` in one transaction; all of them or none."""
+        fresh_keys: list[tuple[str, list[DataKey]]] = []
+        seen: dict[str, set[str]] = defaultdict(set)
+        try:
+            with self._log.engine.begin() as conn:
+                results = [
+                    self._write_job(conn, job, seen[job.workspace_id], fresh_keys) for job in jobs
+                ]
+        except SQLAlchemyError as exc:
+            raise StoreError("event append", str(getattr(exc, "orig", None) or exc)) from exc
+        for workspace_id, keys in fresh_keys:
+            self._vault.remember(workspace_id, keys)
+        return results
+
+    def _write_job(
+        self,
+        conn: Connection,
+        job: Job,
+        seen: set[str],
+        fresh_keys: list[tuple[str, list[DataKey]]],
+    ) -> WriteResult:
+        ws = job.workspace_id
+        stored = self._log.existing_ids(conn, ws, [e.message_id for e in job.events])
+        fresh: list[Prepared] = []
+        counts: Counter[tuple[str, str, str]] = Counter()
+        for event in job.events:
+            counts[(event.touchpoint, "received", "")] += 1
+            duplicate = event.message_id in stored or event.message_id in seen
+            counts[(event.touchpoint, "duplicate" if duplicate else "accepted", "")] += 1
+            if not duplicate:
+                seen.add(event.message_id)
+                fresh.append(event)
+        for (source, reason), n in job.rejected.items():
+            counts[(source, "received", "")] += n
+            counts[(source, "rejected", reason)] += n
+        keys, made = self._vault.keys_for(conn, ws, {e.subject for e in fresh if e.pii})
+        fresh_keys.append((ws, made))
+        self._log.append(conn, [_row(ws, e, keys) for e in fresh])
+        self._log.add_counts(conn, ((ws, s, o, r, n) for (s, o, r), n in counts.items()))
+        self._log.record_sequences(conn, ws, _sequences(fresh))
+        return WriteResult(len(fresh), len(job.events) - len(fresh), sum(job.rejected.values()))
+
+
+def _row(workspace_id: str, event: Prepared, keys: dict[str, DataKey]) -> dict[str, Any]:
+    key = keys.get(event.subject) if event.pii else None
+    pii = None
+    if key is not None:
+        aad = f"{workspace_id}/{event.message_id}".encode()
+        pii = key.seal(orjson.dumps(event.pii), aad)
+    return {
+        "workspace_id": workspace_id,
+        "message_id": event.message_id,
+        "type": event.type,
+        "user_id": event.user_id,
+        "anonymous_id": event.anonymous_id,
+        "name": event.name,
+        "ts_ms": event.ts_ms,
+        "received_ms": event.received_ms,
+        "touchpoint": event.touchpoint,
+        "body": orjson.dumps(event.body).decode(),
+        "key_id": key.key_id if key else None,
+        "pii": pii,
+        "tags": None,
+    }
+
+
+def _sequences(events: Iterable[Prepared]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = defaultdict(list)
+    for event in events:
+        if event.sequence is not None:
+            out[event.touchpoint].append(event.sequence)
+    return out
+
+
+_STOP = object()
+
+
+class GroupCommitter:
+    """Queues jobs from many requests; one thread writes whatever is queued in one transaction."""
+
+    def __init__(self, writer: EventWriter, max_events: int) -> None:
+        self._writer = writer
+        self._max = max_events
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="crmos-intake-writer", daemon=True)
+        self._thread.start()
+
+    async def submit(self, job: Job) -> WriteResult:
+        """Write ``job``; returns once it is committed."""
+        future: concurrent.futures.Future[WriteResult] = concurrent.futures.Future()
+        self._queue.put((job, future))
+        return await asyncio.wrap_future(future)
+
+    def close(self) -> None:
+        """Finish what is queued, then stop the writer thread."""
+        self._queue.put(_STOP)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            group, stop = self._take()
+            if group:
+                self._commit(group)
+            if stop:
+                return
+
+    def _take(self) -> tuple[list[tuple[Job, concurrent.futures.Future[WriteResult]]], bool]:
+        first = self._queue.get()
+        if first is _STOP:
+            return [], True
+        group = [first]
+        size = len(first[0].events)
+        while size < self._max:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return group, True
+            group.append(item)
+            size += len(item[0].events)
+        return group, False
+
+    def _commit(self, group: list[tuple[Job, concurrent.futures.Future[WriteResult]]]) -> None:
+        try:
+            results = self._writer.write([job for job, _ in group])
+        except Exception as exc:
+            # A failure must reach the waiting requests, or they would hang; and one bad job
+            # must not fail its neighbours, so a failed group is retried job by job.
+            if len(group) == 1:
+                group[0][1].set_exception(exc)
+                return
+            for item in group:
+                self._commit([item])
+            return
+        for (_, future), result in zip(group, results, strict=True):
+            future.set_result(result)

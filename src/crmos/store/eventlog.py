@@ -1,0 +1,133 @@
+"""The append-only event log table: dedupe look-ups, group inserts and reads.
+
+The intake writer appends rows in groups inside one transaction; readers page by ``seq``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, select
+
+from crmos.store.dialect import insert_ignore, upsert_add
+from crmos.store.tables import events, intake_counts, intake_sequences
+
+# SQLite allows 32,766 bound parameters; stay far below it and below PostgreSQL's 65,535.
+_IN_CHUNK = 900
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    """A filter over one workspace's event log."""
+
+    workspace_id: str
+    user_id: str | None = None
+    anonymous_id: str | None = None
+    type: str | None = None
+    after_seq: int = 0
+    limit: int = 100
+    newest_first: bool = False
+
+
+class EventLog:
+    """Table access for the event log and the intake accounting tables."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._insert = insert_ignore(engine, events)
+        self._add_count = upsert_add(
+            engine, intake_counts, ("workspace_id", "source", "outcome", "reason"), "count"
+        )
+
+    def existing_ids(self, conn: Connection, workspace_id: str, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are already stored for ``workspace_id``."""
+        found: set[str] = set()
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            found.update(
+                conn.execute(
+                    select(events.c.message_id)
+                    .where(events.c.workspace_id == workspace_id)
+                    .where(events.c.message_id.in_(chunk))
+                ).scalars()
+            )
+        return found
+
+    def append(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Insert rows; a row whose messageId is already stored is ignored."""
+        if rows:
+            conn.execute(self._insert, rows)
+
+    def add_counts(
+        self, conn: Connection, counts: Iterable[tuple[str, str, str, str, int]]
+    ) -> None:
+        """Add (workspace, source, outcome, reason, n) to the intake counters."""
+        rows = [
+            {"workspace_id": w, "source": s, "outcome": o, "reason": r, "count": n}
+            for w, s, o, r, n in counts
+            if n
+        ]
+        if rows:
+            conn.execute(self._add_count, rows)
+
+    def read(self, query: EventQuery) -> list[Row[Any]]:
+        """Events matching ``query``, oldest first unless ``newest_first``."""
+        stmt = select(events).where(events.c.workspace_id == query.workspace_id)
+        if query.user_id is not None:
+            stmt = stmt.where(events.c.user_id == query.user_id)
+        if query.anonymous_id is not None:
+            stmt = stmt.where(events.c.anonymous_id == query.anonymous_id)
+        if query.type is not None:
+            stmt = stmt.where(events.c.type == query.type)
+        if query.after_seq:
+            stmt = stmt.where(events.c.seq > query.after_seq)
+        order = events.c.seq.desc() if query.newest_first else events.c.seq
+        with self.engine.connect() as conn:
+            return list(conn.execute(stmt.order_by(order).limit(query.limit)).all())
+
+    def counts(self, workspace_id: str) -> list[Row[Any]]:
+        """The intake counters of a workspace."""
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(intake_counts).where(intake_counts.c.workspace_id == workspace_id)
+                ).all()
+            )
+
+    def sequences(self, workspace_id: str) -> list[Row[Any]]:
+        """The per-source sequence-number ranges of a workspace."""
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(intake_sequences).where(intake_sequences.c.workspace_id == workspace_id)
+                ).all()
+            )
+
+    def record_sequences(
+        self, conn: Connection, workspace_id: str, seen: dict[str, list[int]]
+    ) -> None:
+        """Widen each source's sequence range by the numbers in ``seen``."""
+        t = intake_sequences
+        for source, numbers in seen.items():
+            row = conn.execute(
+                select(t).where(t.c.workspace_id == workspace_id, t.c.source == source)
+            ).one_or_none()
+            lo, hi, n = min(numbers), max(numbers), len(numbers)
+            if row is None:
+                conn.execute(
+                    t.insert().values(
+                        workspace_id=workspace_id, source=source, seq_min=lo, seq_max=hi, seq_seen=n
+                    )
+                )
+            else:
+                conn.execute(
+                    t.update()
+                    .where(t.c.workspace_id == workspace_id, t.c.source == source)
+                    .values(
+                        seq_min=min(lo, row.seq_min),
+                        seq_max=max(hi, row.seq_max),
+                        seq_seen=row.seq_seen + n,
+                    )
+                )
