@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -27,9 +27,9 @@ class StoreSettings(BaseModel):
     """Where events, profiles and everything else are kept."""
 
     url: str = Field(
-        default=f"sqlite:///{DEFAULT_HOME}/crmos.db",
-        description="Database URL: sqlite:///PATH (embedded, the default) or "
-        "postgresql://USER:PASS@HOST:PORT/DB (scale-out).",
+        default="",
+        description="Database URL: sqlite:///PATH (embedded) or "
+        "postgresql://USER:PASS@HOST:PORT/DB (scale-out). Empty: sqlite:///HOME/crmos.db.",
     )
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = Field(
         default="NORMAL",
@@ -129,6 +129,12 @@ class Settings(BaseSettings):
         """Precedence: explicit arguments, then environment, then ``crmos.toml``."""
         toml_path = Path(os.environ.get("CRMOS_CONFIG", "crmos.toml"))
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_path))
+
+    @model_validator(mode="after")
+    def _embedded_store_under_home(self) -> Settings:
+        if not self.store.url:
+            self.store.url = f"sqlite:///{self.home}/crmos.db"
+        return self
 
     def check(self) -> Settings:
         """Refuse settings that cannot work here; return self for chaining."""

@@ -94,7 +94,8 @@ def _decode_event(
         if not isinstance(exc, msgspec.ValidationError):
             return None, [_json_problem(exc, prefix, index)]
         return None, explain(raw, kind, prefix, index)
-    return message, _identity_problems(message, prefix, index)
+    problems = _identity_problems(message, prefix, index)
+    return (None if problems else message), problems
 
 
 def _identity_problems(message: Message, prefix: str, index: int | None) -> list[Problem]:

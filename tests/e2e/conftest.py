@@ -1,0 +1,110 @@
+"""A live crmos server process on a free loopback port, as a user would run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+CRMOS = str(Path(sys.executable).with_name("crmos"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(check: object, timeout: float = 30.0, what: str = "condition") -> None:
+    """Poll ``check()`` until it is truthy or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(0.05)  # polling interval, not a wait for a known duration
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@dataclass
+class Server:
+    """A `crmos serve` process and the environment it runs with."""
+
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cli(self, *args: str) -> str:
+        """Run a crmos command against the same store; returns its stdout."""
+        done = subprocess.run([CRMOS, *args], env=self.env, capture_output=True, check=True, timeout=120)
+        return done.stdout.decode()
+
+    @property
+    def log(self) -> Path:
+        return Path(self.env["CRMOS__HOME"]).parent / f"server-{self.port}.log"
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [CRMOS, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until(self._healthy, what=f"crmos serve on port {self.port}")
+
+    def _healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"server exited: {self.log.read_text()}")
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no flushing."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def server_env(store_url: str, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRMOS__")}
+    env.update(CRMOS__HOME=str(tmp_path / "home"), CRMOS__STORE__URL=store_url)
+    return env
+
+
+@pytest.fixture
+def server(server_env: dict[str, str]) -> Iterator[Server]:
+    srv = Server(server_env)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def keys(server: Server) -> dict[str, str]:
+    """A workspace created with the CLI, as the README says."""
+    return dict(json.loads(server.cli("workspace", "create", "acme", "--json")))
