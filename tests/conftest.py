@@ -20,7 +20,9 @@ def pg_url() -> str:
     """The PostgreSQL server `make test` started; fails loudly when there is none."""
     url = os.environ.get(PG_URL_VAR)
     if not url:
-        pytest.fail(f"{PG_URL_VAR} is not set: run the suite with `make test`, which starts PostgreSQL")
+        pytest.fail(
+            f"{PG_URL_VAR} is not set: run the suite with `make test`, which starts PostgreSQL"
+        )
     return url
 
 

@@ -48,7 +48,9 @@ class Server:
 
     def cli(self, *args: str) -> str:
         """Run a crmos command against the same store; returns its stdout."""
-        done = subprocess.run([CRMOS, *args], env=self.env, capture_output=True, check=True, timeout=120)
+        done = subprocess.run(
+            [CRMOS, *args], env=self.env, capture_output=True, check=True, timeout=120
+        )
         return done.stdout.decode()
 
     @property

@@ -49,20 +49,26 @@ def test_config_show_masks_secrets_and_describes_every_setting(
     assert "Segment: 32 KB" in table
 
 
-def test_config_show_hides_the_database_password(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_show_hides_the_database_password(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CRMOS__STORE__URL", "postgresql://crm:hunter2@db:5432/crmos")
     shown = json.loads(run(cli, "config", "show", "--json"))
     assert shown["store"]["url"] == "postgresql://crm:***@db:5432/crmos"
 
 
-def test_settings_come_from_crmos_toml_too(cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_come_from_crmos_toml_too(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     toml = tmp_path / "crmos.toml"
     toml.write_text("[intake]\nmax_event_bytes = 1000\n")
     monkeypatch.setenv("CRMOS_CONFIG", str(toml))
     assert json.loads(run(cli, "config", "show", "--json"))["intake"]["max_event_bytes"] == 1000
 
 
-def test_production_refuses_to_start_without_a_master_key(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_refuses_to_start_without_a_master_key(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CRMOS__ENV", "production")
     out = run(cli, "db", "migrate", code=78)
     assert "security.master_key" in out
@@ -72,11 +78,18 @@ def test_db_migrate_reports_the_revision(cli: CliRunner) -> None:
     assert "store at revision 0001" in run(cli, "db", "migrate")
 
 
-def test_ingest_jsonl_reports_accepted_duplicates_and_rejected_lines(cli: CliRunner, tmp_path: Path) -> None:
+def test_ingest_jsonl_reports_accepted_duplicates_and_rejected_lines(
+    cli: CliRunner, tmp_path: Path
+) -> None:
     run(cli, "workspace", "create", "acme")
     lines = [
         {"type": "track", "userId": "u1", "event": "A", "messageId": "m1"},
-        {"type": "identify", "userId": "u1", "traits": {"email": "x@example.com"}, "messageId": "m2"},
+        {
+            "type": "identify",
+            "userId": "u1",
+            "traits": {"email": "x@example.com"},
+            "messageId": "m2",
+        },
         {"type": "page", "anonymousId": "a1", "name": "Home", "messageId": "m3"},
         {"type": "track", "event": "no id", "messageId": "m4"},
         {"type": "track", "userId": "u1", "event": "A", "messageId": "m1"},
@@ -98,7 +111,9 @@ def test_ingest_csv_maps_dotted_columns_into_the_message(cli: CliRunner, tmp_pat
         "track,p2,Order Completed,c2,,Beijing-1,pos\n"
     )
     assert "accepted 2, duplicates 0, rejected 0" in run(cli, "ingest", str(path))
-    tail = [json.loads(line) for line in run(cli, "events", "tail", "-n", "2", "--json").splitlines()]
+    tail = [
+        json.loads(line) for line in run(cli, "events", "tail", "-n", "2", "--json").splitlines()
+    ]
     assert tail[0]["properties"] == {"total": 99.5, "store": "Shanghai-3"}
     assert tail[0]["touchpoint"] == "pos"
     assert tail[1]["properties"] == {"store": "Beijing-1"}
@@ -117,7 +132,9 @@ def test_events_tail_without_a_workspace_lists_the_choices(cli: CliRunner) -> No
     assert "--workspace" in run(cli, "events", "tail", code=65)
 
 
-def test_demo_seeds_a_world_with_ground_truth_and_is_idempotent(cli: CliRunner, tmp_path: Path) -> None:
+def test_demo_seeds_a_world_with_ground_truth_and_is_idempotent(
+    cli: CliRunner, tmp_path: Path
+) -> None:
     first = run(cli, "demo", "--no-serve", "--people", "30")
     assert "already stored" in first
     truth = (tmp_path / "home" / "demo" / "ground_truth.csv").read_text().splitlines()

@@ -28,7 +28,9 @@ def test_the_official_segment_python_sdk_sends_to_crmos_unchanged(
 ) -> None:
     server.start()
     errors: list[Exception] = []
-    sdk = Client(keys["write_key"], host=server.url, gzip=gzip, on_error=lambda e, _: errors.append(e))
+    sdk = Client(
+        keys["write_key"], host=server.url, gzip=gzip, on_error=lambda e, _: errors.append(e)
+    )
     sdk.identify("user-42", {"email": "mei@example.cn", "plan": "enterprise"})
     sdk.track("user-42", "Renewal Page Viewed", {"path": "/renewal/compare"})
     sdk.page("user-42", "Docs", "API", {"path": "/docs/api"})
@@ -47,14 +49,23 @@ def test_the_official_segment_python_sdk_sends_to_crmos_unchanged(
 
 
 @pytest.mark.e2e
-def test_an_answered_batch_survives_kill_9_of_the_server(server: Server, keys: dict[str, str]) -> None:
+def test_an_answered_batch_survives_kill_9_of_the_server(
+    server: Server, keys: dict[str, str]
+) -> None:
     server.start()
-    batch = {"batch": [{"type": "track", "userId": "k9", "event": f"E{i}", "messageId": f"k9-{i}"} for i in range(50)]}
+    batch = {
+        "batch": [
+            {"type": "track", "userId": "k9", "event": f"E{i}", "messageId": f"k9-{i}"}
+            for i in range(50)
+        ]
+    }
     response = httpx.post(f"{server.url}/v1/batch", json=batch, auth=(keys["write_key"], ""))
     assert response.status_code == 200
     server.kill()
     server.start()
-    wait_until(lambda: len(read_events(server, keys["admin_key"], user_id="k9")) == 50, what="50 events")
+    wait_until(
+        lambda: len(read_events(server, keys["admin_key"], user_id="k9")) == 50, what="50 events"
+    )
     # The retried batch is recognised after the restart too.
     again = httpx.post(f"{server.url}/v1/batch", json=batch, auth=(keys["write_key"], ""))
     assert again.status_code == 200

@@ -49,13 +49,22 @@ def test_each_segment_call_is_stored_and_read_back_in_segment_shape(
 
 
 def test_a_retried_batch_stores_nothing_twice(client: TestClient, tenant: Tenant) -> None:
-    batch = {"batch": [{"type": "track", "userId": "u1", "event": f"E{i}", "messageId": f"m{i}"} for i in range(5)]}
+    batch = {
+        "batch": [
+            {"type": "track", "userId": "u1", "event": f"E{i}", "messageId": f"m{i}"}
+            for i in range(5)
+        ]
+    }
     assert post(client, tenant, "/v1/batch", batch).status_code == 200
     assert post(client, tenant, "/v1/batch", batch).status_code == 200
-    assert [e["messageId"] for e in events_of(client, tenant, user_id="u1")] == [f"m{i}" for i in range(5)]
+    assert [e["messageId"] for e in events_of(client, tenant, user_id="u1")] == [
+        f"m{i}" for i in range(5)
+    ]
 
 
-def test_a_message_id_repeated_inside_one_batch_is_stored_once(client: TestClient, tenant: Tenant) -> None:
+def test_a_message_id_repeated_inside_one_batch_is_stored_once(
+    client: TestClient, tenant: Tenant
+) -> None:
     event = {"type": "track", "userId": "u1", "event": "Clicked", "messageId": "same"}
     assert post(client, tenant, "/v1/batch", {"batch": [event, event]}).status_code == 200
     assert len(events_of(client, tenant, user_id="u1")) == 1
@@ -120,7 +129,10 @@ def test_a_batch_over_500_kb_is_refused_with_413(client: TestClient, tenant: Ten
 
 
 def test_the_write_key_may_come_in_the_body(client: TestClient, tenant: Tenant) -> None:
-    body = {"writeKey": tenant.write_key, "batch": [{"type": "track", "userId": "u9", "event": "E"}]}
+    body = {
+        "writeKey": tenant.write_key,
+        "batch": [{"type": "track", "userId": "u9", "event": "E"}],
+    }
     assert client.post("/v1/batch", content=orjson.dumps(body)).status_code == 200
     assert len(events_of(client, tenant, user_id="u9")) == 1
 
@@ -165,7 +177,9 @@ def test_clock_skew_is_corrected_with_sent_at(client: TestClient, tenant: Tenant
     # The device clock runs 1 hour behind: it stamped the event 10 s before it sent it.
     body = {
         "sentAt": "2020-01-01T11:00:10Z",
-        "batch": [{"type": "track", "userId": "u", "event": "E", "timestamp": "2020-01-01T11:00:00Z"}],
+        "batch": [
+            {"type": "track", "userId": "u", "event": "E", "timestamp": "2020-01-01T11:00:00Z"}
+        ],
     }
     assert post(client, tenant, "/v1/batch", body).status_code == 200
     [event] = events_of(client, tenant, user_id="u")
@@ -182,7 +196,12 @@ def test_every_event_is_tagged_with_its_touchpoint(
     pos_key = container.workspaces.issue_key(tenant.workspace_id, "shop", ("write",), source="pos")
     pos = Tenant(tenant.workspace_id, pos_key.secret, tenant.admin_key)
     post(client, pos, "/v1/track", {"userId": "u", "event": "Purchase", "messageId": "a"})
-    post(client, tenant, "/v1/track", {"userId": "u", "event": "Msg", "messageId": "b", "context": {"touchpoint": "wechat"}})
+    post(
+        client,
+        tenant,
+        "/v1/track",
+        {"userId": "u", "event": "Msg", "messageId": "b", "context": {"touchpoint": "wechat"}},
+    )
     touchpoints = {e["messageId"]: e["touchpoint"] for e in events_of(client, tenant, user_id="u")}
     assert touchpoints == {"a": "pos", "b": "wechat"}
 
@@ -191,7 +210,13 @@ def test_intake_stats_count_per_source_with_reasons_and_sequence_gaps(
     client: TestClient, tenant: Tenant
 ) -> None:
     good = [
-        {"type": "track", "userId": "u", "event": "E", "messageId": f"m{n}", "context": {"touchpoint": "app", "sequence": n}}
+        {
+            "type": "track",
+            "userId": "u",
+            "event": "E",
+            "messageId": f"m{n}",
+            "context": {"touchpoint": "app", "sequence": n},
+        }
         for n in (1, 2, 5)
     ]
     post(client, tenant, "/v1/batch", {"batch": good})
@@ -205,15 +230,27 @@ def test_intake_stats_count_per_source_with_reasons_and_sequence_gaps(
     assert by_source["app"]["sequence_gaps"] == 2  # 3 and 4 never arrived
     assert by_source["default"]["rejected_by_reason"] == {"missing_field": 1}
     metrics = client.get("/metrics").text
-    assert f'outcome="accepted",reason="",source="app",workspace="{tenant.workspace_id}"}} 3.0' in metrics
+    assert (
+        f'outcome="accepted",reason="",source="app",workspace="{tenant.workspace_id}"}} 3.0'
+        in metrics
+    )
     assert 'reason="missing_field"' in metrics
 
 
 def test_personal_fields_are_encrypted_at_rest_and_shredded_with_the_subject_key(
     client: TestClient, container: Container, tenant: Tenant
 ) -> None:
-    identify = {"userId": "u-pii", "traits": {"email": "anna@example.de", "name": "Anna Schmidt"}, "messageId": "p1"}
-    track = {"userId": "u-pii", "event": "Ordered", "properties": {"phone": "+4930123456", "sku": "A1"}, "messageId": "p2"}
+    identify = {
+        "userId": "u-pii",
+        "traits": {"email": "anna@example.de", "name": "Anna Schmidt"},
+        "messageId": "p1",
+    }
+    track = {
+        "userId": "u-pii",
+        "event": "Ordered",
+        "properties": {"phone": "+4930123456", "sku": "A1"},
+        "messageId": "p2",
+    }
     post(client, tenant, "/v1/identify", identify)
     post(client, tenant, "/v1/track", track)
     from sqlalchemy import select

@@ -22,7 +22,9 @@ def test_a_subject_gets_one_key_that_a_fresh_vault_unwraps_again(container: Cont
     fresh = Vault(container.engine, b"\0" * 32)
     fresh._master = master
     with container.engine.connect() as conn:
-        assert fresh.require(conn, keys["user:a"].key_id, "user:a").open(sealed, b"aad") == b"secret"
+        assert (
+            fresh.require(conn, keys["user:a"].key_id, "user:a").open(sealed, b"aad") == b"secret"
+        )
         again, made_again = fresh.keys_for(conn, "ws1", {"user:a"})
     assert made_again == []
     assert again["user:a"].key_id == keys["user:a"].key_id
@@ -36,7 +38,9 @@ def test_a_key_wrapped_by_another_master_key_cannot_be_opened(container: Contain
         thief.by_id(conn, keys["user:a"].key_id)
 
 
-def test_destroying_a_key_removes_the_subject_name_and_lets_a_new_key_be_made(container: Container) -> None:
+def test_destroying_a_key_removes_the_subject_name_and_lets_a_new_key_be_made(
+    container: Container,
+) -> None:
     with container.engine.begin() as conn:
         keys, _ = container.vault.keys_for(conn, "ws1", {"user:anna@example.de"})
     old = keys["user:anna@example.de"].key_id

@@ -27,8 +27,10 @@ def test_without_sent_at_the_client_timestamp_is_kept_and_without_any_it_is_rece
     assert corrected_time(None, None, NOW) == NOW
 
 
-@given(st.integers(min_value=-10**6, max_value=10**6), st.integers(min_value=0, max_value=10**5))
-def test_corrected_time_is_received_time_minus_the_client_side_delay(offset_s: int, delay_s: int) -> None:
+@given(st.integers(min_value=-(10**6), max_value=10**6), st.integers(min_value=0, max_value=10**5))
+def test_corrected_time_is_received_time_minus_the_client_side_delay(
+    offset_s: int, delay_s: int
+) -> None:
     sent = NOW + timedelta(seconds=offset_s)
     original = sent - timedelta(seconds=delay_s)
     assert NOW - corrected_time(original, sent, NOW) == timedelta(seconds=delay_s)

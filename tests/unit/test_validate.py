@@ -45,8 +45,10 @@ def test_batch_size_is_checked_before_decoding() -> None:
 
 
 def test_batch_level_fields_apply_and_unknown_batch_fields_are_refused() -> None:
-    body = orjson.dumps({"batch": [{"type": "page", "userId": "u"}], "sentAt": "2026-01-01T00:00:00Z"})
-    envelope, [message] = decode_batch(body, 32_000, 500_000)
+    body = orjson.dumps(
+        {"batch": [{"type": "page", "userId": "u"}], "sentAt": "2026-01-01T00:00:00Z"}
+    )
+    envelope, [_message] = decode_batch(body, 32_000, 500_000)
     assert envelope.sent_at is not None
     with pytest.raises(ValidationError) as caught:
         decode_batch(orjson.dumps({"batch": [], "extra": 1}), 32_000, 500_000)

@@ -13,6 +13,7 @@ from crmos.api.auth import KeyResolver
 from crmos.api.routes import events, intake, system, workspaces
 from crmos.bootstrap import Container
 from crmos.ingest import IntakeCollector
+from crmos.web import router as dashboard
 
 
 def create_app(container: Container) -> FastAPI:
@@ -42,4 +43,5 @@ def create_app(container: Container) -> FastAPI:
     problems.install(app)
     for module in (intake, events, workspaces, system):
         app.include_router(module.router)
+    app.include_router(dashboard)
     return app

@@ -47,7 +47,11 @@ def status_of(error: CrmosError) -> int:
 
 
 def problem_response(
-    status: int, code: str, detail: str, problems: list[Problem] | None = None, **extra: Any
+    status: int,
+    code: str,
+    detail: str,
+    problems: list[Problem] | None = None,
+    challenge: str = "Bearer",
 ) -> Response:
     """A problem+json response."""
     body: dict[str, Any] = {
@@ -56,11 +60,10 @@ def problem_response(
         "status": status,
         "code": code,
         "detail": detail,
-        **extra,
     }
     if problems:
         body["problems"] = [p.as_dict() for p in problems]
-    headers = {"WWW-Authenticate": 'Basic realm="crmos"'} if status == 401 else None
+    headers = {"WWW-Authenticate": f'{challenge} realm="crmos"'} if status == 401 else None
     return Response(
         orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
     )
@@ -70,9 +73,12 @@ def install(app: FastAPI) -> None:
     """Answer every error, ours and the framework's, as problem+json."""
 
     @app.exception_handler(CrmosError)
-    async def _crmos(_: Request, exc: CrmosError) -> Response:
+    async def _crmos(request: Request, exc: CrmosError) -> Response:
         problems = exc.problems if isinstance(exc, ValidationError) else None
-        return problem_response(status_of(exc), exc.code, exc.message, problems)
+        # Segment intake authenticates with Basic; a Basic challenge on the management API
+        # would make browsers pop up a password dialog over the dashboard.
+        challenge = "Basic" if request.url.path.startswith("/v1/") else "Bearer"
+        return problem_response(status_of(exc), exc.code, exc.message, problems, challenge)
 
     @app.exception_handler(RequestValidationError)
     async def _request(_: Request, exc: RequestValidationError) -> Response:

@@ -47,11 +47,23 @@ def demo(
             f"{len(world.events)} events ({accepted} new, {duplicates} already stored); "
             f"ground truth in {out / 'ground_truth.csv'}"
         )
-        console.print(f"demo keys in {c.settings.home / 'demo-keys.json'}")
+        _announce(c, host, port)
     if serve:
         from crmos.cli.main import run_server
 
         run_server(host, port)
+
+
+def _announce(c: Container, host: str | None, port: int | None) -> None:
+    """Tell where the demo keys are, with a dashboard link that signs in with the admin key."""
+    path = c.settings.home / "demo-keys.json"
+    if not path.exists():
+        return
+    keys = json.loads(path.read_text())
+    bind = f"http://{host or c.settings.server.host}:{port or c.settings.server.port}"
+    console.print(f"demo keys in {path}")
+    # The key travels in the URL fragment, which browsers never send to the server.
+    console.print(f"dashboard: {bind}/#key={keys['admin_key']}", soft_wrap=True, highlight=False)
 
 
 def _demo_workspace(c: Container) -> Workspace:

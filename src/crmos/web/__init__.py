@@ -1,6 +1,8 @@
-"""Web: the dashboard's templates and static files, served by the API app.
+"""Web: the dashboard — a static page that reads the management API with the user's admin key.
 
 Sits on top: may import any room.
 """
 
-__all__: list[str] = []
+from crmos.web.dashboard import router
+
+__all__ = ["router"]
