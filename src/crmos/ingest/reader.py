@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -9,6 +10,7 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import Row
 
 from crmos.core.errors import StoreError
+from crmos.core.event import Event
 from crmos.ingest.normalise import join_pii
 from crmos.store import EventLog, EventQuery, Vault
 
@@ -20,16 +22,18 @@ class EventReader:
         self._log = log
         self._vault = vault
 
-    def find(self, query: EventQuery) -> list[dict[str, Any]]:
-        """Events matching ``query`` as Segment messages (with ``seq`` and ``touchpoint``)."""
+    def events(self, query: EventQuery) -> list[Event]:
+        """Events matching ``query`` as :class:`Event` values, personal fields decrypted."""
         rows = self._log.read(query)
         with self._log.engine.connect() as conn:
-            return [self._to_message(conn, row) for row in rows]
+            return [_event(row, self._to_message(conn, row)) for row in rows]
+
+    def find(self, query: EventQuery) -> list[dict[str, Any]]:
+        """Events matching ``query`` as Segment messages (with ``seq`` and ``touchpoint``)."""
+        return [{**e.body, "seq": e.seq, "touchpoint": e.touchpoint} for e in self.events(query)]
 
     def _to_message(self, conn: Any, row: Row[Any]) -> dict[str, Any]:
         body: dict[str, Any] = orjson.loads(row.body)
-        body["seq"] = row.seq
-        body["touchpoint"] = row.touchpoint
         if row.pii is None:
             return body
         key = self._vault.by_id(conn, row.key_id)
@@ -44,3 +48,19 @@ class EventReader:
                 "decrypt", f"event {row.message_id} failed its integrity check"
             ) from exc
         return join_pii(body, pii)
+
+
+def _event(row: Row[Any], body: dict[str, Any]) -> Event:
+    return Event(
+        workspace_id=row.workspace_id,
+        message_id=row.message_id,
+        type=row.type,
+        user_id=row.user_id,
+        anonymous_id=row.anonymous_id,
+        name=row.name,
+        timestamp=datetime.fromtimestamp(row.ts_ms / 1000, UTC),
+        received_at=datetime.fromtimestamp(row.received_ms / 1000, UTC),
+        touchpoint=row.touchpoint,
+        body=body,
+        seq=row.seq,
+    )
