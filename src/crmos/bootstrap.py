@@ -11,7 +11,14 @@ from typing import Any
 from sqlalchemy import Engine
 
 from crmos.core.settings import Settings, load_settings
-from crmos.ingest import EventReader, EventWriter, GroupCommitter, IngestService
+from crmos.ingest import (
+    Consumer,
+    EventReader,
+    EventWriter,
+    GroupCommitter,
+    IngestService,
+    StreamRunner,
+)
 from crmos.store import (
     EventLog,
     Vault,
@@ -33,24 +40,32 @@ class Container:
     log: EventLog
     writer: EventWriter
     reader: EventReader
+    stream: StreamRunner
     committer: GroupCommitter | None = None
 
     def ingest(self) -> IngestService:
         """The intake service (with group commit once :meth:`start_writer` ran)."""
-        return IngestService(self.settings.intake, self.writer, self.committer)
+        return IngestService(
+            self.settings.intake, self.writer, self.committer, on_commit=self.stream.notify
+        )
 
     def start_writer(self) -> None:
         """Start the group-commit writer thread used by the HTTP intake."""
         if self.committer is None:
-            self.committer = GroupCommitter(
-                self.writer, self.settings.intake.group_commit_max_events
-            )
+            max_events = self.settings.intake.group_commit_max_events
+            self.committer = GroupCommitter(self.writer, max_events)
+
+    def start_workers(self) -> None:
+        """Start what a serving process runs: the intake writer and the event stream."""
+        self.start_writer()
+        self.stream.start()
 
     def close(self) -> None:
-        """Drain the writer and release database connections."""
+        """Drain the writer, stop the stream and release database connections."""
         if self.committer is not None:
             self.committer.close()
             self.committer = None
+        self.stream.close()
         self.engine.dispose()
 
 
@@ -69,6 +84,9 @@ def build(
     )
     vault = Vault(engine, master)
     log = EventLog(engine)
+    reader = EventReader(log, vault)
+    # Downstream rooms, in flow order (identity, graph, triggers ...), consume the event log.
+    consumers: list[Consumer] = []
     return Container(
         settings=settings,
         engine=engine,
@@ -76,5 +94,6 @@ def build(
         vault=vault,
         log=log,
         writer=EventWriter(log, vault),
-        reader=EventReader(log, vault),
+        reader=reader,
+        stream=StreamRunner(engine, log, reader, consumers),
     )

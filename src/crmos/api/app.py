@@ -21,7 +21,7 @@ def create_app(container: Container) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        container.start_writer()
+        container.start_workers()
         app.state.ingest = container.ingest()
         yield
         container.close()

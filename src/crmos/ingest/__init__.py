@@ -6,9 +6,11 @@ from crmos.ingest.accounting import IntakeCollector, SourceStats, intake_stats
 from crmos.ingest.normalise import Prepared, Shared, corrected_time, prepare
 from crmos.ingest.reader import EventReader
 from crmos.ingest.service import FileReport, IngestService
+from crmos.ingest.stream import Consumer, StreamRunner
 from crmos.ingest.writer import EventWriter, GroupCommitter, Job, WriteResult
 
 __all__ = [
+    "Consumer",
     "EventReader",
     "EventWriter",
     "FileReport",
@@ -19,6 +21,7 @@ __all__ = [
     "Prepared",
     "Shared",
     "SourceStats",
+    "StreamRunner",
     "WriteResult",
     "corrected_time",
     "intake_stats",

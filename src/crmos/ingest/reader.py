@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row
 
 from crmos.core.errors import StoreError
 from crmos.core.event import Event
@@ -26,13 +26,17 @@ class EventReader:
         """Events matching ``query`` as :class:`Event` values, personal fields decrypted."""
         rows = self._log.read(query)
         with self._log.engine.connect() as conn:
-            return [_event(row, self._to_message(conn, row)) for row in rows]
+            return self.to_events(conn, rows)
+
+    def to_events(self, conn: Connection, rows: list[Row[Any]]) -> list[Event]:
+        """Rows of the ``events`` table as :class:`Event` values, read within ``conn``."""
+        return [_event(row, self._to_message(conn, row)) for row in rows]
 
     def find(self, query: EventQuery) -> list[dict[str, Any]]:
         """Events matching ``query`` as Segment messages (with ``seq`` and ``touchpoint``)."""
         return [{**e.body, "seq": e.seq, "touchpoint": e.touchpoint} for e in self.events(query)]
 
-    def _to_message(self, conn: Any, row: Row[Any]) -> dict[str, Any]:
+    def _to_message(self, conn: Connection, row: Row[Any]) -> dict[str, Any]:
         body: dict[str, Any] = orjson.loads(row.body)
         if row.pii is None:
             return body

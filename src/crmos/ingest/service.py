@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from crmos.core.clock import Clock, utcnow
@@ -35,12 +35,14 @@ class IngestService:
         writer: EventWriter,
         committer: GroupCommitter | None = None,
         clock: Clock = utcnow,
+        on_commit: Callable[[], None] | None = None,
     ) -> None:
         self._settings = settings
         self._writer = writer
         self._committer = committer
         self._clock = clock
         self._pii = frozenset(settings.pii_properties)
+        self._on_commit = on_commit or (lambda: None)
 
     async def accept(self, key: ApiKey, kind: str, raw: bytes) -> WriteResult:
         """Accept the body of ``POST /v1/{kind}``; all of it is committed, or none."""
@@ -51,7 +53,9 @@ class IngestService:
             await self._committer.submit(Job(key.workspace_id, rejected=_rejections(key, exc)))
             raise
         events = [prepare(m, shared, self._pii) for m in messages]
-        return await self._committer.submit(Job(key.workspace_id, events))
+        result = await self._committer.submit(Job(key.workspace_id, events))
+        self._on_commit()
+        return result
 
     def _decode(self, key: ApiKey, kind: str, raw: bytes) -> tuple[list[Message], Shared]:
         s = self._settings
@@ -84,6 +88,7 @@ class IngestService:
                     events.append(prepare(message, shared, self._pii))
             rejected = Counter((source, p.reason) for p in _first_per_index(problems))
             result = self._writer.write([Job(workspace_id, events, dict(rejected))])[0]
+            self._on_commit()
             yield FileReport(result.accepted, result.duplicates, result.rejected, problems)
 
 

@@ -101,3 +101,25 @@ intake_sequences = Table(
     Column("seq_seen", BigInteger, nullable=False),
     PrimaryKeyConstraint("workspace_id", "source"),
 )
+
+# How far each downstream consumer (identity, graph, triggers ...) has read the event log.
+stream_offsets = Table(
+    "stream_offsets",
+    metadata,
+    Column("consumer", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+# Events a consumer could not handle even on their own: skipped, never silently.
+stream_failures = Table(
+    "stream_failures",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("consumer", String(64), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("workspace_id", String(40), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("failed_ms", BigInteger, nullable=False),
+    Index("ix_stream_failures_consumer", "consumer", "seq"),
+)

@@ -1,0 +1,127 @@
+"""The event stream: downstream rooms consume the committed event log in order, exactly once.
+
+Each :class:`Consumer` (identity, graph, triggers ...) has a durable offset. The runner hands it
+the next events together with a connection; the consumer's writes and its new offset commit in
+one transaction, so a crash never loses or repeats an event's effects. A batch that fails is
+retried event by event; an event that fails on its own is recorded in ``stream_failures`` and
+skipped, so one bad event never stops the stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Sequence
+from typing import Protocol
+
+from sqlalchemy import Connection, Engine
+
+from crmos.core.event import Event
+from crmos.ingest.reader import EventReader
+from crmos.store import EventLog, get_offset, record_failure, set_offset
+
+log = logging.getLogger(__name__)
+
+
+class Consumer(Protocol):
+    """A room that reacts to committed events."""
+
+    name: str
+
+    def handle(self, conn: Connection, events: Sequence[Event]) -> None:
+        """Apply ``events`` (in log order) using ``conn``; raise to reject the batch."""
+
+
+class StreamRunner:
+    """Feeds consumers, in the order given, from the event log."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        log_: EventLog,
+        reader: EventReader,
+        consumers: Sequence[Consumer],
+        batch: int = 500,
+        idle_poll_s: float = 0.5,
+    ) -> None:
+        self._engine = engine
+        self._log = log_
+        self._reader = reader
+        self._consumers = list(consumers)
+        self._batch = batch
+        self._idle = idle_poll_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def notify(self) -> None:
+        """New events were committed: wake the runner now instead of at the next poll."""
+        self._wake.set()
+
+    def run_once(self) -> int:
+        """Bring every consumer up to the end of the log; returns how many events were handled."""
+        with self._lock:
+            return sum(self._drain(consumer) for consumer in self._consumers)
+
+    def start(self) -> None:
+        """Run in a background thread until :meth:`close`."""
+        if self._thread is None and self._consumers:
+            self._thread = threading.Thread(target=self._loop, name="crmos-stream", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        """Stop the background thread after its current batch."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                handled = self.run_once()
+            except Exception:
+                log.exception("event stream failed; retrying after %.1fs", self._idle)
+                handled = 0
+            if not handled:
+                # Other processes (CLI imports, other API workers) commit too: poll as a fallback.
+                self._wake.wait(self._idle)
+
+    def _drain(self, consumer: Consumer) -> int:
+        total = 0
+        while True:
+            with self._engine.connect() as conn:
+                offset = get_offset(conn, consumer.name)
+                rows = self._log.read_after(conn, offset, self._batch)
+                events = self._reader.to_events(conn, rows)
+            if not events:
+                return total
+            self._apply(consumer, events)
+            total += len(events)
+
+    def _apply(self, consumer: Consumer, events: list[Event]) -> None:
+        try:
+            with self._engine.begin() as conn:
+                consumer.handle(conn, events)
+                set_offset(conn, consumer.name, _last_seq(events))
+        except Exception as exc:
+            if len(events) == 1:
+                self._skip(consumer, events[0], exc)
+                return
+            for event in events:  # find the bad one(s); the good ones still take effect
+                self._apply(consumer, [event])
+
+    def _skip(self, consumer: Consumer, event: Event, exc: Exception) -> None:
+        log.error("consumer %s skipped event seq=%s: %s", consumer.name, event.seq, exc)
+        error = "".join(traceback.format_exception(exc, limit=3))
+        with self._engine.begin() as conn:
+            record_failure(conn, consumer.name, event.seq or 0, event.workspace_id, error)
+            set_offset(conn, consumer.name, event.seq or 0)
+
+
+def _last_seq(events: Sequence[Event]) -> int:
+    return max(e.seq or 0 for e in events)
