@@ -18,9 +18,11 @@ from crmos.core.errors import (
     KeyDestroyed,
     NotFound,
     PayloadTooLarge,
+    PermanentError,
     Problem,
     ScopeError,
     StoreError,
+    TransientError,
     ValidationError,
 )
 
@@ -36,6 +38,8 @@ STATUS: list[tuple[type[CrmosError], int]] = [
     (Conflict, 409),
     (KeyDestroyed, 410),
     (StoreError, 503),
+    (PermanentError, 422),
+    (TransientError, 502),
     (ConfigError, 500),
     (CrmosError, 500),
 ]

@@ -4,6 +4,7 @@ Every room may import it; it imports no other room.
 """
 
 from crmos.core.errors import (
+    ActionError,
     AuthError,
     ConfigError,
     Conflict,
@@ -11,9 +12,11 @@ from crmos.core.errors import (
     KeyDestroyed,
     NotFound,
     PayloadTooLarge,
+    PermanentError,
     Problem,
     ScopeError,
     StoreError,
+    TransientError,
     ValidationError,
 )
 from crmos.core.event import EVENT_TYPES, Event, EventType
@@ -21,6 +24,7 @@ from crmos.core.settings import Settings, load_settings, masked
 
 __all__ = [
     "EVENT_TYPES",
+    "ActionError",
     "AuthError",
     "ConfigError",
     "Conflict",
@@ -30,10 +34,12 @@ __all__ = [
     "KeyDestroyed",
     "NotFound",
     "PayloadTooLarge",
+    "PermanentError",
     "Problem",
     "ScopeError",
     "Settings",
     "StoreError",
+    "TransientError",
     "ValidationError",
     "load_settings",
     "masked",

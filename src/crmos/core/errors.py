@@ -12,8 +12,11 @@ classes to HTTP statuses in one table (``crmos.api.problems``); the CLI maps the
     │   └── ScopeError              a valid key without the scope the call needs
     ├── NotFound                    an id that does not exist in the caller's workspace
     ├── Conflict                    a name or id that already exists
-    └── StoreError                  the database failed; wraps the driver's exception
-        └── KeyDestroyed            a subject's data key was destroyed (crypto-shredded)
+    ├── StoreError                  the database failed; wraps the driver's exception
+    │   └── KeyDestroyed            a subject's data key was destroyed (crypto-shredded)
+    └── ActionError                 a step acting on another system failed
+        ├── TransientError          retrying may succeed (timeout, 5xx, 429, connection refused)
+        └── PermanentError          retrying cannot help (refused by the target, bad params)
 """
 
 from __future__ import annotations
@@ -143,3 +146,26 @@ class KeyDestroyed(StoreError):
     def __init__(self, subject: str) -> None:
         self.subject = subject
         super().__init__("decrypt", f"the data key of subject '{subject}' was destroyed")
+
+
+class ActionError(CrmosError):
+    """A step acting on another system (ERP, e-mail, chat ...) failed."""
+
+    code = "action_failed"
+
+    def __init__(self, target: str, reason: str) -> None:
+        self.target = target
+        self.reason = reason
+        super().__init__(f"{target}: {reason}")
+
+
+class TransientError(ActionError):
+    """The step may succeed if retried (timeout, 5xx, 429, connection refused)."""
+
+    code = "action_transient"
+
+
+class PermanentError(ActionError):
+    """Retrying cannot help: the target refused, or the params are wrong."""
+
+    code = "action_permanent"
