@@ -3,31 +3,49 @@
 Every room may import it; it imports only ``crmos.core``.
 """
 
+from crmos.store import tables_records as tables_records
 from crmos.store.engine import create_store_engine, is_sqlite, normalise_url
 from crmos.store.eventlog import EventLog, EventQuery
 from crmos.store.migrate import current_revision, head_revision, migrate
 from crmos.store.offsets import failures, get_offset, record_failure, set_offset
+from crmos.store.records import (
+    AuditBreak,
+    Decision,
+    append_audit,
+    decisions_of,
+    get_decision,
+    record_decision,
+    verify_audit,
+)
 from crmos.store.vault import DataKey, Vault, load_master_key
 from crmos.store.workspaces import ApiKey, IssuedKey, Workspace, WorkspaceStore
 
 __all__ = [
     "ApiKey",
+    "AuditBreak",
     "DataKey",
+    "Decision",
     "EventLog",
     "EventQuery",
     "IssuedKey",
     "Vault",
     "Workspace",
     "WorkspaceStore",
+    "append_audit",
     "create_store_engine",
     "current_revision",
+    "decisions_of",
     "failures",
+    "get_decision",
     "get_offset",
     "head_revision",
     "is_sqlite",
     "load_master_key",
     "migrate",
     "normalise_url",
+    "record_decision",
     "record_failure",
     "set_offset",
+    "tables_records",
+    "verify_audit",
 ]

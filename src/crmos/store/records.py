@@ -1,0 +1,192 @@
+"""Decision records ("why did the system do that?") and the tamper-evident audit chain.
+
+Every room left of compliance can write both, so they live in the store. An audit entry's hash
+is SHA-256 over the previous entry's hash and the entry's canonical JSON, so editing, removing
+or reordering any entry breaks every hash after it; :func:`verify_audit` says where.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, select
+
+from crmos.core.clock import utcnow
+from crmos.core.ids import new_id
+from crmos.store.tables_records import audit_log, decisions
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The record of one automated choice."""
+
+    workspace_id: str
+    kind: str
+    rule: str
+    version: str
+    reason: str
+    subject_profile_id: str | None = None
+    score: float | None = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    event_ids: Sequence[str] = ()
+    actions: Sequence[dict[str, Any]] = ()
+    approver: str | None = None
+    id: str = field(default_factory=lambda: new_id("dec_"))
+    at_ms: int = field(default_factory=lambda: int(utcnow().timestamp() * 1000))
+
+
+def record_decision(conn: Connection, decision: Decision) -> str:
+    """Store ``decision`` in the caller's transaction; returns its id."""
+    conn.execute(
+        decisions.insert().values(
+            id=decision.id,
+            workspace_id=decision.workspace_id,
+            at_ms=decision.at_ms,
+            kind=decision.kind,
+            subject_profile_id=decision.subject_profile_id,
+            rule=decision.rule,
+            version=decision.version,
+            score=decision.score,
+            reason=decision.reason,
+            inputs=_json(decision.inputs),
+            event_ids=_json(list(decision.event_ids)),
+            actions=_json(list(decision.actions)),
+            approver=decision.approver,
+        )
+    )
+    return decision.id
+
+
+def decisions_of(
+    conn: Connection, workspace_id: str, profile_id: str | None = None, limit: int = 100
+) -> list[Decision]:
+    """Decisions of a workspace, newest first, optionally about one profile."""
+    stmt = select(decisions).where(decisions.c.workspace_id == workspace_id)
+    if profile_id is not None:
+        stmt = stmt.where(decisions.c.subject_profile_id == profile_id)
+    rows = conn.execute(stmt.order_by(decisions.c.at_ms.desc()).limit(limit)).all()
+    return [_decision(row) for row in rows]
+
+
+def get_decision(conn: Connection, workspace_id: str, decision_id: str) -> Decision | None:
+    """One decision of ``workspace_id``, or None."""
+    row = conn.execute(
+        select(decisions).where(
+            decisions.c.workspace_id == workspace_id, decisions.c.id == decision_id
+        )
+    ).one_or_none()
+    return None if row is None else _decision(row)
+
+
+def _decision(row: Any) -> Decision:
+    return Decision(
+        workspace_id=row.workspace_id,
+        kind=row.kind,
+        rule=row.rule,
+        version=row.version,
+        reason=row.reason,
+        subject_profile_id=row.subject_profile_id,
+        score=row.score,
+        inputs=orjson.loads(row.inputs),
+        event_ids=tuple(orjson.loads(row.event_ids)),
+        actions=tuple(orjson.loads(row.actions)),
+        approver=row.approver,
+        id=row.id,
+        at_ms=row.at_ms,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditBreak:
+    """Where the audit chain of a workspace stops being intact."""
+
+    workspace_id: str
+    position: int
+    problem: str
+
+
+def append_audit(
+    conn: Connection,
+    workspace_id: str,
+    actor: str,
+    action: str,
+    subject: str | None,
+    details: dict[str, Any],
+) -> int:
+    """Append an entry to ``workspace_id``'s chain (caller's transaction); returns its position.
+
+    On PostgreSQL the last entry is locked so two writers cannot fork the chain; SQLite has one
+    writer at a time anyway.
+    """
+    stmt = (
+        select(audit_log.c.position, audit_log.c.hash)
+        .where(audit_log.c.workspace_id == workspace_id)
+        .order_by(audit_log.c.position.desc())
+        .limit(1)
+    )
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    last = conn.execute(stmt).one_or_none()
+    position, prev = (last.position + 1, last.hash) if last else (1, GENESIS)
+    at_ms = int(utcnow().timestamp() * 1000)
+    body = _json(details)
+    digest = entry_hash(prev, workspace_id, position, at_ms, actor, action, subject, body)
+    conn.execute(
+        audit_log.insert().values(
+            workspace_id=workspace_id,
+            position=position,
+            at_ms=at_ms,
+            actor=actor,
+            action=action,
+            subject=subject,
+            details=body,
+            prev_hash=prev,
+            hash=digest,
+        )
+    )
+    return int(position)
+
+
+def entry_hash(
+    prev: str,
+    workspace_id: str,
+    position: int,
+    at_ms: int,
+    actor: str,
+    action: str,
+    subject: str | None,
+    details: str,
+) -> str:
+    """The hash of one entry, chained to ``prev``."""
+    material = _json([prev, workspace_id, position, at_ms, actor, action, subject, details])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def verify_audit(conn: Connection, workspace_id: str) -> Iterator[AuditBreak]:
+    """Yield every place where ``workspace_id``'s chain is broken (nothing when intact)."""
+    prev, expected = GENESIS, 1
+    rows = conn.execute(
+        select(audit_log)
+        .where(audit_log.c.workspace_id == workspace_id)
+        .order_by(audit_log.c.position)
+        .execution_options(yield_per=10_000)
+    )
+    for row in rows:
+        if row.position != expected:
+            yield AuditBreak(workspace_id, expected, f"entry {expected} is missing")
+        if row.prev_hash != prev:
+            yield AuditBreak(workspace_id, row.position, "does not follow the entry before it")
+        fields = (row.workspace_id, row.position, row.at_ms, row.actor, row.action)
+        if entry_hash(row.prev_hash, *fields, row.subject, row.details) != row.hash:
+            yield AuditBreak(workspace_id, row.position, "was edited after it was written")
+        prev, expected = row.hash, row.position + 1
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
