@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from crmos.core.settings import Settings, load_settings
+from crmos.identity import Stitcher
 from crmos.ingest import (
     Consumer,
     EventReader,
@@ -86,7 +87,7 @@ def build(
     log = EventLog(engine)
     reader = EventReader(log, vault)
     # Downstream rooms, in flow order (identity, graph, triggers ...), consume the event log.
-    consumers: list[Consumer] = []
+    consumers: list[Consumer] = [Stitcher(settings.identity)]
     return Container(
         settings=settings,
         engine=engine,

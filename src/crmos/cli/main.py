@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from crmos.cli import bench, demo, events
+from crmos.cli import bench, demo, events, sim
 from crmos.cli.common import console, container, find_workspace
 from crmos.cli.files import event_lines
 from crmos.core.errors import Problem
@@ -30,6 +30,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(events.app, name="events")
 app.add_typer(bench.app, name="bench")
+app.add_typer(sim.app, name="sim")
 app.command("demo")(demo.demo)
 
 

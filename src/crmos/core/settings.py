@@ -96,6 +96,243 @@ class ServerSettings(BaseModel):
     port: int = Field(default=8000, description="TCP port to listen on.")
 
 
+class SmtpSettings(BaseModel):
+    """The SMTP server that ``email.send`` steps hand their messages to."""
+
+    host: str = Field(default="127.0.0.1", description="SMTP server host.")
+    port: int = Field(default=25, description="SMTP server port (587 for STARTTLS, 465 for SSL).")
+    security: Literal["none", "starttls", "ssl"] = Field(
+        default="none", description="Transport security: none, starttls (587) or ssl (465)."
+    )
+    username: str = Field(default="", description="Login user name; empty: no login.")
+    password: SecretStr | None = Field(default=None, description="Login password (secret).")
+    from_address: str = Field(
+        default="crmos <crmos@localhost>", description="The From: address of every message."
+    )
+    timeout_s: float = Field(default=10.0, gt=0, description="Seconds to wait for the server.")
+
+
+class ChatWebhookSettings(BaseModel):
+    """One chat group's incoming webhook (its URL carries a token, so it is a secret)."""
+
+    platform: Literal["dingtalk", "feishu", "wecom", "slack"] = Field(
+        description="Message format and signing scheme of the webhook."
+    )
+    url: SecretStr = Field(description="The webhook URL the platform gave you (secret).")
+    secret: SecretStr | None = Field(
+        default=None, description="Signing secret (DingTalk 'SEC...', Feishu); empty: unsigned."
+    )
+
+
+class ConnectorSettings(BaseModel):
+    """Where connectors reach other systems, and the credentials they use."""
+
+    base_urls: dict[str, str] = Field(
+        default={},
+        description="Base URL per HTTP connector spec name (e.g. erp), replacing the spec's "
+        "default; requests go only to this host.",
+    )
+    secrets: dict[str, SecretStr] = Field(
+        default={},
+        description="Credentials named by connector specs' auth blocks (e.g. erp_token); "
+        "never logged.",
+    )
+    timeout_s: float = Field(
+        default=10.0, gt=0, description="Default timeout of one connector call, in seconds."
+    )
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="E-mail over SMTP.")
+    chat_webhooks: dict[str, ChatWebhookSettings] = Field(
+        default={}, description="Chat webhooks by name, as chat.post steps refer to them."
+    )
+    mqtt_url: str = Field(
+        default="mqtt://127.0.0.1:1883",
+        description="MQTT broker: mqtt://[USER:PASS@]HOST:PORT or mqtts://...",
+    )
+    opcua_servers: dict[str, str] = Field(
+        default={}, description="OPC UA servers by name (opc.tcp://HOST:PORT/PATH)."
+    )
+
+
+class SagasSettings(BaseModel):
+    """The run engine: durable sagas on DBOS, embedded in ``crmos serve`` or in ``crmos worker``."""
+
+    embedded: bool = Field(
+        default=True,
+        description="crmos serve runs the engine in-process. Set false when separate "
+        "`crmos worker` processes run it (scale-out).",
+    )
+    system_database_url: str = Field(
+        default="",
+        description="DBOS system database. Empty: sqlite:///HOME/dbos.sqlite with a SQLite "
+        "store, the store's own database (schema dbos) with PostgreSQL.",
+    )
+    application_version: str = Field(
+        default="",
+        description="DBOS application version; a worker resumes only runs started under its "
+        "own version. Empty: derived from the crmos and engine versions.",
+    )
+    executor_id: str = Field(
+        default="local",
+        description="This process's DBOS executor id: after a crash, a process with the same "
+        "id resumes the runs it held. Give every worker its own stable id.",
+    )
+    concurrency: int = Field(default=16, ge=1, description="Runs one process executes at once.")
+    poll_interval_s: float = Field(
+        default=0.05, gt=0, description="How often a worker looks for queued runs, in seconds."
+    )
+    step_timeout_s: float = Field(
+        default=30.0, gt=0, description="Default time limit of one step attempt, in seconds."
+    )
+    max_attempts: int = Field(
+        default=4, ge=1, description="Default attempts of a step on transient errors."
+    )
+    backoff_s: float = Field(
+        default=0.2, ge=0, description="Default wait before the first retry, in seconds."
+    )
+    backoff_rate: float = Field(
+        default=2.0, ge=1, description="Each further retry waits this many times longer."
+    )
+    max_backoff_s: float = Field(
+        default=30.0, ge=0, description="Longest wait between two attempts, in seconds."
+    )
+    compensation_attempts: int = Field(
+        default=6, ge=1, description="Attempts of a compensation on transient errors."
+    )
+    plugins: list[str] = Field(
+        default=[],
+        description="Extra actions as module:attribute (an Action class or a provider), "
+        "beside the crmos.actions entry points.",
+    )
+    trace_console: bool = Field(
+        default=False, description="Print run and step spans (OpenTelemetry) to stderr."
+    )
+
+
+class IdentitySettings(BaseModel):
+    """Identity resolution: identifier normalisation, stitching limits, trait precedence.
+
+    A workspace may override any of these (``crmos identity config set``); the override is
+    merged over these defaults.
+    """
+
+    default_region: str = Field(
+        default="",
+        pattern=r"^([A-Z]{2})?$",
+        description="ISO 3166 region (e.g. CN, DE) for phone numbers written without +country "
+        "code. Empty: such numbers are rejected, never guessed.",
+    )
+    limits: dict[str, int] = Field(
+        default={
+            "user_id": 1,
+            "email": 5,
+            "phone": 5,
+            "wechat_unionid": 1,
+            "wechat_openid": 5,
+            "pos_member_id": 3,
+            "device_id": 10,
+            "anonymous_id": 100,
+        },
+        description="Most identifiers of each type one profile may hold; an event that would "
+        "exceed a limit records a conflict instead of merging.",
+    )
+    default_limit: int = Field(
+        default=10, ge=1, description="Limit of identifier types missing from `limits`."
+    )
+    priority: list[str] = Field(
+        default=[
+            "user_id",
+            "email",
+            "phone",
+            "wechat_unionid",
+            "wechat_openid",
+            "pos_member_id",
+            "device_id",
+            "anonymous_id",
+        ],
+        description="Identifier types from strongest to weakest: an event joins the profile of "
+        "its strongest identifier first; weaker ones that would break a limit are dropped.",
+    )
+    trait_types: dict[str, str] = Field(
+        default={},
+        description="Workspace-defined identifier types: trait name -> type "
+        "(e.g. {crm_id: crm_id}), read from traits and context.traits.",
+    )
+    user_id_types: dict[str, str] = Field(
+        default={"*": "auto", "pos": "pos_member_id"},
+        description="What userId means per source (touchpoint), '*' for the rest: an "
+        "identifier type, or 'auto' (an e-mail address -> email, +E.164 -> phone, else "
+        "user_id). Shop tills (pos) send the loyalty member number.",
+    )
+    account_trait: str = Field(
+        default="company.id",
+        description="Dotted trait path naming a profile's account (B2B company). Profiles of "
+        "different accounts never merge automatically. Empty: no account guard.",
+    )
+    source_precedence: list[str] = Field(
+        default=[],
+        description="Sources whose traits win, strongest first; unlisted sources rank below "
+        "them and equal among themselves. Within one rank the latest write wins.",
+    )
+    conflict_min_accounts: int = Field(
+        default=3,
+        ge=2,
+        description="An identifier claimed by profiles of this many accounts (and sources) "
+        "opens a review ticket and pauses marketing to those profiles.",
+    )
+    conflict_min_sources: int = Field(
+        default=3, ge=1, description="... and reported by this many source systems."
+    )
+    cache_identifiers: int = Field(
+        default=200_000,
+        ge=1000,
+        description="Identifiers the real-time stitcher keeps in memory per workspace.",
+    )
+
+
+class AgentSettings(BaseModel):
+    """The agent layer: interaction intake, understanding, knowledge and recommendations."""
+
+    max_file_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        ge=1024,
+        description="Largest interaction file accepted (e-mail, transcript, image, PDF), bytes.",
+    )
+    language: Literal["en", "zh"] = Field(
+        default="en",
+        description="Language of plain-language reasons for workspaces that set none "
+        "(`crmos interactions language`).",
+    )
+    phone_region: str = Field(
+        default="CN",
+        description="Region (ISO 3166) for phone numbers written without a country code.",
+    )
+    ocr_languages: str = Field(
+        default="chi_sim+eng", description="Tesseract languages used for screenshots and scans."
+    )
+    ocr_timeout_s: float = Field(default=60.0, gt=0, description="Longest OCR of one page, s.")
+    pdf_max_pages: int = Field(default=200, ge=1, description="Pages read from one PDF.")
+    embeddings: Literal["auto", "off"] = Field(
+        default="auto",
+        description="auto: embed knowledge passages when the [ml] extra is installed; off: never.",
+    )
+    llm_url: str = Field(
+        default="",
+        description="Base URL of an OpenAI-compatible API (e.g. http://127.0.0.1:8080/v1) used "
+        "to classify intents; empty: only the offline model.",
+    )
+    llm_model: str = Field(default="", description="Model name sent to the LLM endpoint.")
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="Bearer token for the LLM endpoint (secret)."
+    )
+    llm_timeout_s: float = Field(default=20.0, gt=0, description="LLM request timeout, s.")
+    high_value: float = Field(
+        default=50_000.0,
+        ge=0,
+        description="An amount of money at or above this in an interaction makes the "
+        "recommendation about it high-impact.",
+    )
+
+
 class Settings(BaseSettings):
     """The effective crmos configuration."""
 
@@ -116,6 +353,18 @@ class Settings(BaseSettings):
     intake: IntakeSettings = Field(default_factory=IntakeSettings, description="Event intake.")
     security: SecuritySettings = Field(default_factory=SecuritySettings, description="Secrets.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server.")
+    agent: AgentSettings = Field(
+        default_factory=AgentSettings, description="Interactions, knowledge, recommendations."
+    )
+    identity: IdentitySettings = Field(
+        default_factory=IdentitySettings, description="Identity resolution."
+    )
+    sagas: SagasSettings = Field(
+        default_factory=SagasSettings, description="Durable runs of sagas."
+    )
+    connectors: ConnectorSettings = Field(
+        default_factory=ConnectorSettings, description="Connectors to other systems."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -163,6 +412,8 @@ def masked(settings: Settings) -> dict[str, Any]:
     if settings.security.master_key is not None:
         data["security"]["master_key"] = "***"
     data["store"]["url"] = _mask_url(settings.store.url)
+    data["sagas"]["system_database_url"] = _mask_url(settings.sagas.system_database_url)
+    data["connectors"]["mqtt_url"] = _mask_url(settings.connectors.mqtt_url)
     return data
 
 

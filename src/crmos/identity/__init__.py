@@ -1,6 +1,37 @@
-"""Identity: identifier normalisation, real-time stitching, conflict guards, batch matching.
-
-Filled in by the identity-resolution issue; imports core, store and ingest only.
+"""Identity: identifier normalisation, real-time stitching, conflict guards, merges and splits,
+the review queue, and batch matching. Imports core, store and ingest only.
 """
 
-__all__: list[str] = []
+from crmos.identity.identifiers import BUILTIN_TYPES, Identifier, Rejection, normalise
+from crmos.identity.merges import SplitResult, merge_profiles, split_profile
+from crmos.identity.policy import IdentityPolicy, build_policy
+from crmos.identity.reviews import (
+    get_review,
+    list_reviews,
+    open_review,
+    repair_conflicts,
+    resolve_review,
+)
+from crmos.identity.stitcher import Stitcher
+from crmos.identity.views import normalised, profile_of, profile_view
+
+__all__ = [
+    "BUILTIN_TYPES",
+    "Identifier",
+    "IdentityPolicy",
+    "Rejection",
+    "SplitResult",
+    "Stitcher",
+    "build_policy",
+    "get_review",
+    "list_reviews",
+    "merge_profiles",
+    "normalise",
+    "normalised",
+    "open_review",
+    "profile_of",
+    "profile_view",
+    "repair_conflicts",
+    "resolve_review",
+    "split_profile",
+]

@@ -3,9 +3,10 @@ encryption of personal fields, group commit to the event log, and loss accountin
 """
 
 from crmos.ingest.accounting import IntakeCollector, SourceStats, intake_stats
+from crmos.ingest.messages import Message
 from crmos.ingest.normalise import Prepared, Shared, corrected_time, prepare
 from crmos.ingest.reader import EventReader
-from crmos.ingest.service import FileReport, IngestService
+from crmos.ingest.service import FileReport, IngestService, MessageValidator
 from crmos.ingest.stream import Consumer, StreamRunner
 from crmos.ingest.writer import EventWriter, GroupCommitter, Job, WriteResult
 
@@ -18,6 +19,8 @@ __all__ = [
     "IngestService",
     "IntakeCollector",
     "Job",
+    "Message",
+    "MessageValidator",
     "Prepared",
     "Shared",
     "SourceStats",

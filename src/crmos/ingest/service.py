@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 
 from crmos.core.clock import Clock, utcnow
 from crmos.core.errors import Problem, ValidationError
@@ -14,6 +14,10 @@ from crmos.ingest.normalise import Prepared, Shared, prepare
 from crmos.ingest.validate import decode_batch, decode_event_line, decode_single
 from crmos.ingest.writer import EventWriter, GroupCommitter, Job, WriteResult
 from crmos.store import ApiKey
+
+MessageValidator = Callable[[str, Message], list[Problem]]
+"""A check a later room adds to intake (compliance: CPF, VAT ...), given the workspace id and a
+decoded message; it returns problems with paths relative to the message (``traits.cpf``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,7 @@ class IngestService:
         committer: GroupCommitter | None = None,
         clock: Clock = utcnow,
         on_commit: Callable[[], None] | None = None,
+        validators: Sequence[MessageValidator] = (),
     ) -> None:
         self._settings = settings
         self._writer = writer
@@ -43,6 +48,7 @@ class IngestService:
         self._clock = clock
         self._pii = frozenset(settings.pii_properties)
         self._on_commit = on_commit or (lambda: None)
+        self._validators = tuple(validators)
 
     async def accept(self, key: ApiKey, kind: str, raw: bytes) -> WriteResult:
         """Accept the body of ``POST /v1/{kind}``; all of it is committed, or none."""
@@ -65,8 +71,37 @@ class IngestService:
             shared = Shared(
                 now, key.source, envelope.sent_at, envelope.context, envelope.integrations
             )
+            self._refuse(key.workspace_id, messages, "batch")
             return messages, shared
-        return [decode_single(raw, kind, s.max_event_bytes)], Shared(now, key.source)
+        message = decode_single(raw, kind, s.max_event_bytes)
+        self._refuse(key.workspace_id, [message], kind)
+        return [message], Shared(now, key.source)
+
+    def _problems(
+        self, workspace_id: str, message: Message, prefix: str, index: int | None
+    ) -> list[Problem]:
+        """What the added validators find wrong with one message, with its full path."""
+        return [
+            replace(p, path=prefix + p.path, index=index)
+            for check in self._validators
+            for p in check(workspace_id, message)
+        ]
+
+    def _refuse(self, workspace_id: str, messages: list[Message], kind: str) -> None:
+        """Raise when a validator refuses any message: a request is stored whole or not at all."""
+        if not self._validators:
+            return
+        batch = kind == "batch"
+        problems = [
+            p
+            for i, m in enumerate(messages)
+            for p in self._problems(
+                workspace_id, m, f"batch[{i}]." if batch else "", i if batch else None
+            )
+        ]
+        if problems:
+            what = f"{kind} rejected ({len(problems)} problem(s)); nothing was stored"
+            raise ValidationError(what, problems)
 
     def ingest_lines(
         self, workspace_id: str, source: str, lines: Iterable[bytes], chunk: int = 5000
@@ -82,6 +117,9 @@ class IngestService:
             shared = Shared(now, source)
             for number, line in part:
                 message, found = decode_event_line(line, number, self._settings.max_event_bytes)
+                if message is not None and self._validators:
+                    found = self._problems(workspace_id, message, f"line[{number}].", number)
+                    message = None if found else message
                 if message is None:
                     problems.extend(found)
                 else:

@@ -44,6 +44,10 @@ class WriteResult:
     rejected: int = 0
 
 
+class _Duplicates(Exception):
+    """The fast path met messageIds stored before; the group is written again, carefully."""
+
+
 class EventWriter:
     """Synchronous writer; one call is one transaction."""
 
@@ -52,13 +56,26 @@ class EventWriter:
         self._vault = vault
 
     def write(self, jobs: list[Job]) -> list[WriteResult]:
-        """Write ``jobs`` in one transaction; all of them or none."""
+        """Write ``jobs`` in one transaction; all of them or none.
+
+        Most events are new, so the fast path inserts without looking their messageIds up and
+        reads the duplicates off the insert's row count. Only when that count falls short is
+        the transaction rolled back and written again with the look-up, which tells which
+        events (and so which sources) were the duplicates.
+        """
+        try:
+            return self._write(jobs, careful=False)
+        except _Duplicates:
+            return self._write(jobs, careful=True)
+
+    def _write(self, jobs: list[Job], careful: bool) -> list[WriteResult]:
         fresh_keys: list[tuple[str, list[DataKey]]] = []
         seen: dict[str, set[str]] = defaultdict(set)
         try:
             with self._log.engine.begin() as conn:
                 results = [
-                    self._write_job(conn, job, seen[job.workspace_id], fresh_keys) for job in jobs
+                    self._write_job(conn, job, seen[job.workspace_id], fresh_keys, careful)
+                    for job in jobs
                 ]
         except SQLAlchemyError as exc:
             raise StoreError("event append", str(getattr(exc, "orig", None) or exc)) from exc
@@ -72,50 +89,85 @@ class EventWriter:
         job: Job,
         seen: set[str],
         fresh_keys: list[tuple[str, list[DataKey]]],
+        careful: bool,
     ) -> WriteResult:
         ws = job.workspace_id
-        stored = self._log.existing_ids(conn, ws, [e.message_id for e in job.events])
-        fresh: list[Prepared] = []
-        counts: Counter[tuple[str, str, str]] = Counter()
-        for event in job.events:
-            counts[(event.touchpoint, "received", "")] += 1
-            duplicate = event.message_id in stored or event.message_id in seen
-            counts[(event.touchpoint, "duplicate" if duplicate else "accepted", "")] += 1
-            if not duplicate:
-                seen.add(event.message_id)
-                fresh.append(event)
-        for (source, reason), n in job.rejected.items():
-            counts[(source, "received", "")] += n
-            counts[(source, "rejected", reason)] += n
+        stored: set[str] = set()
+        if careful:
+            stored = self._log.existing_ids(conn, ws, [e.message_id for e in job.events])
+        fresh, duplicates = _split(job.events, stored, seen)
         keys, made = self._vault.keys_for(conn, ws, {e.subject for e in fresh if e.pii})
         fresh_keys.append((ws, made))
-        self._log.append(conn, [_row(ws, e, keys) for e in fresh])
-        self._log.add_counts(conn, ((ws, s, o, r, n) for (s, o, r), n in counts.items()))
+        inserted = self._log.insert_new(conn, [_row(ws, e, keys) for e in fresh])
+        if inserted != len(fresh) and not careful:
+            raise _Duplicates
+        counts = _counts(job, fresh, duplicates)
+        self._log.add_counts(conn, ((ws, s, o, r, n) for (s, o, r), n in sorted(counts.items())))
         self._log.record_sequences(conn, ws, _sequences(fresh))
-        return WriteResult(len(fresh), len(job.events) - len(fresh), sum(job.rejected.values()))
+        return WriteResult(len(fresh), len(duplicates), sum(job.rejected.values()))
 
 
-def _row(workspace_id: str, event: Prepared, keys: dict[str, DataKey]) -> dict[str, Any]:
+def _split(
+    events: list[Prepared], stored: set[str], seen: set[str]
+) -> tuple[list[Prepared], list[Prepared]]:
+    """Events not in ``stored`` nor ``seen`` (the first of repeats within), and the others."""
+    ids = [e.message_id for e in events]
+    unique = set(ids)
+    if len(unique) == len(ids) and unique.isdisjoint(seen) and unique.isdisjoint(stored):
+        seen.update(unique)
+        return events, []
+    fresh: list[Prepared] = []
+    duplicates: list[Prepared] = []
+    for event in events:
+        if event.message_id in stored or event.message_id in seen:
+            duplicates.append(event)
+        else:
+            seen.add(event.message_id)
+            fresh.append(event)
+    return fresh, duplicates
+
+
+def _counts(
+    job: Job, fresh: list[Prepared], duplicates: list[Prepared]
+) -> Counter[tuple[str, str, str]]:
+    """Intake counters by (source, outcome, reason)."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    received = Counter(e.touchpoint for e in job.events)
+    accepted = Counter(e.touchpoint for e in fresh) if duplicates else received
+    for source, n in received.items():
+        counts[(source, "received", "")] += n
+    for source, n in accepted.items():
+        counts[(source, "accepted", "")] += n
+    for event in duplicates:
+        counts[(event.touchpoint, "duplicate", "")] += 1
+    for (source, reason), n in job.rejected.items():
+        counts[(source, "received", "")] += n
+        counts[(source, "rejected", reason)] += n
+    return counts
+
+
+def _row(workspace_id: str, event: Prepared, keys: dict[str, DataKey]) -> tuple[Any, ...]:
+    """The event as values in ``ROW_COLUMNS`` order, its personal fields sealed."""
     key = keys.get(event.subject) if event.pii else None
     pii = None
     if key is not None:
         aad = f"{workspace_id}/{event.message_id}".encode()
         pii = key.seal(orjson.dumps(event.pii), aad)
-    return {
-        "workspace_id": workspace_id,
-        "message_id": event.message_id,
-        "type": event.type,
-        "user_id": event.user_id,
-        "anonymous_id": event.anonymous_id,
-        "name": event.name,
-        "ts_ms": event.ts_ms,
-        "received_ms": event.received_ms,
-        "touchpoint": event.touchpoint,
-        "body": orjson.dumps(event.body).decode(),
-        "key_id": key.key_id if key else None,
-        "pii": pii,
-        "tags": None,
-    }
+    return (
+        workspace_id,
+        event.message_id,
+        event.type,
+        event.user_id,
+        event.anonymous_id,
+        event.name,
+        event.ts_ms,
+        event.received_ms,
+        event.touchpoint,
+        orjson.dumps(event.body).decode(),
+        key.key_id if key else None,
+        pii,
+        None,
+    )
 
 
 def _sequences(events: Iterable[Prepared]) -> dict[str, list[int]]:

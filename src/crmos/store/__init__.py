@@ -3,7 +3,10 @@
 Every room may import it; it imports only ``crmos.core``.
 """
 
+from crmos.store import tables_compliance as tables_compliance
+from crmos.store import tables_identity as tables_identity
 from crmos.store import tables_records as tables_records
+from crmos.store import tables_sagas as tables_sagas
 from crmos.store.engine import create_store_engine, is_sqlite, normalise_url
 from crmos.store.eventlog import EventLog, EventQuery
 from crmos.store.migrate import current_revision, head_revision, migrate
@@ -46,6 +49,9 @@ __all__ = [
     "record_decision",
     "record_failure",
     "set_offset",
+    "tables_compliance",
+    "tables_identity",
     "tables_records",
+    "tables_sagas",
     "verify_audit",
 ]

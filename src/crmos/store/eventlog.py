@@ -17,6 +17,24 @@ from crmos.store.tables import events, intake_counts, intake_sequences
 # SQLite allows 32,766 bound parameters; stay far below it and below PostgreSQL's 65,535.
 _IN_CHUNK = 900
 
+# The values of a row for :meth:`EventLog.insert_new`, in this order (``seq`` is assigned).
+ROW_COLUMNS = (
+    "workspace_id",
+    "message_id",
+    "type",
+    "user_id",
+    "anonymous_id",
+    "name",
+    "ts_ms",
+    "received_ms",
+    "touchpoint",
+    "body",
+    "key_id",
+    "pii",
+    "tags",
+)
+assert set(ROW_COLUMNS) == {c.name for c in events.columns} - {"seq"}, "ROW_COLUMNS is stale"
+
 
 @dataclass(frozen=True, slots=True)
 class EventQuery:
@@ -37,6 +55,7 @@ class EventLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._insert = insert_ignore(engine, events)
+        self._insert_sql = _insert_new_sql(engine)
         self._add_count = upsert_add(
             engine, intake_counts, ("workspace_id", "source", "outcome", "reason"), "count"
         )
@@ -59,6 +78,18 @@ class EventLog:
         """Insert rows; a row whose messageId is already stored is ignored."""
         if rows:
             conn.execute(self._insert, rows)
+
+    def insert_new(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+        """Insert rows (values in ``ROW_COLUMNS`` order) unless their messageId is stored.
+
+        Returns how many were inserted, so a caller sees duplicates without looking them up.
+        The statement goes to the driver's ``executemany`` as it is: on the hot path the
+        per-row parameter processing of a compiled SQLAlchemy insert costs more than SQLite's
+        own work.
+        """
+        if not rows:
+            return 0
+        return int(conn.exec_driver_sql(self._insert_sql, list(rows)).rowcount)
 
     def add_counts(
         self, conn: Connection, counts: Iterable[tuple[str, str, str, str, int]]
@@ -136,3 +167,12 @@ class EventLog:
                         seq_seen=row.seq_seen + n,
                     )
                 )
+
+
+def _insert_new_sql(engine: Engine) -> str:
+    # PostgreSQL and SQLite (since 3.24) spell the ignoring insert the same way; only the
+    # driver's placeholder differs (sqlite3: qmark, psycopg: format).
+    mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+    columns = ", ".join(ROW_COLUMNS)
+    marks = ", ".join([mark] * len(ROW_COLUMNS))
+    return f"INSERT INTO {events.name} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"

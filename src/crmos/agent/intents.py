@@ -1,0 +1,200 @@
+"""Intent classification: the default offline model, trained on the shipped training set.
+
+The model is scikit-learn: TF-IDF over character n-grams (1-4, which covers Chinese without a
+word segmenter) and stemmed word n-grams, plus concept cue features (``data/lexicons``), into a
+logistic regression. It trains in seconds on first use and is cached in memory and, as a
+pickle, under ``HOME/models`` keyed by a hash of its training data, cues and library version.
+A workspace's own intents (name + examples) are added to the training set of its model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from crmos.agent.text import LATIN_WORD, clean_message, stem
+
+INTENTS: tuple[str, ...] = (
+    "renewal_interest",
+    "churn_risk",
+    "complaint",
+    "data_deletion_request",
+    "data_access_request",
+    "pricing_question",
+    "technical_integration",
+    "expansion_signal",
+    "meeting_request",
+    "payment_issue",
+    "other",
+)
+MODEL_NAME = "crmos.intent.tfidf-lr"
+MIN_CONFIDENCE = 0.25
+_FORMAT = "1"  # bump when featurisation changes, so cached pickles are not reused
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One labelled message."""
+
+    text: str
+    intent: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class IntentScore:
+    """The intent of one message, with the model's probability and the runners-up."""
+
+    intent: str
+    score: float
+    model: str
+    version: str
+    alternatives: tuple[tuple[str, float], ...] = ()
+
+
+def load_examples(split: str, language: str) -> list[Example]:
+    """The shipped ``train`` or ``eval`` examples of ``language`` (``en`` or ``zh``)."""
+    path = files("crmos.agent") / "data" / "intents" / f"{split}_{language}.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [Example(r["text"], r["intent"], r["language"]) for r in rows]
+
+
+@cache
+def cue_groups() -> dict[str, tuple[str, ...]]:
+    """Concept cue words per group, from ``data/lexicons/cues.json``."""
+    raw = json.loads((files("crmos.agent") / "data" / "lexicons" / "cues.json").read_text("utf-8"))
+    return {k: tuple(v) for k, v in raw.items() if not k.startswith("_")}
+
+
+@cache
+def _cue_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    out = []
+    for group, words in cue_groups().items():
+        alternatives = [re.escape(w) if not w.isascii() else rf"\b{re.escape(w)}\b" for w in words]
+        out.append((group, re.compile("|".join(alternatives))))
+    return out
+
+
+def featurize(text: str) -> str:
+    """The text the vectorisers see: cleaned message, stemmed words and cue tokens."""
+    body = clean_message(text)
+    low = body.lower()
+    stems = " ".join(stem(w) for w in LATIN_WORD.findall(low))
+    cues = " ".join(f"cue_{g}" for g, pattern in _cue_patterns() if pattern.search(low))
+    return f"{body} {stems} {cues}"
+
+
+class IntentModel:
+    """A trained classifier; :meth:`predict` scores messages."""
+
+    def __init__(self, pipeline: Any, version: str) -> None:
+        self._pipeline = pipeline
+        self.version = version
+        self.labels: tuple[str, ...] = tuple(str(c) for c in pipeline.classes_)
+
+    @classmethod
+    def train(cls, examples: Sequence[Example], version: str) -> IntentModel:
+        """Fit on ``examples``."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline, make_union
+
+        chars = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True, max_features=60_000
+        )
+        words = TfidfVectorizer(
+            analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"
+        )
+        classifier = LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")
+        pipeline = make_pipeline(make_union(chars, words), classifier)
+        pipeline.fit([featurize(e.text) for e in examples], [e.intent for e in examples])
+        return cls(pipeline, version)
+
+    def predict(self, texts: Sequence[str]) -> list[IntentScore]:
+        """The intent of each text; below ``MIN_CONFIDENCE`` the answer is ``other``."""
+        if not texts:
+            return []
+        probabilities = self._pipeline.predict_proba([featurize(t) for t in texts])
+        return [self._score(row) for row in probabilities]
+
+    def _score(self, row: Any) -> IntentScore:
+        ranked = sorted(zip(self.labels, (float(p) for p in row), strict=True), key=_by_score)
+        best, score = ranked[0]
+        if score < MIN_CONFIDENCE:
+            best = "other"
+        alternatives = tuple((label, round(p, 4)) for label, p in ranked[1:3])
+        return IntentScore(best, round(score, 4), MODEL_NAME, self.version, alternatives)
+
+
+def _by_score(item: tuple[str, float]) -> float:
+    return -item[1]
+
+
+class IntentModels:
+    """Trains on first use and caches models in memory and under ``cache_dir``."""
+
+    _memory: dict[str, IntentModel] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, cache_dir: Path | None) -> None:
+        self._dir = cache_dir
+
+    def base_examples(self) -> list[Example]:
+        """The shipped training examples of both languages."""
+        return load_examples("train", "en") + load_examples("train", "zh")
+
+    def get(self, extra: Iterable[Example] = ()) -> IntentModel:
+        """The model trained on the shipped set plus ``extra`` (a workspace's own intents)."""
+        examples = self.base_examples() + list(extra)
+        version = training_version(examples)
+        with self._lock:
+            model = self._memory.get(version) or self._load(version)
+            if model is None:
+                model = IntentModel.train(examples, version)
+                self._save(version, model)
+            self._memory[version] = model
+            return model
+
+    def _path(self, version: str) -> Path | None:
+        return self._dir / f"intent-{version}.pkl" if self._dir else None
+
+    def _load(self, version: str) -> IntentModel | None:
+        path = self._path(version)
+        if path is None or not path.exists():
+            return None
+        try:
+            with path.open("rb") as fh:
+                model = pickle.load(fh)  # our own cache file under HOME, keyed by content hash
+        except Exception:  # a truncated or foreign file: retrain instead
+            return None
+        return model if isinstance(model, IntentModel) and model.version == version else None
+
+    def _save(self, version: str, model: IntentModel) -> None:
+        path = self._path(version)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(model, fh)
+        tmp.replace(path)
+
+
+def training_version(examples: Sequence[Example]) -> str:
+    """A short hash of the training data, the cue lexicon and the library version."""
+    import sklearn
+
+    digest = hashlib.sha256(f"{_FORMAT}|{sklearn.__version__}|".encode())
+    digest.update(json.dumps(cue_groups(), sort_keys=True).encode())
+    for e in examples:
+        digest.update(f"{e.intent}\t{e.language}\t{e.text}\n".encode())
+    return digest.hexdigest()[:12]

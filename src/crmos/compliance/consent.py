@@ -1,0 +1,237 @@
+"""Consent per purpose and channel, and the marketing check every room's actions call first.
+
+Consent is an append-only history (who, which purpose and channel, granted or withdrawn, from
+which source, when); the newest statement per purpose and channel is in force. A channel of
+``*`` covers every channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Connection, select
+
+from crmos.compliance.model import Verdict
+from crmos.compliance.pack import PackSpec
+from crmos.compliance.packbook import PackVersion, in_force, mark_enforced
+from crmos.compliance.regions import regions_for
+from crmos.compliance.settings_store import read_config
+from crmos.core.clock import utcnow
+from crmos.core.errors import Problem, ValidationError
+from crmos.core.ids import new_id
+from crmos.store import Decision, append_audit, record_decision
+from crmos.store.tables_compliance import consents, dsr_requests
+from crmos.store.tables_identity import profiles
+
+ConsentState = Literal["granted", "withdrawn"]
+RULE = "compliance.marketing_check"
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """One consent statement."""
+
+    id: str
+    profile_id: str
+    purpose: str
+    channel: str
+    state: ConsentState
+    source: str
+    at_ms: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready data."""
+        return {
+            "id": self.id,
+            "profile_id": self.profile_id,
+            "purpose": self.purpose,
+            "channel": self.channel,
+            "state": self.state,
+            "source": self.source,
+            "at_ms": self.at_ms,
+        }
+
+
+def record_consent(
+    conn: Connection,
+    workspace_id: str,
+    profile_id: str,
+    purpose: str,
+    channel: str,
+    state: ConsentState,
+    source: str,
+    at_ms: int | None = None,
+) -> Consent:
+    """Append a consent statement (caller's transaction); audited."""
+    problems = [
+        Problem(name, "must not be empty")
+        for name, value in (("purpose", purpose), ("channel", channel), ("source", source))
+        if not value.strip()
+    ]
+    if state not in ("granted", "withdrawn"):
+        problems.append(Problem("state", f"'{state}'; use granted or withdrawn"))
+    if problems:
+        raise ValidationError("consent rejected", problems)
+    now = _now_ms()
+    item = Consent(new_id("cns_"), profile_id, purpose, channel, state, source, at_ms or now)
+    conn.execute(
+        consents.insert().values(workspace_id=workspace_id, recorded_ms=now, **item.as_dict())
+    )
+    details = {"purpose": purpose, "channel": channel, "state": state, "source": source}
+    append_audit(conn, workspace_id, f"source:{source}", f"consent.{state}", profile_id, details)
+    return item
+
+
+def consent_history(conn: Connection, workspace_id: str, profile_id: str) -> list[Consent]:
+    """Every consent statement of a profile, oldest first."""
+    rows = conn.execute(
+        select(consents)
+        .where(consents.c.workspace_id == workspace_id, consents.c.profile_id == profile_id)
+        .order_by(consents.c.at_ms, consents.c.recorded_ms)
+    ).all()
+    return [
+        Consent(r.id, r.profile_id, r.purpose, r.channel, r.state, r.source, r.at_ms) for r in rows
+    ]
+
+
+def consent_state(history: Iterable[Consent], purpose: str, channel: str) -> Consent | None:
+    """The newest statement covering ``purpose`` on ``channel`` (``*`` statements included)."""
+    found: Consent | None = None
+    for item in history:
+        if item.purpose == purpose and item.channel in (channel, "*"):
+            found = item
+    return found
+
+
+def check_marketing(
+    conn: Connection, workspace_id: str, profile_id: str, purpose: str, channel: str
+) -> Verdict:
+    """May ``purpose`` (``marketing``) reach ``profile_id`` on ``channel`` (``email``) now?
+
+    Checks, in order: a marketing pause on the profile, an erasure request, and each enabled
+    pack governing the person's regions (the purpose's lawful basis and the consent on record).
+    A blocked action is recorded as a Decision with the reason; the verdict carries its id.
+    """
+    now = _now_ms()
+    config = read_config(conn, workspace_id)
+    regions = regions_for(conn, workspace_id, profile_id, config.default_region)
+    versions = {
+        name: v
+        for name, v in in_force(conn, workspace_id, config.packs, now).items()
+        if any(v.spec.governs(r) for r in regions)
+    }
+    history = consent_history(conn, workspace_id, profile_id)
+    reason, deciding = _blocker(conn, workspace_id, profile_id, purpose, channel, versions, history)
+    mark_enforced(conn, versions.values(), now)
+    packs = {name: v.version for name, v in versions.items()}
+    if reason is None:
+        return Verdict(True, _allowed_reason(versions, purpose), purpose, channel, regions, packs)
+    rule = deciding.pack if deciding else RULE
+    decision = Decision(
+        workspace_id=workspace_id,
+        kind="compliance.marketing_blocked",
+        rule=rule,
+        version=deciding.version if deciding else "1",
+        reason=reason,
+        subject_profile_id=profile_id,
+        inputs={"purpose": purpose, "channel": channel, "regions": list(regions), "packs": packs},
+        actions=[{"action": f"{purpose} via {channel}", "outcome": "blocked"}],
+    )
+    decision_id = record_decision(conn, decision)
+    return Verdict(False, reason, purpose, channel, regions, packs, decision_id)
+
+
+def _blocker(
+    conn: Connection,
+    workspace_id: str,
+    profile_id: str,
+    purpose: str,
+    channel: str,
+    versions: dict[str, PackVersion],
+    history: list[Consent],
+) -> tuple[str | None, PackVersion | None]:
+    if _suppressed(conn, profile_id):
+        return "marketing is paused for this profile (an identity conflict is under review)", None
+    erasure = _erasure(conn, workspace_id, profile_id)
+    if erasure is not None:
+        return f"an erasure request ({erasure}) covers this profile", None
+    statement = consent_state(history, purpose, channel)
+    for version in versions.values():
+        why = _pack_blocks(version.spec, purpose, channel, statement)
+        if why is not None:
+            return why, version
+    if statement is not None and statement.state == "withdrawn":
+        return _withdrawn(statement), None
+    return None, None
+
+
+def _pack_blocks(
+    spec: PackSpec, purpose: str, channel: str, statement: Consent | None
+) -> str | None:
+    rule = spec.consent.get(purpose)
+    if rule is None:
+        return None
+    cite = f"{spec.name} {rule.article}".strip()
+    if rule.lawful_basis == "forbidden":
+        return f"{purpose} is forbidden under {cite}"
+    if rule.lawful_basis == "consent":
+        if "*" not in rule.channels and channel not in rule.channels:
+            return f"{cite} covers {purpose} only on {', '.join(rule.channels)}, not {channel}"
+        if statement is None:
+            return f"{cite} needs consent to {purpose} via {channel}; none is on record"
+        if statement.state == "withdrawn":
+            return _withdrawn(statement) + f" ({cite} needs consent)"
+    opt_out = rule.lawful_basis in ("opt_out", "legitimate_interest")
+    if opt_out and statement is not None and statement.state == "withdrawn":
+        return _withdrawn(statement) + f" ({cite}: the person opted out)"
+    return None
+
+
+def _withdrawn(statement: Consent) -> str:
+    return (
+        f"consent to {statement.purpose} via {statement.channel} was withdrawn "
+        f"(source {statement.source}, at {statement.at_ms})"
+    )
+
+
+def _allowed_reason(versions: dict[str, PackVersion], purpose: str) -> str:
+    if not versions:
+        return "no enabled pack governs this person's regions and no withdrawal is on record"
+    bases = sorted(
+        f"{v.pack}: {v.spec.consent[purpose].lawful_basis}"
+        for v in versions.values()
+        if purpose in v.spec.consent
+    )
+    return "allowed (" + ("; ".join(bases) or f"no pack restricts {purpose}") + ")"
+
+
+def _suppressed(conn: Connection, profile_id: str) -> bool:
+    row = conn.execute(
+        select(profiles.c.marketing_suppressed, profiles.c.root_id).where(
+            profiles.c.id == profile_id
+        )
+    ).one_or_none()
+    if row is None:
+        return False
+    if row.marketing_suppressed:
+        return True
+    if row.root_id != profile_id:
+        return _suppressed(conn, str(row.root_id))
+    return False
+
+
+def _erasure(conn: Connection, workspace_id: str, profile_id: str) -> str | None:
+    return conn.execute(
+        select(dsr_requests.c.id)
+        .where(dsr_requests.c.workspace_id == workspace_id)
+        .where(dsr_requests.c.profile_id == profile_id)
+        .where(dsr_requests.c.kind == "erasure")
+        .where(dsr_requests.c.status.in_(("received", "completed", "incomplete")))
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _now_ms() -> int:
+    return int(utcnow().timestamp() * 1000)

@@ -1,0 +1,212 @@
+"""Find (and pseudonymise) copies of a person's identifiers in every table and every file.
+
+The scan reflects the live database, so tables of every room and of embedded engines (DBOS)
+are covered, not only those this code declares. Text columns are searched for each identifier
+(also in its JSON-escaped spelling); files under the data directories are searched byte-wise.
+On the embedded SQLite store an erasure also needs ``secure_delete`` and a WAL checkpoint, or
+deleted rows would linger in free pages and in the write-ahead log: that quirk lives here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mmap
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    Text,
+    case,
+    func,
+    inspect,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy import types as sqltypes
+from sqlalchemy.sql.elements import ColumnElement
+
+from crmos.compliance.model import Finding, Outcome, ScanResult
+from crmos.store.tables import metadata
+
+# Never rewritten by the sweep: the audit chain would break, and the rest holds no personal data.
+PROTECTED = frozenset({"audit_log", "alembic_version", "stream_offsets", "subject_keys"})
+_TEXT = (sqltypes.String, sqltypes.Text, sqltypes.JSON)
+_SKIP_SCHEMAS = frozenset({"information_schema", "pg_catalog", "pg_toast"})
+
+
+def spellings(needles: Iterable[str]) -> list[str]:
+    """Each needle as written and as JSON escapes it (``Müller`` -> ``M\\u00fcller``)."""
+    out: set[str] = set()
+    for needle in needles:
+        for form in (needle, needle.casefold()):
+            out.add(form)
+            out.add(json.dumps(form)[1:-1])
+    return sorted(out)
+
+
+def text_tables(conn: Connection) -> list[tuple[Table, list[str]]]:
+    """Every table in the database (all schemas) with its text columns, reflected live."""
+    inspector = inspect(conn)
+    found: list[tuple[Table, list[str]]] = []
+    schemas: list[str | None] = [s for s in inspector.get_schema_names() if s not in _SKIP_SCHEMAS]
+    for schema in schemas or [None]:
+        default = schema in (None, inspector.default_schema_name)
+        for name in inspector.get_table_names(schema=schema):
+            columns = inspector.get_columns(name, schema=schema)
+            texts = [c["name"] for c in columns if isinstance(c["type"], _TEXT)]
+            if texts:
+                table = metadata.tables.get(name) if default else None
+                found.append((table if table is not None else _light(name, texts, schema), texts))
+    return found
+
+
+def scan_tables(conn: Connection, needles: Sequence[str]) -> tuple[list[Finding], int, int]:
+    """Rows per table.column holding any needle; also how many tables and columns were read."""
+    if not needles:
+        return [], 0, 0
+    findings: list[Finding] = []
+    tables = text_tables(conn)
+    columns = 0
+    for table, names in tables:
+        columns += len(names)
+        counts = [func.sum(case((_holds(table.c[n], needles), 1), else_=0)).label(n) for n in names]
+        row = conn.execute(select(*counts).select_from(table)).one()
+        findings += [
+            Finding(f"{_name(table)}.{n}", "table", int(row[i] or 0))
+            for i, n in enumerate(names)
+            if row[i]
+        ]
+    return findings, len(tables), columns
+
+
+def sweep_tables(conn: Connection, needles: Sequence[str]) -> list[Outcome]:
+    """Replace each needle by a stable pseudonym wherever it is left (protected tables aside).
+
+    Only the columns a scan finds are rewritten. Digit-only needles are never rewritten: they
+    could be part of a number (a timestamp); the verification scan still reports them.
+    """
+    rewritable = [n for n in spellings(needles) if not n.isdigit()]
+    findings, _, _ = scan_tables(conn, rewritable)
+    hit: dict[str, list[str]] = {}
+    for finding in findings:
+        table_name, _, column = finding.where.rpartition(".")
+        hit.setdefault(table_name, []).append(column)
+    outcomes: list[Outcome] = []
+    for table, _names in text_tables(conn):
+        columns = hit.get(_name(table), [])
+        if table.name in PROTECTED or not columns:
+            continue
+        changed = sum(_rewrite(conn, table, c, rewritable) for c in columns)
+        outcomes.append(Outcome(_name(table), "store", "pseudonymised", changed))
+    return outcomes
+
+
+def _rewrite(conn: Connection, table: Table, column: str, needles: Sequence[str]) -> int:
+    col = table.c[column]
+    changed = 0
+    for needle in needles:
+        stmt = (
+            table.update()
+            .where(col.contains(needle, autoescape=True))
+            .values({column: func.replace(col, literal(needle), literal(_alias(needle)))})
+        )
+        changed += conn.execute(stmt).rowcount or 0
+    return changed
+
+
+def scan_files(roots: Iterable[Path], needles: Sequence[str]) -> tuple[list[Finding], int, int]:
+    """Files under ``roots`` holding any needle; also how many files and bytes were read."""
+    patterns = [n.encode() for n in needles]
+    findings: list[Finding] = []
+    files = size = 0
+    for path in _files(roots):
+        files += 1
+        try:
+            length = path.stat().st_size
+            size += length
+            if length and _file_holds(path, patterns):
+                findings.append(Finding(str(path), "file", 1))
+        except OSError:
+            continue  # vanished while scanning (a rotated WAL): nothing left to read
+    return findings, files, size
+
+
+def scan(engine: Engine, roots: Iterable[Path], needles: Sequence[str]) -> ScanResult:
+    """Every table and every file under ``roots``, searched for every spelling of ``needles``."""
+    started = time.perf_counter()
+    variants = spellings(needles)
+    with engine.connect() as conn:
+        in_tables, tables, columns = scan_tables(conn, variants)
+    in_files, files, size = scan_files(roots, variants)
+    return ScanResult(
+        tables_scanned=tables,
+        columns_scanned=columns,
+        files_scanned=files,
+        bytes_scanned=size,
+        needles=len(needles),
+        findings=tuple(in_tables + in_files),
+        elapsed_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def secure_delete(conn: Connection) -> None:
+    """On SQLite, make this connection overwrite deleted content with zeros."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA secure_delete=ON")
+
+
+def flush_deleted(engine: Engine, attempts: int = 20) -> bool:
+    """On SQLite, move the write-ahead log into the database and truncate it (old page images
+    of erased rows live there). True when done (always on PostgreSQL)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    for _ in range(attempts):
+        with engine.connect() as conn:
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
+        if not busy:
+            return True
+        time.sleep(0.05)  # a reader holds an old snapshot; it finishes within milliseconds
+    return False
+
+
+def _holds(column: Column[str], needles: Sequence[str]) -> ColumnElement[bool]:
+    return or_(*(column.icontains(n, autoescape=True) for n in needles))
+
+
+def _alias(needle: str) -> str:
+    return "erased:" + hashlib.sha256(needle.encode()).hexdigest()[:12]
+
+
+def _light(name: str, columns: list[str], schema: str | None) -> Table:
+    return Table(name, MetaData(), *(Column(c, Text) for c in columns), schema=schema)
+
+
+def _name(table: Table) -> str:
+    return f"{table.schema}.{table.name}" if table.schema else table.name
+
+
+def _files(roots: Iterable[Path]) -> Iterator[Path]:
+    seen: set[Path] = set()
+    for root in roots:
+        if not root.exists():
+            continue
+        for folder, _, names in os.walk(root):
+            for name in names:
+                path = Path(folder, name)
+                if path not in seen and path.is_file() and not path.is_symlink():
+                    seen.add(path)
+                    yield path
+
+
+def _file_holds(path: Path, patterns: list[bytes]) -> bool:
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return any(data.find(p) != -1 for p in patterns)

@@ -1,0 +1,289 @@
+"""The Splink adapter: a :class:`MatchPlan` over DuckDB tables becomes a trained Splink model.
+
+The input tables hold clean values (``matching_frames`` prepares them): lower-case text,
+digits-only phones, real ``DATE`` columns, ``NULL`` for blanks. This module picks the
+blocking rules that fit a pair budget, builds the comparisons, trains (u by random sampling
+with a fixed seed, m by expectation maximisation on rules that together leave every
+comparison free once) and predicts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import duckdb
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator
+from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.splink_dataframe import SplinkDataFrame
+
+from crmos.identity.matching_frames import scalar
+from crmos.identity.matching_model import BlockingRule, ComparisonSpec, MatchPlan
+
+LinkType = Literal["dedupe_only", "link_only"]
+LEFT, RIGHT = "left", "right"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """Knobs of one run; the defaults suit files of a few thousand to a few million rows.
+
+    ``pair_budget`` caps the pairs one blocking rule may make, as a multiple of the records
+    (never under ``min_pairs``). u is estimated on ``u_per_record`` random pairs per record,
+    between ``u_pairs`` bounds (a 1% sample of a 10k x 10k linkage is plenty; u barely moves
+    past 2 million); ``seed`` makes the sample repeatable. ``estimate_prior`` takes the
+    probability that two random records match from EM instead of Splink's 1e-4.
+    """
+
+    threshold: float = 0.5
+    pair_budget: float = 25.0
+    min_pairs: int = 300_000
+    u_per_record: float = 25.0
+    u_pairs: tuple[float, float] = (2.5e5, 2e6)
+    em_pairs: float = 400_000
+    seed: int = 42
+    evidence: bool = False
+    estimate_prior: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenRule:
+    """A blocking rule kept for prediction, with the pairs it makes."""
+
+    rule: BlockingRule
+    pairs: int
+
+
+def comparison_for(spec: ComparisonSpec) -> ComparisonCreator:
+    """The Splink comparison for one :class:`ComparisonSpec`."""
+    col, kind = spec.columns[0], spec.kind
+    tf = {"term_frequency_adjustments": True}
+    if kind == "person_name":
+        return cl.ForenameSurnameComparison(*spec.columns)
+    if kind == "address":
+        return address_comparison(spec)
+    if kind in ("forename", "surname", "name"):
+        return cl.NameComparison(col).configure(**tf)
+    if kind == "date":
+        return cl.DateOfBirthComparison(col, input_is_string=False)
+    if kind in ("postcode", "phone", "identifier"):
+        out = cl.DamerauLevenshteinAtThresholds(col, [1, 2])
+        return out.configure(**tf) if kind == "postcode" else out
+    if kind == "email":
+        return cl.EmailComparison(col)
+    if kind in ("address", "locality", "text"):
+        return cl.JaroWinklerAtThresholds(col, [0.92, 0.8]).configure(**tf)
+    return cl.ExactMatch(col).configure(**tf)
+
+
+def _eq(c: str) -> str:
+    return f'"{c}_l" = "{c}_r"'
+
+
+def address_comparison(spec: ComparisonSpec) -> ComparisonCreator:
+    """One comparison over an address's parts: the more parts agree, the higher the level."""
+    number, street, area = spec.parts
+    present = [c for c in spec.parts if c]
+    nulls = " and ".join(f'("{c}_l" is null or "{c}_r" is null)' for c in present)
+    levels: list[dict[str, Any]] = [
+        {"sql_condition": nulls, "label_for_charts": "address is null", "is_null_level": True}
+    ]
+
+    def level(label: str, *conditions: str) -> None:
+        levels.append({"sql_condition": " and ".join(conditions), "label_for_charts": label})
+
+    level("same address", *(_eq(c) for c in present))
+    if number and street and area:
+        level("same street and area, other house number", _eq(street), _eq(area))
+        fuzzy = f'damerau_levenshtein("{area}_l", "{area}_r") <= 1'
+        level("same house number and street, area one edit apart", _eq(number), _eq(street), fuzzy)
+    if street and area:
+        similar = f'jaro_winkler_similarity("{street}_l", "{street}_r") >= 0.88'
+        level("similar street in the same area", similar, _eq(area))
+    if area:
+        level("same area", _eq(area))
+    levels.append({"sql_condition": "ELSE", "label_for_charts": "different address"})
+    return cl.CustomComparison(levels, output_column_name="address")
+
+
+def count_pairs(con: duckdb.DuckDBPyConnection, tables: Sequence[str], rule: BlockingRule) -> int:
+    """How many pairs ``rule`` makes (before Splink removes pairs an earlier rule made)."""
+    if rule.swap:
+        a, b = rule.keys
+        left, right = (tables[0], tables[-1])
+        sql = f"select count(*) from {left} l join {right} r on l.{a} = r.{b} and l.{b} = r.{a}"
+        total = scalar(con, sql)
+        return total if len(tables) == 2 else total // 2
+    keys = ", ".join(rule.keys)
+    present = " and ".join(f"{k} is not null" for k in rule.keys)
+    groups = [
+        f"(select {keys}, count(*) as n from {t} where {present} group by all)" for t in tables
+    ]
+    if len(tables) == 1:
+        sql = f"select coalesce(sum(n * (n - 1) / 2), 0) from {groups[0]}"
+    else:
+        on = " and ".join(f"a.{_alias(i)} = b.{_alias(i)}" for i in range(len(rule.keys)))
+        named = [g.replace(f"select {keys},", f"select {_aliased(rule.keys)},") for g in groups]
+        sql = f"select coalesce(sum(a.n * b.n), 0) from {named[0]} a join {named[1]} b on {on}"
+    return scalar(con, sql)
+
+
+def _alias(i: int) -> str:
+    return f"k{i}"
+
+
+def _aliased(keys: Sequence[str]) -> str:
+    return ", ".join(f"{k} as {_alias(i)}" for i, k in enumerate(keys))
+
+
+def choose_rules(
+    con: duckdb.DuckDBPyConnection,
+    tables: Sequence[str],
+    plan: MatchPlan,
+    budget: int,
+) -> list[ChosenRule]:
+    """The candidate rules that fit ``budget`` pairs each, narrowing those that do not."""
+    chosen: list[ChosenRule] = []
+    for rule in plan.blocking:
+        fitted = _fit(con, tables, rule, plan.refiners, budget)
+        if fitted is not None and fitted.rule not in {c.rule for c in chosen}:
+            chosen.append(fitted)
+    return chosen
+
+
+def _fit(
+    con: duckdb.DuckDBPyConnection,
+    tables: Sequence[str],
+    rule: BlockingRule,
+    refiners: Sequence[tuple[str, str]],
+    budget: int,
+) -> ChosenRule | None:
+    pairs = count_pairs(con, tables, rule)
+    if pairs <= budget:
+        return ChosenRule(rule, pairs) if pairs else None
+    if rule.swap:
+        return None
+    for key, column in refiners:
+        if column in rule.columns:
+            continue
+        narrower = rule.refined(key, column)
+        pairs = count_pairs(con, tables, narrower)
+        if 0 < pairs <= budget:
+            return ChosenRule(narrower, pairs)
+    return None
+
+
+def em_rules(
+    rules: Sequence[ChosenRule], comparisons: Sequence[ComparisonSpec]
+) -> list[ChosenRule]:
+    """Rules to train m on, so that each comparison is left free by at least one.
+
+    EM cannot estimate a comparison that reads a column its blocking rule fixes.
+    """
+    untrained = {c.name: set(c.columns) for c in comparisons}
+    picked: list[ChosenRule] = []
+    for chosen in rules:
+        if chosen.rule.swap or chosen.pairs < 50:
+            continue
+        blocked = set(chosen.rule.columns)
+        freed = {name for name, cols in untrained.items() if not cols & blocked}
+        if freed:
+            picked.append(chosen)
+            untrained = {k: v for k, v in untrained.items() if k not in freed}
+        if not untrained:
+            break
+    return picked
+
+
+@dataclass(slots=True)
+class SplinkRun:
+    """One Splink model over registered DuckDB tables: train, then predict."""
+
+    con: duckdb.DuckDBPyConnection
+    tables: tuple[str, ...]
+    plan: MatchPlan
+    options: EngineOptions
+    rules: list[ChosenRule]
+    id_column: str
+    linker: Linker | None = None
+
+    @property
+    def link_type(self) -> LinkType:
+        """``dedupe_only`` for one table, ``link_only`` for two."""
+        return "dedupe_only" if len(self.tables) == 1 else "link_only"
+
+    def build(self, override: dict[str, Any] | None = None) -> Linker:
+        """The linker, from the plan or from a Splink settings dict given by the user."""
+        db = DuckDBAPI(connection=self.con)
+        frames = [db.register(t, dataset_display_name=t) for t in self.tables]
+        settings: SettingsCreator | dict[str, Any]
+        if override is not None:
+            settings = {**override, "link_type": self.link_type}
+            settings.setdefault("unique_id_column_name", self.id_column)
+        else:
+            settings = self._settings(self.id_column)
+        self.linker = Linker(frames, settings, log_level=None)
+        return self.linker
+
+    def _settings(self, id_column: str) -> SettingsCreator:
+        return SettingsCreator(
+            link_type=self.link_type,
+            unique_id_column_name=id_column,
+            comparisons=[comparison_for(c) for c in self.plan.comparisons],
+            blocking_rules_to_generate_predictions=[c.rule.sql() for c in self.rules],
+            retain_matching_columns=self.options.evidence,
+            retain_intermediate_calculation_columns=self.options.evidence,
+        )
+
+    def train(self) -> None:
+        """u by seeded random sampling; m by EM; the prior from the EM that saw most pairs."""
+        linker = self._linker()
+        opts = self.options
+        linker.training.estimate_u_using_random_sampling(max_pairs=self.u_pairs(), seed=opts.seed)
+        sessions = em_rules(self.rules, self.plan.comparisons)
+        for i, chosen in enumerate(sessions):
+            cap = opts.em_pairs if chosen.pairs > opts.em_pairs else None
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                chosen.rule.sql(),
+                estimate_without_term_frequencies=True,
+                max_pairs=cap,
+                populate_probability_two_random_records_match_from_trained_values=(
+                    opts.estimate_prior and i == len(sessions) - 1
+                ),
+            )
+
+    def u_pairs(self) -> float:
+        """Random pairs for u: ``u_per_record`` per record, within the ``u_pairs`` bounds."""
+        records = sum(scalar(self.con, f"select count(*) from {t}") for t in self.tables)
+        low, high = self.options.u_pairs
+        return min(high, max(low, self.options.u_per_record * records))
+
+    def predict(self, threshold: float | None = None) -> SplinkDataFrame:
+        """Scored pairs at or above ``threshold`` (default: the options' threshold)."""
+        cut = self.options.threshold if threshold is None else threshold
+        return self._linker().inference.predict(
+            threshold_match_probability=cut, warning_mode="never"
+        )
+
+    def cluster(self, predictions: SplinkDataFrame, threshold: float) -> SplinkDataFrame:
+        """Connected components of the pairs at or above ``threshold``."""
+        return self._linker().clustering.cluster_pairwise_predictions_at_threshold(
+            predictions, threshold_match_probability=threshold
+        )
+
+    def model(self) -> dict[str, Any]:
+        """The trained model as Splink's settings dict (levels, m and u)."""
+        return self._linker().misc.save_model_to_json()
+
+    def _linker(self) -> Linker:
+        if self.linker is None:
+            raise RuntimeError("build() the linker first")
+        return self.linker
+
+
+def quiet_splink() -> None:
+    """Keep Splink's progress chatter out of the command's output."""
+    logging.getLogger("splink").setLevel(logging.WARNING)

@@ -1,0 +1,185 @@
+"""The real-time stitcher: the event-stream consumer that keeps profiles up to date.
+
+Per ``handle`` call it plans every event in memory (see ``stitch``) and writes the plan in a
+few multi-row statements, in the stream's transaction. Its cache is dropped whenever it cannot
+be sure the cache matches the store: another writer moved the workspace epoch, the stream
+replays events (its transaction rolled back), or handling failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from crmos.core.event import Event
+from crmos.core.settings import IdentitySettings
+from crmos.identity import repo
+from crmos.identity.claims import claim_of
+from crmos.identity.policy import build_policy
+from crmos.identity.reviews import repair_conflicts
+from crmos.identity.state import WorkspaceState
+from crmos.identity.stitch import Plan
+from crmos.store.dialect import insert_ignore
+from crmos.store.tables_identity import (
+    identity_conflicts,
+    identity_merges,
+    identity_rejections,
+    identity_workspaces,
+    profile_events,
+    profile_identifiers,
+    profiles,
+)
+
+_p = profiles.c
+_SET_TRAITS = (
+    update(profiles)
+    .where(_p.id == bindparam("pid"))
+    .values(traits=bindparam("traits"), updated_ms=bindparam("now"))
+)
+_REROOT = update(profiles).where(_p.root_id == bindparam("other")).values(root_id=bindparam("to"))
+_LINK = (
+    update(profiles)
+    .where(_p.id == bindparam("other"))
+    .values(merged_into=bindparam("to"), merge_id=bindparam("mid"), updated_ms=bindparam("now"))
+)
+
+
+class Stitcher:
+    """Consumer ``identity``: stitches identify, alias, track, page, screen and group events."""
+
+    name = "identity"
+
+    def __init__(self, settings: IdentitySettings) -> None:
+        self._settings = settings
+        self._states: dict[str, WorkspaceState] = {}
+        self._high = 0
+
+    def handle(self, conn: Connection, events: Sequence[Event]) -> None:
+        """Stitch ``events`` (log order) in the caller's transaction."""
+        if not events:
+            return
+        first = events[0].seq
+        if first is not None and first <= self._high:
+            self._states.clear()  # a replay: the batch we cached last time was rolled back
+        try:
+            for workspace_id, group in _by_workspace(events).items():
+                self._handle(conn, workspace_id, group)
+        except Exception:
+            self._states.clear()
+            raise
+        self._high = max(self._high, max(e.seq or 0 for e in events))
+
+    def forget(self) -> None:
+        """Drop every cached identity (tests and benchmarks use it to start cold)."""
+        self._states.clear()
+
+    def _handle(self, conn: Connection, workspace_id: str, events: list[Event]) -> None:
+        state = self._state(conn, workspace_id)
+        claims = [claim_of(e, state.norm) for e in events]
+        state.prefetch(conn, claims)
+        plan = Plan(state, repo.now_ms())
+        for claim in claims:
+            if claim.keys or claim.rejections:
+                plan.add(claim)
+        flush(conn, plan)
+
+    def _state(self, conn: Connection, workspace_id: str) -> WorkspaceState:
+        epoch, override = _read(conn, workspace_id)
+        state = self._states.get(workspace_id)
+        stale = state is None or state.epoch != epoch
+        if stale or state is None or state.size() > self._settings.cache_identifiers:
+            policy = build_policy(self._settings, override)
+            state = self._states[workspace_id] = WorkspaceState(workspace_id, policy, epoch)
+        return state
+
+
+def _by_workspace(events: Sequence[Event]) -> dict[str, list[Event]]:
+    groups: dict[str, list[Event]] = {}
+    for event in events:
+        groups.setdefault(event.workspace_id, []).append(event)
+    return groups
+
+
+def _read(conn: Connection, workspace_id: str) -> tuple[int, dict[str, Any]]:
+    """The workspace's epoch and override, its row locked (PostgreSQL) against other writers."""
+    t = identity_workspaces.c
+    stmt = select(t.epoch, t.config).where(t.workspace_id == workspace_id).with_for_update()
+    row = conn.execute(stmt).one_or_none()
+    if row is None:
+        values = {"workspace_id": workspace_id, "config": "{}", "epoch": 0}
+        conn.execute(insert_ignore(conn.engine, identity_workspaces), values | {"updated_ms": 0})
+        row = conn.execute(stmt).one()
+    return int(row.epoch), dict(repo.loads(row.config) or {})
+
+
+def flush(conn: Connection, plan: Plan) -> None:
+    """Write a plan: profiles, identifiers, merges, traits, events, conflicts, rejections."""
+    st = plan.state
+    if plan.created:
+        conn.execute(profiles.insert(), [_created_row(plan, pid) for pid in plan.created])
+    if plan.identifiers:
+        conn.execute(profile_identifiers.insert(), plan.identifiers)
+    _write_merges(conn, plan)
+    dirty = [r for r in plan.dirty if r not in plan.created and st.find(r) == r]
+    if dirty:
+        rows = [
+            {"pid": r, "traits": repo.dumps(st.live[r].traits), "now": plan.now_ms} for r in dirty
+        ]
+        conn.execute(_SET_TRAITS, rows)
+    if plan.events:
+        conn.execute(insert_ignore(conn.engine, profile_events), plan.events)
+    if plan.rejections:
+        conn.execute(identity_rejections.insert(), plan.rejections)
+    if plan.conflicts:
+        _write_conflicts(conn, plan)
+
+
+def _created_row(plan: Plan, pid: str) -> dict[str, Any]:
+    parent, merge_id = plan.absorbed.get(pid, (None, None))
+    return {
+        "id": pid,
+        "workspace_id": plan.state.workspace_id,
+        "root_id": plan.state.find(pid),
+        "merged_into": parent,
+        "merge_id": merge_id,
+        "traits": repo.dumps(plan.created[pid].traits),
+        "marketing_suppressed": False,
+        "created_ms": plan.now_ms,
+        "updated_ms": plan.now_ms,
+    }
+
+
+def _write_merges(conn: Connection, plan: Plan) -> None:
+    if not plan.merges:
+        return
+    for merge in plan.merges:  # in order: a later merge may absorb an earlier survivor
+        if merge["other_id"] not in plan.created:
+            params = {"other": merge["other_id"], "to": merge["survivor_id"]}
+            conn.execute(_REROOT, params)
+            conn.execute(_LINK, params | {"mid": merge["id"], "now": plan.now_ms})
+    rows = [m | {"evidence": repo.dumps(m["evidence"])} for m in plan.merges]
+    conn.execute(identity_merges.insert(), rows)
+
+
+def _write_conflicts(conn: Connection, plan: Plan) -> None:
+    i = profile_identifiers.c
+    keys = sorted({(c["identifier_type"], c["identifier_value"]) for c in plan.conflicts})
+    sources: dict[tuple[str, str], str] = {}
+    for kind, value in keys:
+        found = conn.execute(
+            select(i.source).where(
+                i.workspace_id == plan.state.workspace_id, i.type == kind, i.value == value
+            )
+        ).scalar_one_or_none()
+        if found is not None:
+            sources[(kind, value)] = found
+    rows = [
+        c
+        | {"owner_source": sources.get((c["identifier_type"], c["identifier_value"]))}
+        | {"evidence": repo.dumps(c["evidence"])}
+        for c in plan.conflicts
+    ]
+    conn.execute(identity_conflicts.insert(), rows)
+    repair_conflicts(conn, plan.state.workspace_id, plan.state.policy, keys)

@@ -1,0 +1,111 @@
+"""The DBOS engine of a process: it executes queued runs and resumes interrupted ones.
+
+Embedded (``crmos serve``) and scale-out (any number of ``crmos worker``) run the same
+engine: runs wait on one DBOS queue in the system database and each engine dequeues up to
+``sagas.concurrency`` of them. Processes that only submit runs (an API process, the CLI) use a
+:class:`~crmos.sagas.dispatch.Dispatcher`, a DBOS client that needs no engine.
+
+The system database is SQLite (a file beside the store, WAL, ``synchronous=NORMAL``: a killed
+process loses no committed checkpoint) or PostgreSQL (the store's database, schema ``dbos``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from dbos import DBOS, DBOSConfig
+
+from crmos.core.errors import ConfigError, StoreError
+from crmos.core.settings import Settings
+from crmos.sagas.dispatch import (
+    QUEUE,
+    application_version,
+    sqlite_engine,
+    system_database_url,
+)
+from crmos.sagas.journal import Journal
+from crmos.sagas.registry import ActionRegistry
+from crmos.sagas.runner import StepRunner
+from crmos.sagas.tracing import Tracing
+from crmos.sagas.workflow import Runtime, install
+
+
+def _quiet_dbos() -> None:
+    logging.getLogger("dbos").setLevel(logging.WARNING)
+
+
+class Engine:
+    """This process's DBOS engine: executes queued runs and resumes its interrupted ones."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: sa.Engine,
+        registry: ActionRegistry,
+        tracing: Tracing | None = None,
+        executor_id: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.journal = Journal(store)
+        self.tracing = tracing or Tracing(console=settings.sagas.trace_console)
+        self.executor_id = executor_id or settings.sagas.executor_id
+        self.url = system_database_url(settings)
+        self.version = application_version(settings)
+        self._runner: StepRunner | None = None
+        self._sysdb: sa.Engine | None = None
+
+    def start(self) -> None:
+        """Launch DBOS: recover this executor's interrupted runs and listen to the run queue."""
+        if DBOS_RUNNING:
+            raise ConfigError("sagas", "a saga engine already runs in this process")
+        sagas = self.settings.sagas
+        self._runner = StepRunner(self.journal, self.registry, self.tracing, sagas.concurrency * 4)
+        install(Runtime(self.journal, self._runner, self.executor_id, sagas.compensation_attempts))
+        config: DBOSConfig = {
+            "name": "crmos",
+            "system_database_url": self.url,
+            "application_version": self.version,
+            "executor_id": self.executor_id,
+            "log_level": "WARNING",
+            "sys_db_pool_size": sagas.concurrency + 8,
+            "notification_listener_polling_interval_sec": min(sagas.poll_interval_s, 1.0),
+        }
+        if self.url.startswith("sqlite"):
+            self._sysdb = sqlite_engine(self.url, sagas.concurrency + 8)
+            config["system_database_engine"] = self._sysdb
+        try:
+            DBOS(config=config)
+            _quiet_dbos()
+            DBOS.launch()
+            DBOS.register_queue(
+                QUEUE,
+                worker_concurrency=sagas.concurrency,
+                polling_interval_sec=sagas.poll_interval_s,
+                on_conflict="always_update",
+            )
+        except Exception as exc:
+            self._teardown()
+            raise StoreError("start the saga engine", str(exc)) from exc
+        DBOS_RUNNING.append(self)
+
+    def stop(self) -> None:
+        """Stop DBOS; runs in flight are resumed by the next start with the same executor id."""
+        if self in DBOS_RUNNING:
+            DBOS_RUNNING.remove(self)
+        self._teardown()
+
+    def _teardown(self) -> None:
+        DBOS.destroy(destroy_registry=False)
+        install(None)
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+        if self._sysdb is not None:
+            self._sysdb.dispose()
+            self._sysdb = None
+
+
+# The engine running in this process (DBOS allows one per process).
+DBOS_RUNNING: list[Engine] = []

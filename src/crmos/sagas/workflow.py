@@ -1,0 +1,414 @@
+"""The durable workflow of a run, on DBOS.
+
+DBOS checkpoints the output of every step (attempt, backoff sleep, awaited message) in its
+system database; after a crash, a process with the same executor id replays the workflow, which
+skips every checkpointed step and re-runs the one that was interrupted, with the same
+idempotency key. So each step's side effect happens once at the target, however often the
+worker dies.
+
+DBOS is a process singleton and finds workflows by name, so this module keeps the one engine
+runtime of the process in a module slot (:func:`install`); nothing else here is global.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from dbos import DBOS, StepOptions
+from dbos._error import DBOSException
+from opentelemetry import trace
+
+from crmos.core.errors import StoreError
+from crmos.sagas.dispatch import REPAIR_WORKFLOW, WORKFLOW, outcome_topic
+from crmos.sagas.journal import Choice, Entry, Journal, dumps, now_ms
+from crmos.sagas.model import TERMINAL, Plan, StepPlan, truthy
+from crmos.sagas.runner import UNCERTAIN, RunRef, StepRunner
+from crmos.sagas.tracing import mark, remote_parent
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What the workflows of this process run with."""
+
+    journal: Journal
+    runner: StepRunner
+    executor_id: str
+    compensation_attempts: int
+
+
+_slot: list[Runtime] = []
+
+
+def install(runtime: Runtime | None) -> None:
+    """Make ``runtime`` the one the workflows of this process use (None: none)."""
+    _slot.clear()
+    if runtime is not None:
+        _slot.append(runtime)
+
+
+def _runtime() -> Runtime:
+    if not _slot:
+        raise RuntimeError("the saga engine is not started in this process")
+    return _slot[0]
+
+
+@DBOS.workflow(name=WORKFLOW)
+def run_workflow(run_id: str) -> str:
+    """Execute run ``run_id`` to its end; returns its final status."""
+    return Execution(_runtime(), run_id).run()
+
+
+@DBOS.workflow(name=REPAIR_WORKFLOW)
+def repair_workflow(run_id: str) -> str:
+    """Retry the compensations a run that needs attention still lacks."""
+    return Execution(_runtime(), run_id).repair()
+
+
+def _store_retry(error: BaseException) -> bool:
+    return isinstance(error, StoreError)
+
+
+def _opts(name: str) -> StepOptions:
+    """Step options: store hiccups (a locked SQLite file, a dropped connection) are retried."""
+    return {
+        "name": name,
+        "retries_allowed": True,
+        "max_attempts": 6,
+        "interval_seconds": 0.1,
+        "backoff_rate": 2.0,
+        "should_retry": _store_retry,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """Why the forward part of a run stopped early."""
+
+    kind: str  # failed | cancelled
+    step_id: str | None
+    reason: str
+
+
+class Execution:
+    """One execution (or replay) of a run's workflow."""
+
+    def __init__(self, runtime: Runtime, run_id: str) -> None:
+        self.rt = runtime
+        self.run_id = run_id
+        self.results: dict[str, Any] = {}
+        self.done: list[str] = []
+        self.uncertain: str | None = None
+        self.ref: RunRef
+
+    def _step(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
+        return DBOS.run_step(_opts(name), fn, *args)
+
+    def run(self) -> str:
+        """The forward steps, then (when one failed or the run was cancelled) compensation."""
+        head = self._step("start", self._start)
+        if head is None or head["status"] in TERMINAL:
+            return "missing" if head is None else str(head["status"])
+        plan = Plan.from_data(head["plan"])
+        with self._run_span(head, plan) as span:
+            try:
+                stop = self._forward(plan)
+                status, reason = self._settle(plan, stop)
+            except DBOSException:
+                raise
+            except Exception as exc:
+                # Never leave a run looking alive when the engine itself failed.
+                why = f"the engine failed: {type(exc).__name__}: {exc}"
+                self._step("engine-error", self._finish, "needs_attention", why, None)
+                raise
+            mark(span, "ok" if status == "completed" else status, reason)
+        return status
+
+    def repair(self) -> str:
+        """Compensate what a run that needs attention left undone; its new final status."""
+        head = self._step("load", self._load_for_repair)
+        if head is None:
+            return "missing"
+        plan = Plan.from_data(head["plan"])
+        self.results = head["results"]
+        with self._run_span(head, plan, "saga.repair") as span:
+            failures = [
+                f
+                for step_id in head["pending"]
+                if (f := self._undo_one(plan.step(step_id), head["unknown"].get(step_id, False)))
+            ]
+            status = "needs_attention" if failures else head["settled_status"]
+            reason = _reason(head["reason"] or "", failures)
+            self._step("finish", self._finish, status, reason, head["failed_step"])
+            mark(span, status, reason)
+        return status
+
+    def _run_span(self, head: dict[str, Any], plan: Plan, name: str = "saga.run") -> Any:
+        parent = remote_parent(head["trace_id"], head["parent_span_id"])
+        tracing = self.rt.runner.tracing
+        span_cm = tracing.span(f"{name} {plan.name}", parent, **{"crmos.run.id": self.run_id})
+        return _Bound(span_cm, self, head["workspace_id"], plan)
+
+    # -- forward ---------------------------------------------------------------------------
+
+    def _forward(self, plan: Plan) -> Stop | None:
+        for step in plan.steps:
+            if (step.when or step.unless) and not self._step(f"{step.id}?", self._decide, step):
+                continue
+            outcome = self._execute(step)
+            status = outcome["status"]
+            if status == "cancelled":
+                return Stop("cancelled", step.id, f"cancelled before step '{step.id}'")
+            if status != "ok":
+                if status in UNCERTAIN:
+                    self.uncertain = step.id
+                why = f"step '{step.id}' ({step.action}) failed: {outcome['error']}"
+                return Stop("failed", step.id, why)
+            self.results[step.id] = outcome["result"]
+            self.done.append(step.id)
+            if step.await_outcome is not None and (stop := self._await(step)) is not None:
+                return stop
+        return None
+
+    def _execute(self, step: StepPlan, first: int = 1, attempts: int | None = None) -> Any:
+        """Attempts of ``step`` with exponential backoff between transient failures."""
+        last_attempt = first - 1 + (attempts or step.retry.max_attempts)
+        attempt = first
+        while True:
+            last = attempt >= last_attempt
+            outcome = self._step(
+                f"{step.id}#{attempt}",
+                self.rt.runner.execute,
+                self.ref,
+                step,
+                attempt,
+                dict(self.results),
+                last,
+            )
+            if outcome["status"] not in UNCERTAIN or last:
+                return outcome
+            DBOS.sleep(step.retry.delay(attempt - first + 1))
+            attempt += 1
+
+    def _await(self, step: StepPlan) -> Stop | None:
+        assert step.await_outcome is not None
+        if self._step(f"{step.id}:wait", self._begin_wait, step.id):
+            return Stop("cancelled", step.id, f"cancelled while step '{step.id}' awaited")
+        message = DBOS.recv(outcome_topic(step.id), timeout_seconds=step.await_outcome.timeout_s)
+        status = self._step(f"{step.id}:outcome", self._record_outcome, step.id, message)
+        if status == "cancelled":
+            return Stop("cancelled", step.id, f"cancelled while step '{step.id}' awaited")
+        if status in step.await_outcome.fail_on:
+            return Stop("failed", step.id, f"step '{step.id}' reported outcome '{status}'")
+        return None
+
+    # -- compensation ----------------------------------------------------------------------
+
+    def _settle(self, plan: Plan, stop: Stop | None) -> tuple[str, str | None]:
+        if stop is None:
+            self._step("finish", self._finish, "completed", None, None)
+            return "completed", None
+        self._step("compensating", self._finish, "compensating", stop.reason, stop.step_id)
+        order = list(reversed(self.done))
+        if self.uncertain is not None:
+            order.insert(0, self.uncertain)
+        failures = [
+            f for sid in order if (f := self._undo_one(plan.step(sid), sid == self.uncertain))
+        ]
+        settled = "cancelled" if stop.kind == "cancelled" else "compensated"
+        status = "needs_attention" if failures else settled
+        reason = _reason(stop.reason, failures)
+        self._step("finish", self._finish, status, reason, stop.step_id)
+        return status, reason
+
+    def _undo_one(self, step: StepPlan, uncertain: bool) -> str | None:
+        """Undo one step; a message when that failed (None when done or nothing to undo)."""
+        if not step.compensate.enabled:
+            self._step(f"{step.id}~none", self._not_compensable, step.id)
+            return None
+        if uncertain:
+            # Its last attempt failed without an answer: replaying it under the same key
+            # returns what the target did (or does it now), so there is a result to undo.
+            first = step.retry.max_attempts + 1
+            replayed = self._execute(step, first, attempts=self.rt.compensation_attempts)
+            if replayed["status"] == "permanent":
+                return None
+            if replayed["status"] != "ok":
+                self._step(f"{step.id}~unknown", self._unknown, step.id, replayed["error"])
+                return f"step '{step.id}': its effect is unknown ({replayed['error']})"
+            self.results[step.id] = replayed["result"]
+        return self._compensate(step)
+
+    def _compensate(self, step: StepPlan) -> str | None:
+        attempts = self.rt.compensation_attempts
+        for attempt in range(1, attempts + 1):
+            outcome = self._step(
+                f"{step.id}~undo#{attempt}",
+                self.rt.runner.compensate,
+                self.ref,
+                step,
+                attempt,
+                dict(self.results),
+            )
+            if outcome["status"] == "ok":
+                return None
+            if outcome["status"] not in UNCERTAIN or attempt == attempts:
+                return f"compensating step '{step.id}' failed: {outcome['error']}"
+            DBOS.sleep(step.retry.delay(attempt))
+        return None  # pragma: no cover - the loop always returns
+
+    # -- step bodies (checkpointed by DBOS) ------------------------------------------------
+
+    def _start(self) -> dict[str, Any] | None:
+        loaded = self.rt.journal.load(self.run_id)
+        if loaded is None:
+            return None
+        info, plan, parent_span_id = loaded
+        status = info.status
+        if info.cancel_requested and status == "queued":
+            status = "cancelled"
+            self.rt.journal.set_status(self.run_id, status, reason="cancelled before it started")
+        elif status not in TERMINAL:
+            self.rt.journal.start(self.run_id, self.rt.executor_id)
+        return {
+            "status": status,
+            "plan": plan.to_data(),
+            "trace_id": info.trace_id,
+            "parent_span_id": parent_span_id,
+            "workspace_id": info.workspace_id,
+        }
+
+    def _load_for_repair(self) -> dict[str, Any] | None:
+        detail = self.rt.journal.detail(self.run_id)
+        if detail is None:
+            return None
+        run = detail.run
+        results = {s.step_id: s.result for s in detail.steps if s.result is not None}
+        pending = [
+            s.step_id
+            for s in sorted(detail.steps, key=lambda s: -s.position)
+            if s.compensation in ("compensation_failed", "unknown")
+        ]
+        unknown = {s.step_id: True for s in detail.steps if s.compensation == "unknown"}
+        return {
+            "plan": detail.plan.to_data(),
+            "trace_id": run.trace_id,
+            "parent_span_id": detail.parent_span_id,
+            "workspace_id": run.workspace_id,
+            "results": results,
+            "pending": pending,
+            "unknown": unknown,
+            "reason": run.reason,
+            "failed_step": run.failed_step,
+            "settled_status": "cancelled" if run.cancel_requested else "compensated",
+        }
+
+    def _finish(self, status: str, reason: str | None, failed_step: str | None) -> None:
+        self.rt.journal.set_status(self.run_id, status, reason=reason, failed_step=failed_step)
+
+    def _decide(self, step: StepPlan) -> bool:
+        scope = self.ref.scope(self.results)
+        inputs: dict[str, Any] = {}
+        for expression in (step.when, step.unless):
+            if expression is not None:
+                try:
+                    inputs[expression] = scope.lookup(expression)
+                except KeyError:
+                    inputs[expression] = None
+        ran = (step.when is None or truthy(inputs[step.when])) and (
+            step.unless is None or not truthy(inputs[step.unless])
+        )
+        plan = self.ref.plan
+        choice = Choice(
+            run_id=self.run_id,
+            workspace_id=self.ref.workspace_id,
+            profile_id=plan.profile_id,
+            plan_name=plan.name,
+            version=_plan_version(plan),
+            step_id=step.id,
+            action=step.action,
+            ran=ran,
+            reason=_decision_reason(step, ran, inputs),
+            inputs=inputs,
+            at_ms=now_ms(),
+        )
+        self.rt.journal.decide(choice)
+        return ran
+
+    def _begin_wait(self, step_id: str) -> bool:
+        cancelled = self.rt.journal.begin_step(self.run_id, step_id, "waiting")
+        self.rt.journal.set_status(self.run_id, "waiting")
+        return cancelled
+
+    def _record_outcome(self, step_id: str, message: Any) -> str:
+        if isinstance(message, dict):
+            status = str(message.get("status") or "delivered")
+            detail = message.get("detail")
+            error = None
+        else:
+            status, detail, error = "unacknowledged", None, "no outcome before the timeout"
+        at = now_ms()
+        entry = Entry(self.run_id, step_id, "outcome", 1, status, at, 0, error, detail)
+        self.rt.journal.record(
+            entry,
+            status="done",
+            outcome=status,
+            outcome_detail=None if detail is None else dumps(detail),
+            ended_ms=at,
+        )
+        self.rt.journal.set_status(self.run_id, "running")
+        return status
+
+    def _not_compensable(self, step_id: str) -> None:
+        why = "the step declares no compensation"
+        entry = Entry(self.run_id, step_id, "compensate", 1, "skipped", now_ms(), 0, why)
+        self.rt.journal.record(entry, compensation="none")
+
+    def _unknown(self, step_id: str, error: str | None) -> None:
+        entry = Entry(self.run_id, step_id, "compensate", 1, "unknown", now_ms(), 0, error)
+        self.rt.journal.record(entry, compensation="unknown")
+
+
+class _Bound:
+    """The run's span, with the run reference bound to it while it is open."""
+
+    def __init__(self, span_cm: Any, execution: Execution, workspace_id: str, plan: Plan) -> None:
+        self._cm = span_cm
+        self._execution = execution
+        self._workspace_id = workspace_id
+        self._plan = plan
+
+    def __enter__(self) -> Any:
+        span = self._cm.__enter__()
+        parent = trace.set_span_in_context(span)
+        self._execution.ref = RunRef(self._execution.run_id, self._workspace_id, self._plan, parent)
+        return span
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._cm.__exit__(*exc)
+
+
+def _reason(reason: str, failures: list[str]) -> str:
+    if not failures:
+        return reason
+    return f"{reason}; compensation incomplete: " + "; ".join(failures)
+
+
+def _decision_reason(step: StepPlan, ran: bool, inputs: dict[str, Any]) -> str:
+    seen = ", ".join(f"{k} = {v!r}" for k, v in inputs.items())
+    verb = "ran" if ran else "skipped"
+    rule = " and ".join(
+        part
+        for part in (
+            f"when {step.when}" if step.when else "",
+            f"unless {step.unless}" if step.unless else "",
+        )
+        if part
+    )
+    return f"{verb} step '{step.id}' ({step.action}) because {rule}; seen: {seen}"
+
+
+def _plan_version(plan: Plan) -> str:
+    return hashlib.sha256(dumps(plan.to_data()).encode()).hexdigest()[:16]
