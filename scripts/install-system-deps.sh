@@ -16,6 +16,7 @@ packages=(
   tesseract-ocr
   tesseract-ocr-chi-sim
   tesseract-ocr-eng
+  fonts-noto-cjk
   chromium
 )
 

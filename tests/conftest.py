@@ -31,6 +31,7 @@ def reset_pg(url: str) -> None:
     engine = create_engine(normalise_url(url))
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("DROP SCHEMA IF EXISTS dbos CASCADE"))  # the saga engine's checkpoints
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
 

@@ -6,11 +6,17 @@ Nothing below this module reads environment variables or module globals.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
+import orjson
+from sqlalchemy import Connection, Engine
 
+from crmos.agent import AgentConsumer, AgentService, IntentModels
+from crmos.compliance import Compliance, check_marketing, data_roots
+from crmos.core.errors import ValidationError
 from crmos.core.settings import Settings, load_settings
+from crmos.graph import GraphRuntime, build_graph
+from crmos.i18n import Catalogs, LetterWriter, due_ms
 from crmos.identity import Stitcher
 from crmos.ingest import (
     Consumer,
@@ -20,6 +26,8 @@ from crmos.ingest import (
     IngestService,
     StreamRunner,
 )
+from crmos.playbooks import Playbooks, load_components
+from crmos.sagas import Runs
 from crmos.store import (
     EventLog,
     Vault,
@@ -28,6 +36,9 @@ from crmos.store import (
     load_master_key,
     migrate,
 )
+
+if TYPE_CHECKING:
+    from crmos.sagas import Engine as SagaEngine
 
 
 @dataclass(slots=True)
@@ -42,12 +53,22 @@ class Container:
     writer: EventWriter
     reader: EventReader
     stream: StreamRunner
+    runs: Runs
+    compliance: Compliance
+    agent: AgentService
+    playbooks: Playbooks
     committer: GroupCommitter | None = None
+    saga_engine: SagaEngine | None = None
+    graph: GraphRuntime | None = None
 
     def ingest(self) -> IngestService:
         """The intake service (with group commit once :meth:`start_writer` ran)."""
         return IngestService(
-            self.settings.intake, self.writer, self.committer, on_commit=self.stream.notify
+            self.settings.intake,
+            self.writer,
+            self.committer,
+            on_commit=self.stream.notify,
+            validators=[self.compliance.validator],
         )
 
     def start_writer(self) -> None:
@@ -57,9 +78,23 @@ class Container:
             self.committer = GroupCommitter(self.writer, max_events)
 
     def start_workers(self) -> None:
-        """Start what a serving process runs: the intake writer and the event stream."""
+        """Start what a serving process runs: the intake writer, the event stream, the runs."""
         self.start_writer()
         self.stream.start()
+        self.compliance.worker.start()
+        self.playbooks.start_timers()
+        if self.settings.sagas.embedded:
+            self.start_engine()
+
+    def start_engine(self) -> None:
+        """Execute runs in this process (``crmos worker``, or embedded in ``crmos serve``)."""
+        if self.saga_engine is None:
+            from crmos.sagas import Engine
+
+            engine = Engine(self.settings, self.engine, self.runs.registry)
+            engine.start()
+            self.saga_engine = engine
+            self.runs.requeue_stranded()
 
     def close(self) -> None:
         """Drain the writer, stop the stream and release database connections."""
@@ -67,6 +102,12 @@ class Container:
             self.committer.close()
             self.committer = None
         self.stream.close()
+        self.playbooks.close()
+        self.compliance.worker.close()
+        if self.saga_engine is not None:
+            self.saga_engine.stop()
+            self.saga_engine = None
+        self.runs.close()
         self.engine.dispose()
 
 
@@ -86,15 +127,78 @@ def build(
     vault = Vault(engine, master)
     log = EventLog(engine)
     reader = EventReader(log, vault)
+    writer = EventWriter(log, vault)
+    compliance = Compliance(
+        engine,
+        vault,
+        reader,
+        data_roots(settings),
+        intake=lambda: IngestService(
+            settings.intake, writer, on_commit=stream.notify, validators=[compliance.validator]
+        ),
+        letters=LetterWriter(Catalogs()),
+        due=due_ms,
+    )
     # Downstream rooms, in flow order (identity, graph, triggers ...), consume the event log.
-    consumers: list[Consumer] = [Stitcher(settings.identity)]
+    graph = build_graph(settings.graph)
+    stitcher = Stitcher(settings.identity)
+    playbooks = Playbooks(
+        settings, engine, load_components(), (log, reader), _consent, upstream=stitcher.name
+    )
+    consumers: list[Consumer] = [
+        stitcher,
+        graph.consumer(),
+        playbooks.consumer,  # triggers: windows per profile, firings + decisions
+        playbooks.launcher,  # starts the runs of the firings the triggers committed
+    ]
+    agent = AgentService(
+        engine,
+        settings.agent,
+        IntentModels(settings.home / "models"),
+        events=lambda ws, messages: _log_events(
+            IngestService(settings.intake, writer, on_commit=stream.notify), ws, messages
+        ),
+        drain=lambda: stream.run_once(),
+    )
+    consumers.append(AgentConsumer(agent))  # attaches interactions once identity stitched them
+    consumers.append(compliance.consumer)  # compliance acts on what every other room did
+    stream = StreamRunner(engine, log, reader, consumers)
+    runs = Runs(
+        settings,
+        engine,
+        extra_actions=playbooks.actions(
+            lambda name: runs.registry.get(name),
+            intake=lambda ws, message: _log_events(
+                IngestService(settings.intake, writer, on_commit=stream.notify), ws, [message]
+            ),
+        ),
+    )
+    playbooks.connect(lambda ws, request: runs.start(ws, request).id)
     return Container(
         settings=settings,
         engine=engine,
         workspaces=WorkspaceStore(engine),
         vault=vault,
         log=log,
-        writer=EventWriter(log, vault),
+        writer=writer,
         reader=reader,
-        stream=StreamRunner(engine, log, reader, consumers),
+        stream=stream,
+        runs=runs,
+        compliance=compliance,
+        agent=agent,
+        playbooks=playbooks,
+        graph=graph,
     )
+
+
+def _consent(conn: Connection, workspace_id: str, profile_id: str, purpose: str) -> bool:
+    """May a playbook act for ``purpose`` on ``profile_id`` (consent and packs, by e-mail)?"""
+    return check_marketing(conn, workspace_id, profile_id, purpose, "email").allowed
+
+
+def _log_events(intake: IngestService, workspace_id: str, messages: list[dict[str, Any]]) -> None:
+    """Write the agent's events (interactions, hand-overs) through the intake service."""
+    lines = [orjson.dumps(m) for m in messages]
+    for report in intake.ingest_lines(workspace_id, "agent", lines):
+        if report.rejected:
+            raise ValidationError("agent event rejected by intake", report.problems)

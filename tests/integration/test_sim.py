@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crmos.connectors import Faults, Simulator, start_simulator
+from crmos.connectors import Faults, Simulator, audit_simulators, start_simulator
 from crmos.connectors.sim import CRASH_EXIT
 
 CRMOS = str(Path(sys.executable).with_name("crmos"))
@@ -82,7 +82,9 @@ def test_credit_is_held_up_to_the_customer_limit_and_released_once(erp: httpx.Cl
 
 def test_a_customer_on_credit_stop_is_refused_and_a_new_limit_applies(erp: httpx.Client) -> None:
     assert post(erp, "/credit/checks", "a", customer_id="initech", amount=1).status_code == 422
-    erp.put("/customers/initech/credit-limit", json={"limit": 500}, headers={"Idempotency-Key": "l"})
+    erp.put(
+        "/customers/initech/credit-limit", json={"limit": 500}, headers={"Idempotency-Key": "l"}
+    )
     assert post(erp, "/credit/checks", "b", customer_id="initech", amount=1).status_code == 201
 
 
@@ -242,3 +244,43 @@ def test_the_cli_simulator_exits_after_committing_the_nth_request(tmp_path: Path
             assert scm.get("/materials/titanium-bar").json()["locked"] == 20
     finally:
         restarted.stop()
+
+
+def test_the_audit_counts_duplicates_and_leftovers_of_rolled_back_runs_across_simulators() -> None:
+    started = [start_simulator("erp"), start_simulator("scm")]
+    (erp_url, _), (scm_url, _) = started
+    try:
+        with httpx.Client() as client:
+            for key in ("a", "a-retry-under-a-new-key"):
+                post(
+                    client,
+                    f"{erp_url}/credit/checks",
+                    key,
+                    customer_id="acme",
+                    amount=5,
+                    reference="run-ok",
+                )
+            held = post(
+                client,
+                f"{erp_url}/credit/checks",
+                "b",
+                customer_id="acme",
+                amount=5,
+                reference="run-undone",
+            ).json()
+            post(
+                client,
+                f"{scm_url}/materials/locks",
+                "c",
+                material="pcb-a7",
+                quantity=1,
+                reference="run-undone",
+            )
+            post(client, f"{erp_url}/credit/holds/{held['hold_id']}/release", "b:c")
+        audit = audit_simulators([erp_url, scm_url], rolled_back=["run-undone"])
+    finally:
+        for _, stop in started:
+            stop()
+    assert (audit.side_effects, audit.compensations) == (4, 1)
+    assert (audit.duplicate_side_effects, audit.uncompensated_side_effects) == (1, 1)
+    assert audit.open_by_reference == {"run-ok": 2, "run-undone": 1}

@@ -1,6 +1,26 @@
-"""Agent: document intake, intent/entity/sentiment, knowledge retrieval, recommendations.
-
-Filled in by the agent-layer issue.
+"""Agent: interaction intake (e-mail, transcripts, screenshots, PDFs), intent/entity/sentiment
+and clause extraction, knowledge retrieval, recommendations with approval, decision records.
 """
 
-__all__: list[str] = []
+from crmos.agent.consumer import AgentConsumer
+from crmos.agent.intents import INTENTS, IntentModels, IntentScore
+from crmos.agent.knowledge import KnowledgeBase, Passage
+from crmos.agent.repo import erase_interactions, interaction, list_interactions
+from crmos.agent.service import AgentService, EventSink, Submission
+from crmos.agent.understand import Understanding
+
+__all__ = [
+    "INTENTS",
+    "AgentConsumer",
+    "AgentService",
+    "EventSink",
+    "IntentModels",
+    "IntentScore",
+    "KnowledgeBase",
+    "Passage",
+    "Submission",
+    "Understanding",
+    "erase_interactions",
+    "interaction",
+    "list_interactions",
+]

@@ -14,12 +14,13 @@ import json
 import pickle
 import re
 import threading
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from crmos.agent.text import LATIN_WORD, clean_message, stem
 
@@ -38,7 +39,7 @@ INTENTS: tuple[str, ...] = (
 )
 MODEL_NAME = "crmos.intent.tfidf-lr"
 MIN_CONFIDENCE = 0.25
-_FORMAT = "1"  # bump when featurisation changes, so cached pickles are not reused
+_FORMAT = "3"  # bump when featurisation changes, so cached pickles are not reused
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +64,14 @@ class IntentScore:
 
 def load_examples(split: str, language: str) -> list[Example]:
     """The shipped ``train`` or ``eval`` examples of ``language`` (``en`` or ``zh``)."""
+    return list(_load(split, language))
+
+
+@cache
+def _load(split: str, language: str) -> tuple[Example, ...]:
     path = files("crmos.agent") / "data" / "intents" / f"{split}_{language}.jsonl"
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return [Example(r["text"], r["intent"], r["language"]) for r in rows]
+    return tuple(Example(r["text"], r["intent"], r["language"]) for r in rows)
 
 
 @cache
@@ -104,6 +110,7 @@ class IntentModel:
     @classmethod
     def train(cls, examples: Sequence[Example], version: str) -> IntentModel:
         """Fit on ``examples``."""
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline, make_union
@@ -114,9 +121,14 @@ class IntentModel:
         words = TfidfVectorizer(
             analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"
         )
-        classifier = LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")
+        classifier = LogisticRegression(
+            C=10.0, max_iter=300, tol=1e-3, solver="saga", class_weight="balanced"
+        )
         pipeline = make_pipeline(make_union(chars, words), classifier)
-        pipeline.fit([featurize(e.text) for e in examples], [e.intent for e in examples])
+        with warnings.catch_warnings():
+            # saga may stop at max_iter on odd workspace examples; the model is still usable
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            pipeline.fit([featurize(e.text) for e in examples], [e.intent for e in examples])
         return cls(pipeline, version)
 
     def predict(self, texts: Sequence[str]) -> list[IntentScore]:
@@ -142,7 +154,8 @@ def _by_score(item: tuple[str, float]) -> float:
 class IntentModels:
     """Trains on first use and caches models in memory and under ``cache_dir``."""
 
-    _memory: dict[str, IntentModel] = {}
+    # Shared by every instance in the process: a model trains once per training set.
+    _memory: ClassVar[dict[str, IntentModel]] = {}
     _lock = threading.Lock()
 
     def __init__(self, cache_dir: Path | None) -> None:
@@ -154,12 +167,12 @@ class IntentModels:
 
     def get(self, extra: Iterable[Example] = ()) -> IntentModel:
         """The model trained on the shipped set plus ``extra`` (a workspace's own intents)."""
-        examples = self.base_examples() + list(extra)
-        version = training_version(examples)
+        added = list(extra)
+        version = training_version(added, _base_version())
         with self._lock:
-            model = self._memory.get(version) or self._load(version)
+            model = self._memory.get(version) or self._load_file(version)
             if model is None:
-                model = IntentModel.train(examples, version)
+                model = IntentModel.train(self.base_examples() + added, version)
                 self._save(version, model)
             self._memory[version] = model
             return model
@@ -167,7 +180,7 @@ class IntentModels:
     def _path(self, version: str) -> Path | None:
         return self._dir / f"intent-{version}.pkl" if self._dir else None
 
-    def _load(self, version: str) -> IntentModel | None:
+    def _load_file(self, version: str) -> IntentModel | None:
         path = self._path(version)
         if path is None or not path.exists():
             return None
@@ -189,12 +202,17 @@ class IntentModels:
         tmp.replace(path)
 
 
-def training_version(examples: Sequence[Example]) -> str:
-    """A short hash of the training data, the cue lexicon and the library version."""
+def training_version(examples: Sequence[Example], base: str = "") -> str:
+    """A short hash of the training data (``base``: the shipped set's), cues and library."""
     import sklearn
 
-    digest = hashlib.sha256(f"{_FORMAT}|{sklearn.__version__}|".encode())
+    digest = hashlib.sha256(f"{_FORMAT}|{sklearn.__version__}|{base}|".encode())
     digest.update(json.dumps(cue_groups(), sort_keys=True).encode())
     for e in examples:
         digest.update(f"{e.intent}\t{e.language}\t{e.text}\n".encode())
     return digest.hexdigest()[:12]
+
+
+@cache
+def _base_version() -> str:
+    return training_version(load_examples("train", "en") + load_examples("train", "zh"))

@@ -10,25 +10,139 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-POSITIVE_EN = (
-    "thank thanks great good excellent happy glad pleased appreciate appreciated love "
-    "satisfied helpful perfect wonderful amazing awesome congratulations smooth fast quick "
-    "recommend success successful well nice"
-).split()
-NEGATIVE_EN = (
-    "bad terrible awful worst angry furious disappointed disappointing unacceptable unhappy "
-    "rude broken broke fail failed failing failure problem problems issue issues complaint "
-    "complain slow late delay delayed crash crashed crashes wrong ridiculous useless "
-    "frustrated frustrating annoyed fed-up unhelpful dismissive damaged lost regret poor "
-    "worse error errors cancel refund overdue outage"
-).split()
-POSITIVE_ZH = (
-    "谢谢 感谢 满意 很好 不错 优秀 高兴 开心 喜欢 顺利 及时 专业 好消息 恭喜 棒 快速 效果很好 愉快".split()
-)
-NEGATIVE_ZH = (
-    "失望 不满 太差 很差 糟糕 生气 愤怒 投诉 坏了 故障 崩溃 问题 错误 延迟 太慢 破损 受够 离谱 "
-    "敷衍 不能接受 后悔 最差 太坑 不专业 没人 损失 冻结 失败 退款 逾期 宕机".split()
-)
+POSITIVE_EN = [
+    "thank",
+    "thanks",
+    "great",
+    "good",
+    "excellent",
+    "happy",
+    "glad",
+    "pleased",
+    "appreciate",
+    "appreciated",
+    "love",
+    "satisfied",
+    "helpful",
+    "perfect",
+    "wonderful",
+    "amazing",
+    "awesome",
+    "congratulations",
+    "smooth",
+    "fast",
+    "quick",
+    "recommend",
+    "success",
+    "successful",
+    "well",
+    "nice",
+]
+NEGATIVE_EN = [
+    "bad",
+    "terrible",
+    "awful",
+    "worst",
+    "angry",
+    "furious",
+    "disappointed",
+    "disappointing",
+    "unacceptable",
+    "unhappy",
+    "rude",
+    "broken",
+    "broke",
+    "fail",
+    "failed",
+    "failing",
+    "failure",
+    "problem",
+    "problems",
+    "issue",
+    "issues",
+    "complaint",
+    "complain",
+    "slow",
+    "late",
+    "delay",
+    "delayed",
+    "crash",
+    "crashed",
+    "crashes",
+    "wrong",
+    "ridiculous",
+    "useless",
+    "frustrated",
+    "frustrating",
+    "annoyed",
+    "fed-up",
+    "unhelpful",
+    "dismissive",
+    "damaged",
+    "lost",
+    "regret",
+    "poor",
+    "worse",
+    "error",
+    "errors",
+    "cancel",
+    "refund",
+    "overdue",
+    "outage",
+]
+POSITIVE_ZH = [
+    "谢谢",
+    "感谢",
+    "满意",
+    "很好",
+    "不错",
+    "优秀",
+    "高兴",
+    "开心",
+    "喜欢",
+    "顺利",
+    "及时",
+    "专业",
+    "好消息",
+    "恭喜",
+    "棒",
+    "快速",
+    "效果很好",
+    "愉快",
+]
+NEGATIVE_ZH = [
+    "失望",
+    "不满",
+    "太差",
+    "很差",
+    "糟糕",
+    "生气",
+    "愤怒",
+    "投诉",
+    "坏了",
+    "故障",
+    "崩溃",
+    "问题",
+    "错误",
+    "延迟",
+    "太慢",
+    "破损",
+    "受够",
+    "离谱",
+    "敷衍",
+    "不能接受",
+    "后悔",
+    "最差",
+    "太坑",
+    "不专业",
+    "没人",
+    "损失",
+    "冻结",
+    "失败",
+    "退款",
+    "逾期",
+    "宕机",
+]
 NEGATORS_EN = {"not", "no", "never", "hardly", "n't", "isn't", "wasn't", "don't", "didn't"}
 INTENSIFIERS_EN = {"very", "extremely", "really", "so", "totally", "completely"}
 NEGATORS_ZH = ("不", "没", "没有", "别", "无")

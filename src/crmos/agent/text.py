@@ -15,10 +15,86 @@ LATIN_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 EN_STOPWORDS = frozenset(
-    "a about after all also am an and any are as at be been before but by can could do does "
-    "for from had has have he her his how i if in into is it its let me more my no not of on "
-    "or our out please she so than that the their them then there these they this to up us "
-    "was we were what when where which who why will with would you your".split()
+    [
+        "a",
+        "about",
+        "after",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "before",
+        "but",
+        "by",
+        "can",
+        "could",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "let",
+        "me",
+        "more",
+        "my",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "out",
+        "please",
+        "she",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "up",
+        "us",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+    ]
 )
 
 _GREETING = re.compile(
@@ -60,8 +136,8 @@ def clean_message(text: str) -> str:
 
 
 def stem(word: str) -> str:
-    """A light English suffix stripper (charges, charged, charging -> charg)."""
-    for suffix in ("ations", "ation", "ings", "ing", "edly", "ed", "es", "s", "ly"):
+    """A light English suffix stripper (charges, charged, charging -> charg; renewal -> renew)."""
+    for suffix in ("ations", "ation", "ings", "ing", "edly", "ed", "als", "al", "es", "s", "ly"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
     return word

@@ -10,8 +10,24 @@ from prometheus_client import CollectorRegistry
 
 from crmos.api import problems
 from crmos.api.auth import KeyResolver
-from crmos.api.routes import events, intake, system, workspaces
+from crmos.api.routes import (
+    audiences,
+    compliance,
+    decisions,
+    dsr,
+    events,
+    graph,
+    intake,
+    interactions,
+    playbooks,
+    profiles,
+    recommendations,
+    runs,
+    system,
+    workspaces,
+)
 from crmos.bootstrap import Container
+from crmos.graph import GraphHealthCollector
 from crmos.ingest import IntakeCollector
 from crmos.web import router as dashboard
 
@@ -36,12 +52,34 @@ def create_app(container: Container) -> FastAPI:
     registry.register(
         IntakeCollector(container.log, lambda: [w.id for w in container.workspaces.list()])
     )
+    window = container.settings.graph.health_window_s
+    registry.register(
+        GraphHealthCollector(
+            container.engine, container.log, lambda: [w.id for w in container.workspaces.list()],
+            window,
+        )
+    )
     app.state.container = container
     app.state.settings = container.settings
     app.state.keys = KeyResolver(container.workspaces)
     app.state.registry = registry
     problems.install(app)
-    for module in (intake, events, workspaces, system):
+    for module in (
+        intake,
+        events,
+        workspaces,
+        runs,
+        profiles,
+        interactions,
+        recommendations,
+        decisions,
+        compliance,
+        dsr,
+        graph,
+        audiences,
+        playbooks,
+        system,
+    ):
         app.include_router(module.router)
     app.include_router(dashboard)
     return app

@@ -28,7 +28,7 @@ FULL_RECORDS = 100_000
 QUICK_RECORDS = 20_000
 DUPLICATE_SHARE = 0.2
 FAMILY_SHARE = 0.1
-TWIN_SHARE = 0.05
+TWIN_SHARE = 0.02
 _HOUSEHOLD = ("surname", "street_number", "address_1", "address_2", "suburb", "postcode", "state")
 FIELDS = (
     "given_name",
@@ -45,19 +45,52 @@ FIELDS = (
 
 
 def febrl4_figures(quick: bool) -> dict[str, Any]:
-    """The batch-matching figures: ``febrl4_*``, ``splink_s`` and ``dedupe_*``."""
+    """The batch-matching figures: ``febrl4_*``, ``splink_s`` and ``dedupe_*``.
+
+    Full runs repeat both Febrl4 runs 3 times, alternating which goes first, and keep each
+    one's fastest time, so a neighbour's burst of CPU on a shared machine does not decide the
+    comparison; quick runs each once, crmos first (paying any warm-up).
+    """
+    logging.getLogger("splink").setLevel(logging.ERROR)
     records = QUICK_RECORDS if quick else FULL_RECORDS
     with tempfile.TemporaryDirectory(prefix="crmos-bench-febrl-") as tmp:
-        figures = _febrl4(Path(tmp))
+        figures = _febrl4(Path(tmp), rounds=1 if quick else 3)
         figures.update(_dedupe(Path(tmp), records))
     return figures
 
 
-def _febrl4(tmp: Path) -> dict[str, Any]:
+def febrl4_rows(figures: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Table rows (what, crmos, reference) for the figures of :func:`febrl4_figures`."""
+    rows = [
+        ("Febrl4 link F1", f"{figures['febrl4_f1']:.4f}", f"{figures['splink_f1']:.4f} (Splink)"),
+        (
+            "Febrl4 link precision / recall",
+            f"{figures['febrl4_precision']:.4f} / {figures['febrl4_recall']:.4f}",
+            "target F1 >= 0.99",
+        ),
+        ("Febrl4 link wall time", f"{figures['febrl4_s']:.2f} s", f"{figures['splink_s']:.2f} s"),
+        (
+            f"dedupe {figures['dedupe_records']:,} records",
+            f"{figures['dedupe_s']:.1f} s",
+            f"precision {figures['dedupe_precision']:.4f}, recall {figures['dedupe_recall']:.4f}",
+        ),
+    ]
+    return rows
+
+
+def _febrl4(tmp: Path, rounds: int) -> dict[str, Any]:
     left, right, truth = febrl4_files(tmp)
-    splink_s, splink_pairs = plain_splink(left, right)
     out = tmp / "links.csv"
-    report = link_files(left, right, "rec_id", out)
+    ours: list[float] = []
+    theirs: list[float] = []
+    splink_pairs: set[tuple[str, str]] = set()
+    for i in range(rounds):
+        for who in ("crmos", "splink") if i % 2 == 0 else ("splink", "crmos"):
+            if who == "splink":
+                seconds, splink_pairs = plain_splink(left, right)
+                theirs.append(seconds)
+            else:
+                ours.append(link_files(left, right, "rec_id", out).seconds)
     found = {(r["left_id"], r["right_id"]) for r in _read(out)}
     precision, recall = _scores(found, truth)
     ref_precision, ref_recall = _scores(splink_pairs, truth)
@@ -65,8 +98,8 @@ def _febrl4(tmp: Path) -> dict[str, Any]:
         "febrl4_precision": round(precision, 4),
         "febrl4_recall": round(recall, 4),
         "febrl4_f1": round(_f1(precision, recall), 4),
-        "febrl4_s": round(report.seconds, 3),
-        "splink_s": round(splink_s, 3),
+        "febrl4_s": round(min(ours), 3),
+        "splink_s": round(min(theirs), 3),
         "splink_f1": round(_f1(ref_precision, ref_recall), 4),
     }
 
@@ -83,24 +116,45 @@ def febrl4_files(tmp: Path) -> tuple[Path, Path, set[tuple[str, str]]]:
 
 
 def plain_splink(left: Path, right: Path) -> tuple[float, set[tuple[str, str]]]:
-    """Splink's Febrl4 tutorial model on the same files; its seconds and links (p >= 0.5)."""
+    """Splink's Febrl4 example model on the same files; its seconds and links (p >= 0.5)."""
     import duckdb
-    import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink import DuckDBAPI, Linker, block_on
 
     started = time.perf_counter()
     con = duckdb.connect()
+    con.execute("set enable_progress_bar = false").fetchall()  # as crmos runs it
     for name, path in (("febrl4a", left), ("febrl4b", right)):
         con.execute(f"create table {name} as from read_csv('{path}', all_varchar = true)")
         con.fetchall()
     db = DuckDBAPI(con)
     frames = [db.register(name, dataset_display_name=name) for name in ("febrl4a", "febrl4b")]
-    settings = SettingsCreator(
+    linker = Linker(frames, _example_settings(), log_level=None)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+    for rule in ("date_of_birth", "postcode"):
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on(rule))
+    predictions = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never")
+    found = con.execute(
+        "select case when source_dataset_l = 'febrl4a' then rec_id_l else rec_id_r end, "
+        "case when source_dataset_l = 'febrl4a' then rec_id_r else rec_id_l end "
+        f"from {predictions.physical_name}"
+    ).fetchall()
+    seconds = time.perf_counter() - started
+    con.close()
+    return seconds, {(str(x), str(y)) for x, y in found}
+
+
+def _example_settings() -> Any:
+    """The settings of Splink's Febrl4 example: tutorial comparisons, seven blocking rules."""
+    import splink.comparison_library as cl
+    from splink import SettingsCreator, block_on
+    from splink.blocking_rule_library import CustomRule
+
+    return SettingsCreator(
         unique_id_column_name="rec_id",
         link_type="link_only",
         blocking_rules_to_generate_predictions=[
             block_on("given_name", "surname"),
-            "l.given_name = r.surname and l.surname = r.given_name",
+            CustomRule("l.given_name = r.surname and l.surname = r.given_name"),
             block_on("date_of_birth"),
             block_on("soc_sec_id"),
             block_on("state", "address_1"),
@@ -122,19 +176,6 @@ def plain_splink(left: Path, right: Path) -> tuple[float, set[tuple[str, str]]]:
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
     )
-    linker = Linker(frames, settings, log_level=logging.WARNING)
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e6 + 1, seed=1)
-    for rule in ("date_of_birth", "postcode"):
-        linker.training.estimate_parameters_using_expectation_maximisation(block_on(rule))
-    predictions = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never")
-    found = con.execute(
-        "select case when source_dataset_l = 'febrl4a' then rec_id_l else rec_id_r end, "
-        "case when source_dataset_l = 'febrl4a' then rec_id_r else rec_id_l end "
-        f"from {predictions.physical_name}"
-    ).fetchall()
-    seconds = time.perf_counter() - started
-    con.close()
-    return seconds, {(str(x), str(y)) for x, y in found}
 
 
 def _dedupe(tmp: Path, records: int) -> dict[str, Any]:
@@ -192,7 +233,9 @@ def synthetic_people(tmp: Path, records: int, seed: int = 7) -> tuple[Path, dict
 def _person(rng: random.Random, pools: dict[str, list[str]], ssn: int) -> dict[str, str]:
     row = {f: rng.choice(pools[f]) for f in FIELDS}
     row["street_number"] = str(rng.randint(1, 999))
-    row["date_of_birth"] = f"{rng.randint(1920, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    row["date_of_birth"] = (
+        f"{rng.randint(1920, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    )
     row["soc_sec_id"] = str(ssn)
     if rng.random() < 0.5:
         row["address_2"] = ""
@@ -244,7 +287,7 @@ def _typo(rng: random.Random, value: str) -> str:
 
 
 def _pairs(groups: Iterable[list[str]]) -> set[tuple[str, str]]:
-    out = set()
+    out: set[tuple[str, str]] = set()
     for group in groups:
         members = sorted(group)
         out.update((x, y) for i, x in enumerate(members) for y in members[i + 1 :])

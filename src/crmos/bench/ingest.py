@@ -57,11 +57,12 @@ BULK_RATIO_TARGET = 0.8
 CLIENT_NOTE = (
     f"HTTP client: {CLIENTS} threads in the bench process, one kept-alive http.client "
     f"connection each (TCP_NODELAY), posting pre-serialised batches of {BATCH}; it shares "
-    "the cores with the server"
+    "the cores with the server, whose background work (event stream consumers, the "
+    "embedded saga engine) runs alongside intake as in production"
 )
 _COLUMNS = [c.name for c in events.columns if c.name != "seq"]
 
-console = Console()
+console = Console(width=max(Console().width, 120))
 status = Console(stderr=True)
 
 
@@ -75,7 +76,7 @@ class Sizes:
     @classmethod
     def pick(cls, quick: bool) -> Sizes:
         """Full: 1M bulk and 300k HTTP events; quick: a whole run (both stores) under a minute."""
-        return cls(bulk=40_000, http=40_000) if quick else cls(bulk=1_000_000, http=300_000)
+        return cls(bulk=30_000, http=30_000) if quick else cls(bulk=1_000_000, http=300_000)
 
 
 @dataclass(slots=True)
@@ -477,7 +478,7 @@ def _target(path: str, ratio: float, per_s: float, has_target: bool) -> tuple[st
         return "", ""
     if path == "http":
         ok = per_s >= HTTP_TARGET and ratio >= HTTP_RATIO_TARGET
-        return f">= {HTTP_TARGET:,.0f}/s and >= {HTTP_RATIO_TARGET:.0%}", _met(ok)
+        return f">= {HTTP_TARGET / 1000:.0f}k/s, >= {HTTP_RATIO_TARGET:.0%}", _met(ok)
     return f">= {BULK_RATIO_TARGET:.0%}", _met(ratio >= BULK_RATIO_TARGET)
 
 

@@ -22,7 +22,67 @@ def ingest(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
     run(quick=quick, as_json=as_json)
 
 
+@app.command("agent")
+def agent(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
+    """Intent F1 (zh, en), OCR accuracy, clause F1, interactions/s, beside same-run references."""
+    from crmos.bench.agent import run
+
+    run(quick=quick, as_json=as_json)
+
+
+@app.command("compliance")
+def compliance(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
+    """Erasure with proof, access export, validators/s, audit verify speed, beside references."""
+    from crmos.bench.compliance import run
+
+    run(quick=quick, as_json=as_json)
+
+
+@app.command("identity")
+def identity(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
+    """Stitching precision/recall, events/s and merge latency; batch matching on Febrl4."""
+    from crmos.bench.identity import run
+
+    run(quick=quick, as_json=as_json)
+
+
+@app.command("graph")
+def graph(
+    quick: QuickOpt = False,
+    as_json: JsonOpt = False,
+    nodes: Annotated[
+        int | None, typer.Option(help="Graph size (default: 1M with --quick, else 5M).")
+    ] = None,
+) -> None:
+    """2-hop and path p50/p99 on power-law graphs (SQLite, PostgreSQL, NetworkX), inference/s."""
+    from crmos.bench.graph import run
+
+    run(quick=quick, as_json=as_json, nodes=nodes)
+
+
+@app.command("sagas")
+def sagas(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
+    """Scenario 7 runs with faults and worker SIGKILLs (counted at the simulators), runs/s."""
+    from crmos.bench.sagas import run
+
+    run(quick=quick, as_json=as_json)
+
+
+@app.command("triggers")
+def triggers(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
+    """50 playbooks over 100,000 profiles: events/s (CEL vs lambdas), fire-to-run p50/p99."""
+    from crmos.bench.triggers import run
+
+    run(quick=quick, as_json=as_json)
+
+
 @app.command("all")
 def run_all(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
     """Every benchmark in turn."""
     ingest(quick=quick, as_json=as_json)
+    identity(quick=quick, as_json=as_json)
+    agent(quick=quick, as_json=as_json)
+    compliance(quick=quick, as_json=as_json)
+    graph(quick=quick, as_json=as_json)
+    sagas(quick=quick, as_json=as_json)
+    triggers(quick=quick, as_json=as_json)

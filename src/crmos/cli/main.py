@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +12,22 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from crmos.cli import bench, demo, events, sim
+from crmos.cli import (
+    audit,
+    bench,
+    compliance,
+    decisions,
+    demo,
+    dsr,
+    events,
+    graph,
+    identity,
+    interactions,
+    knowledge,
+    playbooks,
+    runs,
+    sim,
+)
 from crmos.cli.common import console, container, find_workspace
 from crmos.cli.files import event_lines
 from crmos.core.errors import Problem
@@ -29,8 +46,19 @@ app.add_typer(workspace_app, name="workspace")
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(events.app, name="events")
+app.add_typer(graph.app, name="graph")
 app.add_typer(bench.app, name="bench")
+app.add_typer(identity.app, name="identity")
 app.add_typer(sim.app, name="sim")
+app.add_typer(runs.app, name="runs")
+app.add_typer(compliance.app, name="compliance")
+app.add_typer(dsr.app, name="dsr")
+app.add_typer(audit.app, name="audit")
+app.add_typer(interactions.app, name="interactions")
+app.add_typer(knowledge.app, name="knowledge")
+app.add_typer(decisions.app, name="decisions")
+app.add_typer(playbooks.app, name="playbooks")
+app.command("worker")(runs.worker)
 app.command("demo")(demo.demo)
 
 
@@ -53,7 +81,25 @@ def run_server(host: str | None, port: int | None) -> None:
         bind_host = host or c.settings.server.host
         bind_port = port or c.settings.server.port
         console.print(f"crmos serving on [bold]http://{bind_host}:{bind_port}[/]")
-        uvicorn.run(create_app(c), host=bind_host, port=bind_port, log_level="warning")
+        api = create_app(c)
+        _tune_interpreter()
+        uvicorn.run(api, host=bind_host, port=bind_port, log_level="warning", access_log=False)
+
+
+# How long a thread may hold the GIL while another waits for it (CPython's default: 5 ms).
+# The intake writer thread gives the GIL up for every row SQLite inserts and for every commit;
+# with the default it then waits up to 5 ms each time for the event loop thread, which is
+# busy decoding the next requests, so a group of a few hundred events took seconds to write.
+_SWITCH_INTERVAL_S = 0.0002
+
+
+def _tune_interpreter() -> None:
+    """Process-wide settings for a long-running server (not for the library's callers)."""
+    sys.setswitchinterval(_SWITCH_INTERVAL_S)
+    # Everything built at start-up (modules, the app, SQLAlchemy's caches) lives as long as the
+    # process: keep it out of the garbage collector's full passes over the heap.
+    gc.collect()
+    gc.freeze()
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -81,7 +82,8 @@ def _serve(
     )
     # The first line names the URL, so a script that asked for port 0 can read it.
     print(f"crmos sim {kind} on {sim.url}", flush=True)  # noqa: T201 - machine-readable
-    console.print(f"[dim]stats: {sim.url}/_sim/stats · faults: {faults}[/]", highlight=False)
+    shown = ", ".join(f"{k}={v:g}" for k, v in asdict(faults).items() if isinstance(v, float | int))
+    console.print(f"[dim]stats: {sim.url}/_sim/stats · faults: {shown}[/]", highlight=False)
     try:
         sim.serve_forever()
     except KeyboardInterrupt:

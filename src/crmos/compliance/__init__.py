@@ -1,6 +1,58 @@
-"""Compliance: policy packs, DSR, consent, validators, crypto-shredding, the audit chain.
-
-Filled in by the compliance issue.
+"""Compliance: packs as data, consent, data-subject requests with provable erasure, validators,
+complaint SLAs, jurisdictions and the heatmap. Imports rooms to its left only.
 """
 
-__all__: list[str] = []
+from crmos.compliance.config import ComplianceConfig, Downstream, Team, parse_config
+from crmos.compliance.consent import Consent, check_marketing, consent_history, record_consent
+from crmos.compliance.jurisdiction import locale_of, phone_region, regions_of
+from crmos.compliance.model import Finding, Outcome, ScanResult, Verdict
+from crmos.compliance.pack import REQUEST_KINDS, PackSpec, parse_pack
+from crmos.compliance.packbook import PackVersion
+from crmos.compliance.ports import DueTime, Letter, LetterRenderer, calendar_time
+from crmos.compliance.registry import PackRegistry, installed_sources
+from crmos.compliance.requests import DsrRequest, LegalHold
+from crmos.compliance.scan import scan
+from crmos.compliance.scripts import ScriptCheck, check_script
+from crmos.compliance.service import Compliance, data_roots
+from crmos.compliance.subjects import Subject
+from crmos.compliance.validators import check, describe, known_validators, validator
+
+__all__ = [
+    "REQUEST_KINDS",
+    "Compliance",
+    "ComplianceConfig",
+    "Consent",
+    "Downstream",
+    "DsrRequest",
+    "DueTime",
+    "Finding",
+    "LegalHold",
+    "Letter",
+    "LetterRenderer",
+    "Outcome",
+    "PackRegistry",
+    "PackSpec",
+    "PackVersion",
+    "ScanResult",
+    "ScriptCheck",
+    "Subject",
+    "Team",
+    "Verdict",
+    "calendar_time",
+    "check",
+    "check_marketing",
+    "check_script",
+    "consent_history",
+    "data_roots",
+    "describe",
+    "installed_sources",
+    "known_validators",
+    "locale_of",
+    "parse_config",
+    "parse_pack",
+    "phone_region",
+    "record_consent",
+    "regions_of",
+    "scan",
+    "validator",
+]

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, update
+from sqlalchemy import Connection, Engine, update
 
 from crmos.compliance import export
 from crmos.compliance.config import ComplianceConfig
 from crmos.compliance.consent import record_consent
 from crmos.compliance.downstream import erase_downstream
 from crmos.compliance.erase import erase_local
-from crmos.compliance.jurisdiction import locale_of, regions_of
+from crmos.compliance.jurisdiction import locale_of, region_locale, regions_of
 from crmos.compliance.model import Outcome
 from crmos.compliance.packbook import in_force, mark_enforced
 from crmos.compliance.ports import LetterRenderer
@@ -42,7 +42,7 @@ from crmos.compliance.scan import scan
 from crmos.compliance.settings_store import SettingsStore
 from crmos.compliance.subjects import Directory, Subject
 from crmos.core.clock import Clock, utcnow
-from crmos.core.errors import Problem, ValidationError
+from crmos.core.errors import CrmosError, Problem, ValidationError
 from crmos.core.ids import new_id
 from crmos.ingest import EventReader, IngestService
 from crmos.store import Decision, Vault, append_audit, record_decision
@@ -64,7 +64,7 @@ class DsrService:
         settings: SettingsStore,
         roots: Sequence[Path],
         letters: LetterRenderer | None = None,
-        intake: IngestService | None = None,
+        intake: Callable[[], IngestService] | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self._engine = engine
@@ -88,34 +88,51 @@ class DsrService:
     ) -> DsrRequest:
         """Record a request for the person holding ``identifier`` (type, value)."""
         check_kind(kind)
-        now = self._now_ms()
         with self._engine.begin() as conn:
             subject = self.directory.find(conn, workspace_id, *identifier)
-            config = self._settings.read(conn, workspace_id)[0]
-            stored, locale = stored_regions(conn, workspace_id, subject.profile_id)
-            regions = tuple(sorted({*stored, *regions_of(subject.traits, config.default_region)}))
-            versions = {
-                n: v
-                for n, v in in_force(conn, workspace_id, config.packs, now).items()
-                if kind in v.spec.requests and any(v.spec.governs(r) for r in regions)
-            }
-            days = min((v.spec.requests[kind].deadline_days for v in versions.values()), default=0)
-            request = DsrRequest(
-                id=new_id("dsr_"),
-                workspace_id=workspace_id,
-                profile_id=subject.profile_id,
-                kind=kind,
-                status="received",
-                origin=origin,
-                regions=regions,
-                packs={n: v.version for n, v in versions.items()},
-                locale=locale or locale_of(subject.traits) or config.locale,
-                received_ms=now,
-                due_ms=now + (days or DEFAULT_DAYS) * DAY_MS,
-                params=_public_params(kind, params or {}),
-            )
-            insert_request(conn, request, actor)
-            mark_enforced(conn, versions.values(), now)
+            return self.receive_in(conn, workspace_id, kind, subject, origin, actor, params)
+
+    def receive_in(
+        self,
+        conn: Connection,
+        workspace_id: str,
+        kind: str,
+        subject: Subject,
+        origin: str,
+        actor: str,
+        params: dict[str, Any] | None = None,
+    ) -> DsrRequest:
+        """Record a request for ``subject`` inside the caller's transaction (a stream consumer)."""
+        check_kind(kind)
+        now = self._now_ms()
+        config = self._settings.read(conn, workspace_id)[0]
+        stored, locale = stored_regions(conn, workspace_id, subject.profile_id)
+        regions = tuple(sorted({*stored, *regions_of(subject.traits, config.default_region)}))
+        versions = {
+            n: v
+            for n, v in in_force(conn, workspace_id, config.packs, now).items()
+            if kind in v.spec.requests and any(v.spec.governs(r) for r in regions)
+        }
+        days = min(
+            (r.deadline_days for v in versions.values() if (r := v.spec.requests.get(kind))),  # type: ignore[call-overload]
+            default=0,
+        )
+        request = DsrRequest(
+            id=new_id("dsr_"),
+            workspace_id=workspace_id,
+            profile_id=subject.profile_id,
+            kind=kind,
+            status="received",
+            origin=origin,
+            regions=regions,
+            packs={n: v.version for n, v in versions.items()},
+            locale=locale or locale_of(subject.traits) or _region_locale(regions) or config.locale,
+            received_ms=now,
+            due_ms=now + (days or DEFAULT_DAYS) * DAY_MS,
+            params=_public_params(kind, params or {}),
+        )
+        insert_request(conn, request, actor)
+        mark_enforced(conn, versions.values(), now)
         return request
 
     def run(self, workspace_id: str, request_id: str, actor: str = "dsr") -> DsrRequest:
@@ -136,7 +153,13 @@ class DsrService:
             "rectification": self._rectify,
             "opt_out": self._opt_out,
         }[request.kind]
-        return runner(request, config, actor)
+        try:
+            return runner(request, config, actor)
+        except CrmosError as exc:
+            # The request must not stay "running" for ever: it failed, and says why.
+            with self._engine.begin() as conn:
+                self._step(conn, request, actor, "dsr.failed", {"error": exc.code})
+                return finish_request(conn, request, "failed", None, exc.message, None, None)
 
     def run_pending(self, limit: int = 20) -> list[DsrRequest]:
         """Run every received request (the worker's loop body)."""
@@ -157,17 +180,17 @@ class DsrService:
         with self._engine.begin() as conn:
             holds = holds_of(conn, ws, request.profile_id, active_only=True)
             if holds:
-                reason = "; ".join(f"legal hold {h.id}: {h.reason}" for h in holds)
+                blocked_by = "; ".join(f"legal hold {h.id}: {h.reason}" for h in holds)
                 self._step(conn, request, actor, "dsr.blocked", {"holds": [h.id for h in holds]})
-                self._decide(conn, request, f"erasure blocked by {reason}", [])
-                return finish_request(conn, request, "blocked", None, reason, None, None)
+                self._decide(conn, request, f"erasure blocked by {blocked_by}", [])
+                return finish_request(conn, request, "blocked", None, blocked_by, None, None)
             subject = self.directory.by_profile(conn, ws, request.profile_id)
         outcomes = erase_downstream(config.downstream, request.id, subject)
         outcomes += erase_local(self._engine, self._vault, subject)
         proof = scan(self._engine, self._roots, subject.needles)
         failed = [o.target for o in outcomes if o.status == "failed"]
         status = "completed" if not failed and proof.readable_copies == 0 else "incomplete"
-        reason = _incomplete(failed, proof.readable_copies) if status == "incomplete" else None
+        reason = _incomplete(failed, proof.readable_copies) or None
         report = {
             "request": request.id,
             "kind": "erasure",
@@ -188,7 +211,9 @@ class DsrService:
         return self._close(request, "completed", None, report, [outcome], actor, config)
 
     def _rectify(self, request: DsrRequest, config: ComplianceConfig, actor: str) -> DsrRequest:
-        raise ValidationError("use rectify() with the corrected traits")
+        why = "a rectification carries its corrections: use `crmos dsr rectify` or the API"
+        report = {"request": request.id, "kind": "rectification", "traits": []}
+        return self._close(request, "failed", why, report, [], actor, config)
 
     def rectify(
         self, workspace_id: str, identifier: tuple[str, str], traits: dict[str, Any], actor: str
@@ -199,9 +224,7 @@ class DsrService:
         request = self.receive(workspace_id, "rectification", identifier, "api", actor)
         with self._engine.begin() as conn:
             conn.execute(
-                update(dsr_requests)
-                .where(dsr_requests.c.id == request.id)
-                .values(status="running")
+                update(dsr_requests).where(dsr_requests.c.id == request.id).values(status="running")
             )
             subject = self.directory.by_profile(conn, workspace_id, request.profile_id)
         written = self._write_traits(subject, request, traits)
@@ -235,7 +258,7 @@ class DsrService:
             ids = {"anonymousId": subject.anonymous_ids[0]}
         line = {"type": "identify", "messageId": f"{request.id}-traits", "traits": traits, **ids}
         reports = list(
-            self._intake.ingest_lines(request.workspace_id, "dsr", [orjson.dumps(line)])
+            self._intake().ingest_lines(request.workspace_id, "dsr", [orjson.dumps(line)])
         )
         problems = [p for r in reports for p in r.problems]
         if problems:
@@ -269,11 +292,29 @@ class DsrService:
     ) -> dict[str, Any] | None:
         if self._letters is None:
             return None
-        locales = list(dict.fromkeys([request.locale, config.locale, "en"]))
-        context = {"request": request.as_dict(), "report": report}
-        return {
-            loc: self._letters(f"dsr_{request.kind}", loc, context).as_dict() for loc in locales
+        context = {
+            "request": request.as_dict(),
+            "report": report,
+            "timezone": config.team(None).timezone,
+            "law": self._law(request),
         }
+        letters: dict[str, Any] = {}
+        for locale in dict.fromkeys([request.locale, config.locale, "en"]):
+            letter = self._letters(f"dsr_{request.kind}", locale, context)
+            letters.setdefault(letter.locale, letter.as_dict())
+        return letters
+
+    def _law(self, request: DsrRequest) -> str:
+        names = []
+        for pack in sorted(request.packs):
+            spec = (
+                self._settings.registry.get(pack)
+                if pack in self._settings.registry.names()
+                else None
+            )
+            rule = spec.requests.get(request.kind) if spec else None  # type: ignore[call-overload]
+            names.append(f"{spec.name} {rule.article}".strip() if spec and rule else pack)
+        return "; ".join(names)
 
     def _step(
         self, conn: Any, request: DsrRequest, actor: str, action: str, details: dict[str, Any]
@@ -281,9 +322,7 @@ class DsrService:
         details = {"request": request.id, **details}
         append_audit(conn, request.workspace_id, actor, action, request.profile_id, details)
 
-    def _decide(
-        self, conn: Any, request: DsrRequest, reason: str, outcomes: list[Outcome]
-    ) -> None:
+    def _decide(self, conn: Any, request: DsrRequest, reason: str, outcomes: list[Outcome]) -> None:
         pack, version = next(iter(sorted(request.packs.items())), ("compliance.dsr", "1"))
         origin = request.origin
         record_decision(
@@ -319,3 +358,7 @@ def _public_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     if kind == "opt_out" and "purposes" in params:
         return {"purposes": [str(p) for p in params["purposes"]]}
     return {}
+
+
+def _region_locale(regions: tuple[str, ...]) -> str | None:
+    return next((loc for r in regions if (loc := region_locale(r))), None)

@@ -28,7 +28,7 @@ from crmos.compliance.model import Outcome
 from crmos.compliance.scan import flush_deleted, secure_delete, sweep_tables
 from crmos.compliance.subjects import Subject, events_of
 from crmos.store import Vault
-from crmos.store.tables import events
+from crmos.store.tables import events, metadata
 from crmos.store.tables_compliance import profile_regions
 from crmos.store.tables_identity import (
     identity_conflicts,
@@ -42,6 +42,18 @@ from crmos.store.tables_identity import (
 )
 
 ERASERS_GROUP = "crmos.erasers"
+# Tables keyed by profile that erasure keeps (pseudonymous proof) or handles on its own.
+RETAINED = frozenset(
+    {
+        "complaints",
+        "consents",
+        "dsr_requests",
+        "legal_holds",
+        "profile_regions",
+        "profile_identifiers",
+        "profile_events",
+    }
+)
 RoomEraser = Callable[[Connection, str, Sequence[str], Sequence[tuple[str, str]]], int]
 _ROOMS: tuple[ModuleType, ...] = (graph, triggers, playbooks, sagas, connectors, agent)
 
@@ -64,6 +76,7 @@ def erase_local(engine: Engine, vault: Vault, subject: Subject) -> list[Outcome]
         secure_delete(conn)
         found += erase_identity(conn, subject)
         found += erase_rooms(conn, subject)
+        found += erase_keyed_rows(conn, subject)
         conn.execute(
             delete(profile_regions).where(
                 profile_regions.c.workspace_id == subject.workspace_id,
@@ -163,6 +176,26 @@ def erase_rooms(conn: Connection, subject: Subject) -> list[Outcome]:
     for name, eraser in sorted(erasers.items()):
         count = eraser(conn, subject.workspace_id, ids, list(subject.identifiers))
         outcomes.append(Outcome(name, "store", "erased" if count else "not_present", count))
+    return outcomes
+
+
+def erase_keyed_rows(conn: Connection, subject: Subject) -> list[Outcome]:
+    """Delete the rows of every other room's table keyed to the profile (``profile_id``):
+    graph activity and scores, interactions, recommendations, trigger state, playbook timers.
+
+    The compliance records that prove lawful handling (requests, holds, consent history,
+    complaints) and decision records stay: they name only the pseudonymous profile id.
+    """
+    tree = list(subject.profile_ids or (subject.profile_id,))
+    outcomes = []
+    for table in metadata.sorted_tables:
+        if table.name in RETAINED or "profile_id" not in table.c:
+            continue
+        where: ColumnElement[bool] = table.c.profile_id.in_(tree)
+        if "workspace_id" in table.c:
+            where = where & (table.c.workspace_id == subject.workspace_id)
+        count = _delete(conn, table, where)
+        outcomes.append(Outcome(table.name, "store", "deleted" if count else "not_present", count))
     return outcomes
 
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 import phonenumbers
-from babel import Locale
+from babel import Locale, languages
 
 _COUNTRY_KEYS = ("country", "country_code", "countryCode")
 _STATE_KEYS = ("state", "region", "province", "subdivision")
@@ -47,6 +47,13 @@ def locale_of(traits: Mapping[str, Any]) -> str | None:
         if isinstance(value, str) and value.strip():
             return value.strip().replace("-", "_")
     return None
+
+
+def region_locale(region: str) -> str | None:
+    """The locale of a region's first official language (``DE`` -> ``de_DE``), or None."""
+    territory = region.split("-")[0].upper()
+    found = languages.get_official_languages(territory, de_facto=True)
+    return f"{found[0]}_{territory}" if found else None
 
 
 def phone_region(value: object) -> str | None:

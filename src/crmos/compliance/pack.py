@@ -8,6 +8,7 @@ complaint an erasure request, and forbidden words for scripts per language.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Literal
 
 import orjson
@@ -103,18 +104,30 @@ class PackSpec(_Spec):
 
     def forbidden_in(self, text: str) -> list[str]:
         """Forbidden script words (any language) found in ``text``."""
-        lowered = text.casefold()
         words = {w for ws in self.scripts.forbidden_words.values() for w in ws}
-        return sorted(w for w in words if w.casefold() in lowered)
+        return sorted(w for w in words if contains(text, w))
 
     def asks_erasure(self, text: str) -> str | None:
         """The erasure phrase found in ``text``, or None."""
-        lowered = text.casefold()
         for phrases in self.erasure_phrases.values():
             for phrase in phrases:
-                if phrase.casefold() in lowered:
+                if contains(text, phrase):
                     return phrase
         return None
+
+
+def contains(text: str, phrase: str) -> bool:
+    """``phrase`` in ``text`` as whole words, ignoring case (scripts without spaces between
+    words, such as Chinese, match anywhere)."""
+    needle = phrase.casefold()
+    if not needle.isascii() and all(_unspaced(ch) for ch in needle if not ch.isspace()):
+        return needle in text.casefold()
+    pattern = rf"(?<!\w){re.escape(needle)}(?!\w)"
+    return re.search(pattern, text.casefold()) is not None
+
+
+def _unspaced(ch: str) -> bool:
+    return "\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af"
 
 
 def parse_pack(text: str, source: str = "pack") -> PackSpec:

@@ -218,7 +218,9 @@ def release_hold(
     if not done:
         raise NotFound("active legal hold", hold_id)
     hold = next(h for h in holds_of(conn, workspace_id, None) if h.id == hold_id)
-    append_audit(conn, workspace_id, actor, "legal_hold.release", hold.profile_id, {"hold": hold_id})
+    append_audit(
+        conn, workspace_id, actor, "legal_hold.release", hold.profile_id, {"hold": hold_id}
+    )
     return hold
 
 

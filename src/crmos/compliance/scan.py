@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     case,
+    cast,
     func,
     inspect,
     literal,
@@ -62,10 +64,12 @@ def text_tables(conn: Connection) -> list[tuple[Table, list[str]]]:
         default = schema in (None, inspector.default_schema_name)
         for name in inspector.get_table_names(schema=schema):
             columns = inspector.get_columns(name, schema=schema)
-            texts = [c["name"] for c in columns if isinstance(c["type"], _TEXT)]
+            texts = {c["name"]: c["type"] for c in columns if isinstance(c["type"], _TEXT)}
             if texts:
                 table = metadata.tables.get(name) if default else None
-                found.append((table if table is not None else _light(name, texts, schema), texts))
+                found.append(
+                    (table if table is not None else _light(name, texts, schema), list(texts))
+                )
     return found
 
 
@@ -112,12 +116,18 @@ def sweep_tables(conn: Connection, needles: Sequence[str]) -> list[Outcome]:
 
 def _rewrite(conn: Connection, table: Table, column: str, needles: Sequence[str]) -> int:
     col = table.c[column]
+    as_text = _as_text(col)
     changed = 0
     for needle in needles:
+        replaced: ColumnElement[Any] = func.replace(
+            as_text, literal(needle), literal(_alias(needle))
+        )
+        if as_text is not col:
+            replaced = cast(replaced, col.type)
         stmt = (
             table.update()
-            .where(col.contains(needle, autoescape=True))
-            .values({column: func.replace(col, literal(needle), literal(_alias(needle)))})
+            .where(as_text.contains(needle, autoescape=True))
+            .values({column: replaced})
         )
         changed += conn.execute(stmt).rowcount or 0
     return changed
@@ -178,16 +188,24 @@ def flush_deleted(engine: Engine, attempts: int = 20) -> bool:
     return False
 
 
-def _holds(column: Column[str], needles: Sequence[str]) -> ColumnElement[bool]:
-    return or_(*(column.icontains(n, autoescape=True) for n in needles))
+def _holds(column: Column[Any], needles: Sequence[str]) -> ColumnElement[bool]:
+    as_text = _as_text(column)
+    return or_(*(as_text.icontains(n, autoescape=True) for n in needles))
 
 
 def _alias(needle: str) -> str:
     return "erased:" + hashlib.sha256(needle.encode()).hexdigest()[:12]
 
 
-def _light(name: str, columns: list[str], schema: str | None) -> Table:
-    return Table(name, MetaData(), *(Column(c, Text) for c in columns), schema=schema)
+def _light(name: str, columns: dict[str, Any], schema: str | None) -> Table:
+    return Table(name, MetaData(), *(Column(c, t) for c, t in columns.items()), schema=schema)
+
+
+def _as_text(column: Column[Any]) -> ColumnElement[str]:
+    """JSON columns (PostgreSQL's jsonb) are searched and rewritten as their text."""
+    if isinstance(column.type, sqltypes.JSON):
+        return cast(column, Text)
+    return column
 
 
 def _name(table: Table) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, select
 
 from crmos.compliance.config import ComplianceConfig, parse_config
 from crmos.compliance.packbook import PackBook
+from crmos.compliance.registry import PackRegistry
 from crmos.core.clock import Clock, utcnow
 from crmos.store import append_audit
 from crmos.store.tables_compliance import compliance_settings, pack_versions
@@ -27,6 +28,11 @@ class SettingsStore:
         self._clock = clock
         self._cache: dict[str, tuple[float, ComplianceConfig]] = {}
         self._lock = threading.Lock()
+
+    @property
+    def registry(self) -> PackRegistry:
+        """The registry of installed packs."""
+        return self._book.registry
 
     def get(self, workspace_id: str) -> ComplianceConfig:
         """The workspace's settings (defaults when never set), cached for a few seconds."""

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, distinct, or_, select
+from sqlalchemy import Connection, or_, select
 
 from crmos import identity
 from crmos.core.errors import NotFound, Problem, ValidationError
@@ -255,7 +255,7 @@ def _ids_of_events(
 
 def _distinct(conn: Connection, workspace_id: str, column: Any) -> list[str]:
     rows = conn.execute(
-        select(distinct(column)).where(events.c.workspace_id == workspace_id, column.is_not(None))
+        select(column).where(events.c.workspace_id == workspace_id, column.is_not(None)).distinct()
     ).scalars()
     return [str(v) for v in rows]
 

@@ -18,7 +18,14 @@ if TYPE_CHECKING:
     from crmos.connectors.opcua import OpcUaSession, OpcUaWrite, UaReading
     from crmos.connectors.runner import HttpRunner
     from crmos.connectors.scm import LockMaterial
-    from crmos.connectors.sim import Faults, Simulator, start_simulator
+    from crmos.connectors.sim import (
+        Faults,
+        SideEffectAudit,
+        Simulator,
+        audit_simulators,
+        start_simulator,
+        start_simulators,
+    )
     from crmos.connectors.spec import ConnectorSpec, find_spec, packaged_specs, parse_spec
     from crmos.connectors.uajson import UaNetworkMessage, parse_ua_data, ua_data_message
 
@@ -41,9 +48,11 @@ _WHERE = {
     "PostChat": "chat",
     "ReserveCapacity": "mes",
     "SendEmail": "mail",
+    "SideEffectAudit": "sim",
     "Simulator": "sim",
     "UaNetworkMessage": "uajson",
     "UaReading": "opcua",
+    "audit_simulators": "sim",
     "dingtalk_sign": "chat",
     "feishu_sign": "chat",
     "find_spec": "spec",
@@ -51,6 +60,7 @@ _WHERE = {
     "parse_spec": "spec",
     "parse_ua_data": "uajson",
     "start_simulator": "sim",
+    "start_simulators": "sim",
     "ua_data_message": "uajson",
 }
 
@@ -73,9 +83,11 @@ __all__ = [
     "PostChat",
     "ReserveCapacity",
     "SendEmail",
+    "SideEffectAudit",
     "Simulator",
     "UaNetworkMessage",
     "UaReading",
+    "audit_simulators",
     "dingtalk_sign",
     "feishu_sign",
     "find_spec",
@@ -83,6 +95,7 @@ __all__ = [
     "parse_spec",
     "parse_ua_data",
     "start_simulator",
+    "start_simulators",
     "ua_data_message",
 ]
 

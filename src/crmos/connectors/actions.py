@@ -21,8 +21,7 @@ class SpecAction:
     """An action that calls one endpoint of a spec and undoes it with the declared compensation.
 
     Subclasses set ``name``, ``params``, ``connector`` and ``endpoint``. When the endpoint takes a
-    ``reference`` and the step gives none, the run id is sent, so the target can tell which
-    business action each side effect belongs to.
+    ``reference`` and the step gives none, the run id is sent (see :func:`with_reference`).
     """
 
     name: ClassVar[str]
@@ -39,18 +38,26 @@ class SpecAction:
 
     def execute(self, ctx: StepContext, params: BaseModel) -> dict[str, Any]:
         """Call the endpoint with the step's idempotency key."""
-        return self.runner.call(self.connector, self.endpoint, self.payload(ctx, params), ctx)
+        payload = with_reference(self.runner, self.connector, self.endpoint, params, ctx)
+        return self.runner.call(self.connector, self.endpoint, payload, ctx)
 
     def compensate(self, ctx: StepContext, params: BaseModel, result: dict[str, Any]) -> None:
         """Call the endpoint the spec declares as this one's compensation (if any)."""
-        self.runner.compensate(
-            self.connector, self.endpoint, self.payload(ctx, params), result, ctx
-        )
+        payload = with_reference(self.runner, self.connector, self.endpoint, params, ctx)
+        self.runner.compensate(self.connector, self.endpoint, payload, result, ctx)
 
-    def payload(self, ctx: StepContext, params: BaseModel) -> dict[str, Any]:
-        """The params as the endpoint takes them (``reference`` defaulting to the run id)."""
-        data = params.model_dump(exclude_none=True)
-        declared = self.runner.spec(self.connector).endpoint(self.endpoint).params
-        if "reference" in declared and "reference" not in data:
-            data["reference"] = ctx.run_id
-        return data
+
+def with_reference(
+    runner: HttpRunner,
+    connector: str,
+    endpoint: str,
+    params: BaseModel | dict[str, Any],
+    ctx: StepContext,
+) -> dict[str, Any]:
+    """The params as the endpoint takes them: ``reference`` defaults to the run id when the
+    endpoint declares one, so the target can tell which business action a side effect is for."""
+    data = params.model_dump(exclude_none=True) if isinstance(params, BaseModel) else dict(params)
+    declared = runner.spec(connector).endpoint(endpoint).params
+    if "reference" in declared and "reference" not in data:
+        data["reference"] = ctx.run_id
+    return data

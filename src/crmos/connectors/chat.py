@@ -184,7 +184,8 @@ class PostChat:
         self.timeout_s = timeout_s or config.timeout_s
         for hook in self.webhooks.values():
             url = httpx.URL(hook.url.get_secret_value())
-            register_secret(hook.url.get_secret_value(), url.query.decode() or None, url.path)
+            # The token is in the query (DingTalk, WeCom) or else in the path (Slack, Feishu).
+            register_secret(hook.url.get_secret_value(), url.query.decode() or url.path)
             if hook.secret is not None:
                 register_secret(hook.secret.get_secret_value())
         self._client = httpx.Client(headers={"User-Agent": USER_AGENT}, follow_redirects=False)

@@ -6,7 +6,7 @@ from typing import Any, Self
 
 from pydantic import Field, model_validator
 
-from crmos.connectors.actions import Params, SpecAction
+from crmos.connectors.actions import Params, SpecAction, with_reference
 from crmos.connectors.spec import UnknownName, find_spec, validate_params
 from crmos.core.errors import ValidationError
 from crmos.sagas import StepContext
@@ -39,8 +39,10 @@ class HttpCall(SpecAction):
 
     def execute(self, ctx: StepContext, params: Any) -> dict[str, Any]:
         """Call ``params.connector``'s ``params.endpoint``."""
-        return self.runner.call(params.connector, params.endpoint, params.params, ctx)
+        payload = with_reference(self.runner, params.connector, params.endpoint, params.params, ctx)
+        return self.runner.call(params.connector, params.endpoint, payload, ctx)
 
     def compensate(self, ctx: StepContext, params: Any, result: dict[str, Any]) -> None:
         """Call the compensation the spec declares for that endpoint (if any)."""
-        self.runner.compensate(params.connector, params.endpoint, params.params, result, ctx)
+        payload = with_reference(self.runner, params.connector, params.endpoint, params.params, ctx)
+        self.runner.compensate(params.connector, params.endpoint, payload, result, ctx)

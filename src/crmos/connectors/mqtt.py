@@ -234,20 +234,7 @@ class MqttPublish:
         """Publish (and wait for the broker's acknowledgement at QoS 1 and 2)."""
         assert isinstance(params, PublishParams)
         key = ctx.idempotency_key
-        payload: bytes | str | dict[str, Any]
-        if params.format == "opcua":
-            if not isinstance(params.payload, dict):
-                raise PermanentError("mqtt.publish", "format opcua needs an object payload")
-            payload = ua_data_message(
-                params.payload,
-                message_id=key,
-                publisher_id=params.publisher_id,
-                writer_id=params.writer_id,
-            )
-        elif isinstance(params.payload, dict):
-            payload = {**params.payload, "idempotency_key": key}
-        else:
-            payload = params.payload
+        payload = shaped_payload(params, key)
         with MqttClient(self.url, timeout_s=self.timeout_s) as client:
             client.publish(
                 params.topic,
@@ -276,3 +263,19 @@ class MqttPublish:
                 retain=True,
                 user_properties={KEY_PROPERTY: compensation_key(ctx.idempotency_key)},
             )
+
+
+def shaped_payload(params: PublishParams, key: str) -> str | dict[str, Any]:
+    """The payload as sent: OPC UA ``ua-data``, JSON with the key, or text as given."""
+    if params.format == "opcua":
+        if not isinstance(params.payload, dict):
+            raise PermanentError("mqtt.publish", "format opcua needs an object payload")
+        return ua_data_message(
+            params.payload,
+            message_id=key,
+            publisher_id=params.publisher_id,
+            writer_id=params.writer_id,
+        )
+    if isinstance(params.payload, dict):
+        return {**params.payload, "idempotency_key": key}
+    return params.payload

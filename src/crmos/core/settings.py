@@ -72,6 +72,7 @@ class IntakeSettings(BaseModel):
             "cpf",
             "national_id",
             "passport",
+            "text",
         ],
         description="Property names encrypted with the subject's data key. All traits, "
         "context.traits and context.ip are always encrypted.",
@@ -287,6 +288,20 @@ class IdentitySettings(BaseModel):
         ge=1000,
         description="Identifiers the real-time stitcher keeps in memory per workspace.",
     )
+    match_auto_threshold: float = Field(
+        default=0.99,
+        gt=0,
+        le=1,
+        description="Batch matching (`crmos identity match`): pairs of profiles at or above "
+        "this match probability merge, as decisions with the comparison evidence.",
+    )
+    match_review_threshold: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Batch matching: pairs from this probability up to the auto threshold go "
+        "to the review queue (approve merges them, reject keeps them apart).",
+    )
 
 
 class AgentSettings(BaseModel):
@@ -333,6 +348,48 @@ class AgentSettings(BaseModel):
     )
 
 
+class GraphSettings(BaseModel):
+    """The customer graph: inference rules, query fan-out caps, audiences, health windows."""
+
+    rules_dir: Path | None = Field(
+        default=None,
+        description="Extra directory of rule YAML files, loaded after the shipped rules.",
+    )
+    disabled_rules: list[str] = Field(
+        default_factory=list, description="Ids of shipped or extra rules to switch off."
+    )
+    fanout: int = Field(
+        default=50,
+        ge=1,
+        le=10_000,
+        description="Neighbourhood queries follow at most this many strongest edges per node, "
+        "edge type and hop, so hubs cost a bounded read.",
+    )
+    path_fanout: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Shortest-path search expands at most this many strongest edges per node.",
+    )
+    max_evidence: int = Field(
+        default=20, ge=1, description="Event ids kept as evidence per edge (the latest)."
+    )
+    health_window_s: int = Field(
+        default=3600, ge=60, description="Default window of the graph health figures, s."
+    )
+
+
+class PlaybookSettings(BaseModel):
+    """Playbooks: triggers over the event stream, their timers and retention."""
+
+    retention_days: int = Field(
+        default=90, ge=1, le=3650, description="Events kept for windows; no window may be longer."
+    )
+    timer_poll_s: float = Field(
+        default=1.0, gt=0, le=60, description="How often due absence timers are checked, s."
+    )
+
+
 class Settings(BaseSettings):
     """The effective crmos configuration."""
 
@@ -359,11 +416,17 @@ class Settings(BaseSettings):
     identity: IdentitySettings = Field(
         default_factory=IdentitySettings, description="Identity resolution."
     )
+    graph: GraphSettings = Field(
+        default_factory=GraphSettings, description="Customer graph and audiences."
+    )
     sagas: SagasSettings = Field(
         default_factory=SagasSettings, description="Durable runs of sagas."
     )
     connectors: ConnectorSettings = Field(
         default_factory=ConnectorSettings, description="Connectors to other systems."
+    )
+    playbooks: PlaybookSettings = Field(
+        default_factory=PlaybookSettings, description="Playbooks, triggers and timers."
     )
 
     @classmethod

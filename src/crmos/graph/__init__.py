@@ -1,6 +1,52 @@
-"""Graph: nodes, typed edges with evidence, inference rules, role/intent scores, queries, health.
-
-Filled in by the customer-graph issue.
+"""Graph: nodes, typed edges with evidence, inference rules, role/intent scores, audiences,
+queries and health. Imports core, store, ingest and identity (through the store's tables).
 """
 
-__all__: list[str] = []
+from crmos.graph.audiences import (
+    Audience,
+    create_audience,
+    delete_audience,
+    get_audience,
+    list_audiences,
+    members,
+)
+from crmos.graph.consumer import GraphConsumer
+from crmos.graph.edges import add_manual_edge, close_edge, ensure_node, put_edge
+from crmos.graph.follow import follow_identity
+from crmos.graph.health import GraphHealthCollector, graph_health
+from crmos.graph.model import Answer, EdgeView, Neighbour, node_id
+from crmos.graph.query import neighbourhood, neighbours, shortest_path, top_accounts
+from crmos.graph.rulebook import Rule, load_rules, parse_rules
+from crmos.graph.scores import scores_of
+from crmos.graph.service import GraphRuntime, build_graph
+
+__all__ = [
+    "Answer",
+    "Audience",
+    "EdgeView",
+    "GraphConsumer",
+    "GraphHealthCollector",
+    "GraphRuntime",
+    "Neighbour",
+    "Rule",
+    "add_manual_edge",
+    "build_graph",
+    "close_edge",
+    "create_audience",
+    "delete_audience",
+    "ensure_node",
+    "follow_identity",
+    "get_audience",
+    "graph_health",
+    "list_audiences",
+    "load_rules",
+    "members",
+    "neighbourhood",
+    "neighbours",
+    "node_id",
+    "parse_rules",
+    "put_edge",
+    "scores_of",
+    "shortest_path",
+    "top_accounts",
+]

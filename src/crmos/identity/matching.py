@@ -20,10 +20,10 @@ from crmos.core.errors import Problem, ValidationError
 from crmos.identity.matching_frames import (
     clean_table,
     common_columns,
+    connect,
     load_csv,
     profiles,
     rows,
-    safe_names,
     scalar,
 )
 from crmos.identity.matching_model import ColumnRole, MatchPlan, infer_plan
@@ -60,7 +60,7 @@ def link_files(
 ) -> MatchReport:
     """Link two CSV files; write ``left_id,right_id,probability`` to ``out``, best first."""
     started = time.perf_counter()
-    with closing(duckdb.connect()) as con:
+    with closing(connect()) as con:
         run, trained = _prepare(con, [left, right], id_column, settings, options, threshold)
         predictions = run.predict()
         ident = _ident(run)
@@ -87,7 +87,7 @@ def dedupe_file(
 ) -> MatchReport:
     """Deduplicate one CSV file; write ``rec_id,cluster_id`` for every record to ``out``."""
     started = time.perf_counter()
-    with closing(duckdb.connect()) as con:
+    with closing(connect()) as con:
         cut = threshold if threshold is not None else DEDUPE_THRESHOLD
         run, trained = _prepare(con, [path], id_column, settings, options, cut)
         predictions = run.predict()
@@ -146,14 +146,18 @@ def _prepare(
 ) -> tuple[SplinkRun, bool]:
     """Load, infer, clean, choose rules, build and (unless the model is trained) train."""
     raws = [f"raw_{i}" for i in range(len(paths))]
-    ident = ""
+    ident, labels = "", dict[str, str]()
     for path, raw in zip(paths, raws, strict=True):
-        ident = load_csv(con, path, raw, id_column)
+        ident, found = load_csv(con, path, raw, id_column)
+        labels = {**found, **labels}
     overrides = load_overrides(settings) if settings else Overrides()
     opts = options or EngineOptions()
     cut = next(t for t in (threshold, overrides.threshold, opts.threshold) if t is not None)
     opts = replace(opts, threshold=cut)
-    plan = plan_for(con, raws, ident, id_column, paths, overrides)
+    plan = plan_for(con, raws, ident, labels, overrides)
+    if not plan.roles and overrides.splink is None:
+        where = ", ".join(map(str, paths))
+        raise ValidationError(f"{where}: nothing to compare", [_no_comparable(plan, id_column)])
     tables = tuple(f"t_{i}" for i in range(len(paths)))
     return build_run(con, raws, tables, ident, plan, opts, overrides)
 
@@ -162,41 +166,29 @@ def plan_for(
     con: duckdb.DuckDBPyConnection,
     raws: Sequence[str],
     ident: str,
-    id_column: str,
-    paths: Sequence[Path],
+    labels: dict[str, str],
     overrides: Overrides,
 ) -> MatchPlan:
-    """The inferred plan with the settings file applied; refuses data with nothing to compare."""
+    """The inferred plan over the columns every file has, with the settings file applied.
+
+    ``labels`` maps each safe column name to its header as written.
+    """
     columns = common_columns(con, raws)
-    found = profiles(con, raws, [c for c in columns if c != ident])
+    found = profiles(con, raws, [c for c in columns if c != ident], labels)
     plan = infer_plan(found, ident)
-    names = {c: c for c in columns}
-    samples = {p.name: list(p.sample) for p in found}
-    plan = apply_overrides(plan, _safe(overrides), names, samples)
-    if not plan.roles and overrides.splink is None:
-        raise ValidationError(
-            f"{', '.join(map(str, paths))}: nothing to compare",
-            [_no_comparable(columns, ident, id_column, plan)],
-        )
-    return plan
+    alone = [c for c in labels if c not in columns]
+    plan = replace(plan, ignored=(*plan.ignored, *((c, "not in every file") for c in alone)))
+    names = {c: c for c in columns} | {labels.get(c, c): c for c in columns}
+    samples = {p.name: p.by_file() for p in found}
+    return apply_overrides(plan, overrides, names, samples)
 
 
-def _safe(overrides: Overrides) -> Overrides:
-    """The overrides with header names in the safe spelling the tables use."""
-    rename = safe_names(list(overrides.columns))
-    columns = {rename[h]: k for h, k in overrides.columns.items()}
-    rules = overrides.blocking_rules
-    if rules is not None:
-        rules = tuple(tuple(safe_names([c])[c] for c in rule) for rule in rules)
-    return replace(overrides, columns=columns, blocking_rules=rules)
-
-
-def _no_comparable(columns: Sequence[str], ident: str, id_column: str, plan: MatchPlan) -> Problem:
+def _no_comparable(plan: MatchPlan, id_column: str) -> Problem:
     why = "; ".join(f"{c}: {reason}" for c, reason in plan.ignored) or "only the id column"
-    others = [c for c in columns if c != ident]
+    first = plan.ignored[0][0] if plan.ignored else "COLUMN"
     hint = (
-        f"name them like first_name, surname, date_of_birth, postcode, email, phone, or map "
-        f"them in a --settings file (columns: {{{others[0] if others else 'COLUMN'}: name}})"
+        "name them like first_name, surname, date_of_birth, postcode, email, phone, or give "
+        f"their kinds in a --settings file (columns: {{{first}: name}})"
     )
     return Problem("columns", f"no column besides '{id_column}' can be compared ({why}); {hint}")
 
@@ -216,8 +208,9 @@ def build_run(
     if overrides.splink is not None:
         all_columns = [c for c in common_columns(con, raws) if c != ident]
         roles = [ColumnRole(c, "text", "splink settings") for c in all_columns]
-    for raw, table in zip(raws, tables, strict=True):
-        clean_table(con, raw, table, ident, roles, raw_text=overrides.splink is not None)
+    for part, (raw, table) in enumerate(zip(raws, tables, strict=True)):
+        splink = overrides.splink is not None
+        clean_table(con, raw, table, ident, roles, part=part, raw_text=splink)
     records = sum(_count(con, t) for t in tables)
     budget = max(options.min_pairs, int(options.pair_budget * records))
     rules = [] if overrides.splink is not None else choose_rules(con, tables, plan, budget)

@@ -20,12 +20,28 @@ SAMPLE_ROWS = 500
 _UNSAFE = re.compile(r"[^0-9a-zA-Z_]+")
 
 
+# DuckDB's reserved words (``duckdb_keywords()``) that a header could plausibly spell.
+_RESERVED_WORDS = (
+    "all and any array as asc both case cast check collate column constraint create default "
+    "desc describe distinct do else end except false fetch for foreign from group having in "
+    "into lateral leading limit not null offset on only or order pivot primary qualify "
+    "references returning select show some summarize table then to trailing true union "
+    "unique unpivot using when where window with"
+)
+RESERVED = frozenset(_RESERVED_WORDS.split())
+
+
 def safe_names(columns: Sequence[str]) -> dict[str, str]:
-    """Each column name as a lower-case SQL identifier, unique within the file."""
+    """Each column name as a lower-case SQL identifier, unique within the file.
+
+    Letters outside ASCII are dropped (a header of only such letters becomes ``col``; the
+    original header still names its kind); reserved words get a trailing ``_``.
+    """
     out: dict[str, str] = {}
     for name in columns:
-        base = _UNSAFE.sub("_", name.strip()).strip("_").lower() or "column"
+        base = _UNSAFE.sub("_", name.strip()).strip("_").lower() or "col"
         base = f"c_{base}" if base[0].isdigit() else base
+        base = f"{base}_" if base in RESERVED else base
         safe, n = base, 2
         while safe in out.values():
             safe, n = f"{base}_{n}", n + 1
@@ -35,6 +51,13 @@ def safe_names(columns: Sequence[str]) -> dict[str, str]:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for one job, without the progress bar it draws on long queries."""
+    con = duckdb.connect()
+    rows(con, "set enable_progress_bar = false")
+    return con
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[object, ...]]:
@@ -53,8 +76,12 @@ def _literal(text: str) -> str:
     return text.replace("'", "''")
 
 
-def load_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, id_column: str) -> str:
-    """Read ``path`` into ``table`` (text columns with safe names); returns the id's name.
+def load_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, table: str, id_column: str
+) -> tuple[str, dict[str, str]]:
+    """Read ``path`` into ``table`` (text columns with safe names).
+
+    Returns the id column's safe name and each safe name's header as written.
 
     Refuses, naming the column and the fix: an empty file, a missing id column, blank ids
     and duplicate ids.
@@ -79,7 +106,7 @@ def load_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, id_column: 
     rows(con, f"create or replace table {table} as select {select} from {source}")
     ident = names[id_column]
     _check_ids(con, table, ident, where, id_column)
-    return ident
+    return ident, {safe: src for src, safe in names.items()}
 
 
 def _empty(where: str) -> Problem:
@@ -89,11 +116,11 @@ def _empty(where: str) -> Problem:
 def _check_ids(
     con: duckdb.DuckDBPyConnection, table: str, ident: str, where: str, id_column: str
 ) -> None:
-    total, distinct, blank = rows(
-        con,
-        f"select count(*), count(distinct {ident}), count(*) filter "
-        f"(where {ident} is null or trim({ident}) = '') from {table}",
-    )[0]
+    total, distinct, blank = (
+        scalar(con, f"select count(*) from {table}"),
+        scalar(con, f"select count(distinct {ident}) from {table}"),
+        scalar(con, f"select count(*) from {table} where {ident} is null or trim({ident}) = ''"),
+    )
     if total == 0:
         raise ValidationError(f"{where} has no records", [_empty(where)])
     if blank:
@@ -112,18 +139,31 @@ def _check_ids(
 
 
 def profiles(
-    con: duckdb.DuckDBPyConnection, tables: Sequence[str], columns: Sequence[str]
+    con: duckdb.DuckDBPyConnection,
+    tables: Sequence[str],
+    columns: Sequence[str],
+    labels: dict[str, str] | None = None,
 ) -> list[ColumnProfile]:
-    """A repeatable sample of each column's non-blank values, over all ``tables``."""
+    """A repeatable sample of each column's non-blank values, per table.
+
+    ``labels`` are the headers as written (``姓名`` for ``col``), which name the kinds.
+    """
     out = []
     for column in columns:
-        union = " union all ".join(
-            f"(select trim({column}) as v from {t} where trim({column}) <> '' "
-            f"order by hash({column}) limit {SAMPLE_ROWS})"
+        parts = tuple(
+            tuple(
+                str(r[0])
+                for r in rows(
+                    con,
+                    f"select trim({column}) from {t} where trim({column}) <> '' "
+                    f"order by hash({column}) limit {SAMPLE_ROWS}",
+                )
+            )
             for t in tables
         )
-        values = tuple(str(r[0]) for r in rows(con, union))
-        out.append(ColumnProfile(column, values, len(set(values))))
+        values = tuple(v for part in parts for v in part)
+        label = (labels or {}).get(column, column)
+        out.append(ColumnProfile(column, values, len(set(values)), parts, label))
     return out
 
 
@@ -137,11 +177,11 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [str(r[0]) for r in rows(con, f"describe {table}")]
 
 
-def clean_expression(role: ColumnRole) -> str:
-    """The SQL that cleans a column of this kind; blanks become ``NULL``."""
+def clean_expression(role: ColumnRole, part: int = 0) -> str:
+    """The SQL that cleans a column of this kind in input file ``part``; blanks become NULL."""
     col = role.column
     if role.kind == "date":
-        return f"try_strptime(trim({col}), '{role.date_format}')::date"
+        return f"try_strptime(trim({col}), '{role.date_format_of(part)}')::date"
     if role.kind == "phone":
         return f"nullif(regexp_replace({col}, '[^0-9]', '', 'g'), '')"
     if role.kind in ("identifier", "postcode", "house_number"):
@@ -160,14 +200,15 @@ def clean_table(
     ident: str,
     roles: Sequence[ColumnRole],
     *,
+    part: int = 0,
     raw_text: bool = False,
 ) -> None:
-    """``table``: the id and each compared column of ``raw``, cleaned by kind.
+    """``table``: the id and each compared column of ``raw`` (input file ``part``), cleaned.
 
     With ``raw_text`` the values stay as written (trimmed, blanks as ``NULL``), for user
     Splink settings that expect the file as it is.
     """
     cleaned = ", ".join(
-        f"{_raw(r.column) if raw_text else clean_expression(r)} as {r.column}" for r in roles
+        f"{_raw(r.column) if raw_text else clean_expression(r, part)} as {r.column}" for r in roles
     )
     rows(con, f"create or replace table {table} as select {ident}, {cleaned} from {raw}")

@@ -1,95 +1,85 @@
 """The batch-matching model: what each column is, how to compare it, and which pairs to score.
 
 Pure values and rules, no I/O. A :class:`ColumnProfile` (name, a sample of values) becomes a
-:class:`ColumnRole` by its name first and its values second; roles give the comparisons and
-the candidate blocking rules of a :class:`MatchPlan`. The Splink adapter
+:class:`ColumnRole` by its name first and its values second (``matching_kinds``); roles give
+the comparisons and the candidate blocking rules of a :class:`MatchPlan`. The Splink adapter
 (``matching_splink``) turns a plan into a Splink model; overrides from a settings file
 (``matching_overrides``) replace any inferred part.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Literal
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
-Kind = Literal[
-    "forename",
-    "surname",
-    "name",
-    "date",
-    "postcode",
-    "house_number",
-    "address",
-    "locality",
-    "region",
-    "phone",
-    "email",
-    "identifier",
-    "category",
-    "text",
+from crmos.identity.matching_kinds import (
+    DATE_FORMATS,
+    KINDS,
+    Kind,
+    date_format,
+    date_formats,
+    kind_from_name,
+    kind_from_values,
+    tokens,
+)
+
+__all__ = [
+    "DATE_FORMATS",
+    "KINDS",
+    "BlockingRule",
+    "ColumnProfile",
+    "ColumnRole",
+    "ComparisonSpec",
+    "Kind",
+    "MatchPlan",
+    "candidate_rules",
+    "comparisons_for",
+    "date_format",
+    "date_formats",
+    "infer_plan",
+    "infer_roles",
+    "kind_from_name",
+    "kind_from_values",
+    "refiners",
+    "tokens",
 ]
-KINDS: tuple[Kind, ...] = (
-    "forename",
-    "surname",
-    "name",
-    "date",
-    "postcode",
-    "house_number",
-    "address",
-    "locality",
-    "region",
-    "phone",
-    "email",
-    "identifier",
-    "category",
-    "text",
-)
-
-# Column-name tokens per kind, tried in this order (the first kind with a hit wins).
-_NAME_TOKENS: tuple[tuple[Kind, frozenset[str]], ...] = (
-    ("email", frozenset({"email", "mail", "emailaddress"})),
-    ("phone", frozenset({"phone", "mobile", "tel", "telephone", "cell", "msisdn", "fax"})),
-    ("date", frozenset({"dob", "birth", "birthday", "birthdate", "born", "date", "bday"})),
-    ("forename", frozenset({"given", "first", "forename", "fname", "firstname", "givenname"})),
-    ("surname", frozenset({"surname", "last", "family", "lname", "lastname", "familyname"})),
-    ("postcode", frozenset({"postcode", "zip", "zipcode", "postal", "plz", "cep", "pincode"})),
-    ("house_number", frozenset({"housenumber", "streetnumber", "houseno", "streetno"})),
-    ("address", frozenset({"address", "addr", "street", "road", "line", "line1", "line2"})),
-    ("locality", frozenset({"suburb", "city", "town", "locality", "village", "municipality"})),
-    ("region", frozenset({"state", "region", "province", "county", "country", "prefecture"})),
-    ("name", frozenset({"name", "fullname", "customer", "person", "company", "organisation"})),
-    ("identifier", frozenset({"id", "ssn", "sin", "nin", "passport", "cpf", "cnpj", "tax"})),
-    ("category", frozenset({"gender", "sex", "title", "nationality"})),
-)
-_TOKEN = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[\d\s().-]{7,20}$")
-DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y")
 
 
 @dataclass(frozen=True, slots=True)
 class ColumnProfile:
-    """A column as the inference sees it: its name and a sample of its non-empty values."""
+    """A column as the inference sees it: its name and a sample of its non-empty values.
+
+    ``parts`` splits the sample by input file (linking two files), so that each file may
+    write its dates its own way.
+    """
 
     name: str
     sample: tuple[str, ...]
     distinct: int = 0
+    parts: tuple[tuple[str, ...], ...] = ()
+    label: str = ""
+
+    def by_file(self) -> tuple[tuple[str, ...], ...]:
+        """The sample per input file (one part when there is one file)."""
+        return self.parts or (self.sample,)
 
 
 @dataclass(frozen=True, slots=True)
 class ColumnRole:
     """What a column is for matching, and why the inference thinks so.
 
-    ``date_format`` is the ``strptime`` format of a date column's values.
+    ``date_formats`` are the ``strptime`` formats of a date column's values, one per input
+    file (one for all when they agree).
     """
 
     column: str
     kind: Kind
     reason: str
-    date_format: str | None = None
+    date_formats: tuple[str, ...] = ()
+
+    def date_format_of(self, part: int) -> str:
+        """The date format of input file ``part``."""
+        return self.date_formats[min(part, len(self.date_formats) - 1)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,58 +156,6 @@ class MatchPlan:
         return [r.column for r in self.roles if r.kind in kinds]
 
 
-def tokens(column: str) -> list[str]:
-    """``soc_sec_id`` -> ``['soc', 'sec', 'id']``; ``firstName`` -> ``['first', 'name']``."""
-    return [t.lower() for t in _TOKEN.findall(column)]
-
-
-def kind_from_name(column: str) -> Kind | None:
-    """The kind a column name suggests, or ``None``."""
-    parts = tokens(column)
-    words = {*parts, "".join(parts)}
-    return next((kind for kind, names in _NAME_TOKENS if words & names), None)
-
-
-def date_format(values: Iterable[str], share: float = 0.8) -> str | None:
-    """The first format in :data:`DATE_FORMATS` that parses ``share`` of ``values``."""
-    sample = [v for v in values if v][:200]
-    if not sample:
-        return None
-    for fmt in DATE_FORMATS:
-        ok = sum(1 for v in sample if _parses(v, fmt))
-        if ok >= share * len(sample):
-            return fmt
-    return None
-
-
-def _parses(value: str, fmt: str) -> bool:
-    try:
-        datetime.strptime(value, fmt)
-    except ValueError:
-        return False
-    return True
-
-
-def kind_from_values(sample: Sequence[str]) -> tuple[Kind, str | None] | None:
-    """The kind the values suggest (e-mail, phone or date), with a date's format."""
-    values = [v for v in sample if v][:200]
-    if len(values) < 5:
-        return None
-    if sum(1 for v in values if _EMAIL.match(v)) >= 0.9 * len(values):
-        return "email", None
-    fmt = date_format(values, share=0.9)
-    if fmt is not None:
-        return "date", fmt
-    digits = [v for v in values if _PHONE.match(v)]
-    if len(digits) >= 0.9 * len(values) and _digit_count(values) >= 7:
-        return "phone", None
-    return None
-
-
-def _digit_count(values: Sequence[str]) -> float:
-    return sum(sum(c.isdigit() for c in v) for v in values) / len(values)
-
-
 # Columns of these kinds say little once a postcode is compared (Splink assumes independent
 # comparisons, so a suburb and a state beside the postcode would count the same fact thrice).
 _COVERED_BY_POSTCODE: frozenset[Kind] = frozenset({"locality", "region"})
@@ -250,20 +188,32 @@ def infer_roles(
 
 def _role(profile: ColumnProfile) -> ColumnRole | str:
     """The column's role, or the reason it is not compared."""
+    role = _role_of(profile)
+    if profile.label and profile.label != profile.name:
+        header = f"header '{profile.label}'"
+        if isinstance(role, str):
+            return f"{header}: {role}"
+        return replace(role, reason=f"{header}: {role.reason}")
+    return role
+
+
+def _role_of(profile: ColumnProfile) -> ColumnRole | str:
     if not profile.sample:
         return "empty in the sample"
-    by_name = kind_from_name(profile.name)
+    by_name = kind_from_name(profile.label or profile.name)
     if by_name == "date":
-        fmt = date_format(profile.sample)
-        if fmt is None:
-            return f"named like a date but its values match none of {', '.join(DATE_FORMATS)}"
-        return ColumnRole(profile.name, "date", f"name says date; values like {fmt}", fmt)
+        formats = date_formats(profile.by_file())
+        if formats is None:
+            return f"the name reads as date but no value matches {', '.join(DATE_FORMATS)}"
+        why = f"the name reads as date; written {' / '.join(formats)}"
+        return ColumnRole(profile.name, "date", why, formats)
     if by_name is not None:
-        return ColumnRole(profile.name, by_name, f"name says {by_name}")
-    by_values = kind_from_values(profile.sample)
+        why = f"the name reads as {by_name.replace('_', ' ')}"
+        return ColumnRole(profile.name, by_name, why)
+    by_values = kind_from_values(profile.by_file())
     if by_values is not None:
-        kind, fmt = by_values
-        return ColumnRole(profile.name, kind, f"values look like {kind}", fmt)
+        kind, formats = by_values
+        return ColumnRole(profile.name, kind, f"values look like {kind}", formats)
     return "no name or value pattern of a comparable field"
 
 
@@ -307,14 +257,13 @@ def candidate_rules(roles: Sequence[ColumnRole]) -> list[BlockingRule]:
     by_kind: dict[str, list[str]] = {}
     for r in roles:
         by_kind.setdefault(r.kind, []).append(r.column)
-    one = lambda c: BlockingRule((c,), (c,))  # noqa: E731 - a tiny local constructor
     rules: list[BlockingRule] = []
     for fore in by_kind.get("forename", []):
         for sur in by_kind.get("surname", []):
             rules += [BlockingRule((fore, sur), (fore, sur))]
             rules += [BlockingRule((fore, sur), (fore, sur), swap=True)]
     for kind in ("name", "date", "identifier", "email", "phone", "postcode"):
-        rules += [one(c) for c in by_kind.get(kind, [])]
+        rules += [BlockingRule((c,), (c,)) for c in by_kind.get(kind, [])]
     houses = by_kind.get("house_number", [])
     for addr in by_kind.get("address", []):
         keys = (addr, houses[0]) if houses else (addr,)

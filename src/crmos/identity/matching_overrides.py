@@ -28,13 +28,14 @@ from pydantic import ValidationError as PydanticError
 
 from crmos.core.errors import Problem, ValidationError
 from crmos.identity.matching_model import (
+    DATE_FORMATS,
     KINDS,
     BlockingRule,
     ColumnRole,
     Kind,
     MatchPlan,
     candidate_rules,
-    date_format,
+    date_formats,
     refiners,
 )
 
@@ -96,7 +97,10 @@ def _check_kinds(columns: dict[str, str], where: str) -> None:
 
 
 def apply_overrides(
-    plan: MatchPlan, overrides: Overrides, names: dict[str, str], samples: dict[str, list[str]]
+    plan: MatchPlan,
+    overrides: Overrides,
+    names: dict[str, str],
+    samples: dict[str, tuple[tuple[str, ...], ...]],
 ) -> MatchPlan:
     """``plan`` with the file's columns and blocking rules; ``names`` maps header -> safe."""
     problems = [
@@ -107,19 +111,8 @@ def apply_overrides(
     roles = {r.column: r for r in plan.roles}
     ignored = dict(plan.ignored)
     for header, kind in overrides.columns.items():
-        if header not in names:
-            continue
-        col = names[header]
-        roles.pop(col, None)
-        ignored.pop(col, None)
-        if kind == "ignore":
-            ignored[col] = "ignored by the settings file"
-            continue
-        role = _role(col, kind, samples.get(col, []))
-        if isinstance(role, Problem):
-            problems.append(role)
-        else:
-            roles[col] = role
+        if header in names:
+            _set_kind(names[header], kind, samples, roles, ignored, problems)
     rules = _rules(overrides, names, problems)
     if problems:
         raise ValidationError("settings file does not fit the data", problems)
@@ -133,13 +126,35 @@ def apply_overrides(
     )
 
 
-def _role(col: str, kind: str, sample: list[str]) -> ColumnRole | Problem:
+def _set_kind(
+    col: str,
+    kind: str,
+    samples: dict[str, tuple[tuple[str, ...], ...]],
+    roles: dict[str, ColumnRole],
+    ignored: dict[str, str],
+    problems: list[Problem],
+) -> None:
+    """Give ``col`` the kind the file names (or ignore it), in place."""
+    roles.pop(col, None)
+    ignored.pop(col, None)
+    if kind == "ignore":
+        ignored[col] = "ignored by the settings file"
+        return
+    role = _role(col, kind, samples.get(col, ()))
+    if isinstance(role, Problem):
+        problems.append(role)
+    else:
+        roles[col] = role
+
+
+def _role(col: str, kind: str, parts: tuple[tuple[str, ...], ...]) -> ColumnRole | Problem:
     if kind != "date":
         return ColumnRole(col, _kind(kind), "set by the settings file")
-    fmt = date_format(sample)
-    if fmt is None:
-        return Problem(f"columns.{col}", "set to date but its values are not dates")
-    return ColumnRole(col, "date", "set by the settings file", fmt)
+    formats = date_formats(parts)
+    if formats is None:
+        fix = f"set to date but its values match none of {', '.join(DATE_FORMATS)}"
+        return Problem(f"columns.{col}", fix)
+    return ColumnRole(col, "date", "set by the settings file", formats)
 
 
 def _kind(kind: str) -> Kind:

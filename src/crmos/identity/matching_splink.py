@@ -9,7 +9,6 @@ comparison free once) and predicts.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -17,14 +16,16 @@ from typing import Any, Literal
 import duckdb
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator
+from splink.blocking_rule_library import CustomRule
 from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
 from splink.internals.splink_dataframe import SplinkDataFrame
 
 from crmos.identity.matching_frames import scalar
 from crmos.identity.matching_model import BlockingRule, ComparisonSpec, MatchPlan
 
 LinkType = Literal["dedupe_only", "link_only"]
-LEFT, RIGHT = "left", "right"
+MAX_DUPLICATES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,8 @@ class EngineOptions:
     ``pair_budget`` caps the pairs one blocking rule may make, as a multiple of the records
     (never under ``min_pairs``). u is estimated on ``u_per_record`` random pairs per record,
     between ``u_pairs`` bounds (a 1% sample of a 10k x 10k linkage is plenty; u barely moves
-    past 2 million); ``seed`` makes the sample repeatable. ``estimate_prior`` takes the
+    past 2 million); ``seed`` makes the sample repeatable. EM trains on at most ``em_pairs``
+    pairs of a rule (Splink samples records to that size). ``estimate_prior`` takes the
     probability that two random records match from EM instead of Splink's 1e-4.
     """
 
@@ -60,23 +62,24 @@ class ChosenRule:
 def comparison_for(spec: ComparisonSpec) -> ComparisonCreator:
     """The Splink comparison for one :class:`ComparisonSpec`."""
     col, kind = spec.columns[0], spec.kind
-    tf = {"term_frequency_adjustments": True}
     if kind == "person_name":
         return cl.ForenameSurnameComparison(*spec.columns)
     if kind == "address":
         return address_comparison(spec)
     if kind in ("forename", "surname", "name"):
-        return cl.NameComparison(col).configure(**tf)
+        return cl.NameComparison(col).configure(term_frequency_adjustments=True)
     if kind == "date":
         return cl.DateOfBirthComparison(col, input_is_string=False)
     if kind in ("postcode", "phone", "identifier"):
         out = cl.DamerauLevenshteinAtThresholds(col, [1, 2])
-        return out.configure(**tf) if kind == "postcode" else out
+        return out.configure(term_frequency_adjustments=True) if kind == "postcode" else out
     if kind == "email":
         return cl.EmailComparison(col)
     if kind in ("address", "locality", "text"):
-        return cl.JaroWinklerAtThresholds(col, [0.92, 0.8]).configure(**tf)
-    return cl.ExactMatch(col).configure(**tf)
+        return cl.JaroWinklerAtThresholds(col, [0.92, 0.8]).configure(
+            term_frequency_adjustments=True
+        )
+    return cl.ExactMatch(col).configure(term_frequency_adjustments=True)
 
 
 def _eq(c: str) -> str:
@@ -88,7 +91,7 @@ def address_comparison(spec: ComparisonSpec) -> ComparisonCreator:
     number, street, area = spec.parts
     present = [c for c in spec.parts if c]
     nulls = " and ".join(f'("{c}_l" is null or "{c}_r" is null)' for c in present)
-    levels: list[dict[str, Any]] = [
+    levels: list[ComparisonLevelCreator | dict[str, Any]] = [
         {"sql_condition": nulls, "label_for_charts": "address is null", "is_null_level": True}
     ]
 
@@ -233,13 +236,13 @@ class SplinkRun:
             link_type=self.link_type,
             unique_id_column_name=id_column,
             comparisons=[comparison_for(c) for c in self.plan.comparisons],
-            blocking_rules_to_generate_predictions=[c.rule.sql() for c in self.rules],
+            blocking_rules_to_generate_predictions=[CustomRule(c.rule.sql()) for c in self.rules],
             retain_matching_columns=self.options.evidence,
             retain_intermediate_calculation_columns=self.options.evidence,
         )
 
     def train(self) -> None:
-        """u by seeded random sampling; m by EM; the prior from the EM that saw most pairs."""
+        """u by seeded random sampling; m by EM; the prior from EM, within what can be."""
         linker = self._linker()
         opts = self.options
         linker.training.estimate_u_using_random_sampling(max_pairs=self.u_pairs(), seed=opts.seed)
@@ -254,6 +257,23 @@ class SplinkRun:
                     opts.estimate_prior and i == len(sessions) - 1
                 ),
             )
+        if opts.estimate_prior and sessions:
+            self._cap_prior(linker)
+
+    def _cap_prior(self, linker: Linker) -> None:
+        """Keep the EM prior under what the data allows.
+
+        EM's estimate of the probability that two random records match is good on large
+        data and wild on a few hundred records (0.9 was seen). Matches cannot outnumber the
+        records of the smaller file when linking, nor ``MAX_DUPLICATES`` per record when
+        deduplicating, which bounds the prior.
+        """
+        sizes = [scalar(self.con, f"select count(*) from {t}") for t in self.tables]
+        linking = len(sizes) == 2
+        bound = 1 / max(1, min(sizes)) if linking else MAX_DUPLICATES / max(1, sizes[0] - 1)
+        settings = linker._settings_obj  # Splink keeps the prior only here (no public setter)
+        current = settings._probability_two_random_records_match
+        settings._probability_two_random_records_match = min(current, bound)
 
     def u_pairs(self) -> float:
         """Random pairs for u: ``u_per_record`` per record, within the ``u_pairs`` bounds."""
@@ -282,8 +302,3 @@ class SplinkRun:
         if self.linker is None:
             raise RuntimeError("build() the linker first")
         return self.linker
-
-
-def quiet_splink() -> None:
-    """Keep Splink's progress chatter out of the command's output."""
-    logging.getLogger("splink").setLevel(logging.WARNING)

@@ -16,7 +16,9 @@ from crmos.core.errors import NotFound, Problem, ValidationError
 from crmos.core.ids import new_id
 from crmos.core.settings import IdentitySettings
 from crmos.identity import repo
+from crmos.identity.policy import IdentityPolicy
 from crmos.identity.traits import combine, replay
+from crmos.store import Decision, append_audit, record_decision
 from crmos.store.tables_identity import identity_merges, profiles
 
 
@@ -81,7 +83,39 @@ def merge_profiles(
             created_ms=repo.now_ms(),
         )
     )
+    record_decision(
+        conn,
+        merge_decision(
+            workspace_id, merge_id, survivor.id, other.id, reason, evidence, policy.version
+        ),
+    )
+    append_audit(conn, workspace_id, actor, "identity.merge", survivor.id, {"merge_id": merge_id})
     return merge_id
+
+
+def merge_decision(
+    workspace_id: str,
+    merge_id: str,
+    survivor_id: str,
+    other_id: str,
+    reason: str,
+    evidence: dict[str, Any],
+    version: str,
+    event_ids: tuple[str, ...] = (),
+) -> Decision:
+    """The decision record of a merge (it shares the merge's id)."""
+    return Decision(
+        workspace_id=workspace_id,
+        kind="identity.merge",
+        rule="identity.merge",
+        version=version,
+        reason=reason,
+        subject_profile_id=survivor_id,
+        inputs=evidence,
+        event_ids=event_ids,
+        actions=[{"action": "merge", "other_id": other_id, "survivor_id": survivor_id}],
+        id=merge_id,
+    )
 
 
 def _checked(reason: str, evidence: dict[str, Any]) -> str:
@@ -126,33 +160,43 @@ def split_profile(
     repo.lock_workspace(conn, workspace_id)
     row = repo.profile_row(conn, workspace_id, profile_id)
     merge = _merge_to_undo(conn, workspace_id, row, merge_id)
-    tree = repo.members(conn, row.root_id)
-    restored = repo.subtree(tree, merge.other_id)
-    kept = {pid for pid, _ in tree} - restored
-    p = profiles.c
-    conn.execute(update(profiles).where(p.id.in_(sorted(restored))).values(root_id=merge.other_id))
-    conn.execute(
-        update(profiles).where(p.id == merge.other_id).values(merged_into=None, merge_id=None)
-    )
-    now = repo.now_ms()
+    restored = _cut(conn, row.root_id, merge, repo.policy_for(conn, workspace_id, settings))
     conn.execute(
         update(identity_merges)
         .where(identity_merges.c.id == merge.id)
-        .values(split_ms=now, split_reason=reason[:500], split_by=actor[:200])
+        .values(split_ms=repo.now_ms(), split_reason=reason[:500], split_by=actor[:200])
     )
-    policy = repo.policy_for(conn, workspace_id, settings)
-    for root, side in ((row.root_id, kept), (merge.other_id, restored)):
-        traits = replay(policy, repo.statements(conn, side))
-        conn.execute(
-            update(profiles).where(p.id == root).values(traits=repo.dumps(traits), updated_ms=now)
-        )
-    return SplitResult(
+    result = SplitResult(
         merge.id,
         row.root_id,
         merge.other_id,
         repo.count_identifiers(conn, restored),
         repo.count_events(conn, restored),
     )
+    details = result.as_dict() | {"reason": reason}
+    append_audit(conn, workspace_id, actor, "identity.split", merge.other_id, details)
+    return result
+
+
+def _cut(conn: Connection, root_id: str, merge: Any, policy: IdentityPolicy) -> set[str]:
+    """Detach ``merge.other_id``'s subtree from ``root_id``'s tree; recompute both sides' traits.
+
+    Returns the restored profiles.
+    """
+    tree = repo.members(conn, root_id)
+    restored = repo.subtree(tree, merge.other_id)
+    kept = {pid for pid, _ in tree} - restored
+    p, now = profiles.c, repo.now_ms()
+    conn.execute(update(profiles).where(p.id.in_(sorted(restored))).values(root_id=merge.other_id))
+    conn.execute(
+        update(profiles).where(p.id == merge.other_id).values(merged_into=None, merge_id=None)
+    )
+    for root, side in ((root_id, kept), (merge.other_id, restored)):
+        traits = replay(policy, repo.statements(conn, side))
+        conn.execute(
+            update(profiles).where(p.id == root).values(traits=repo.dumps(traits), updated_ms=now)
+        )
+    return restored
 
 
 def _merge_to_undo(conn: Connection, workspace_id: str, row: Any, merge_id: str | None) -> Any:

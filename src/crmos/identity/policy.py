@@ -5,6 +5,8 @@ Pure: built from settings and an override dictionary, checked once, then read on
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,14 +35,19 @@ class IdentityPolicy:
     source_rank: dict[str, int]
     min_accounts: int
     min_sources: int
+    version: str = ""
 
     @property
     def types(self) -> frozenset[str]:
         """Every identifier type this workspace knows."""
         return frozenset(BUILTIN_TYPES) | frozenset(self.trait_types.values())
 
+    def rank_of(self, key: tuple[str, str]) -> int:
+        """Sort key of an identifier: strongest type first."""
+        return self.rank[key[0]]
+
     def limit(self, kind: str) -> int:
-        """Most identifiers of ``kind`` one profile may hold."""
+        """Most identifiers of ``kind`` one profile may hold (``limits`` has every known type)."""
         return self.limits.get(kind, self.default_limit)
 
     def user_id_type(self, source: str) -> str:
@@ -74,7 +81,7 @@ def build_policy(
     ordered = [*merged.priority, *(t for t in sorted(known) if t not in merged.priority)]
     return IdentityPolicy(
         region=merged.default_region,
-        limits=dict(merged.limits),
+        limits={kind: merged.limits.get(kind, merged.default_limit) for kind in known},
         default_limit=merged.default_limit,
         rank={kind: i for i, kind in enumerate(ordered)},
         trait_types=trait_types,
@@ -83,7 +90,15 @@ def build_policy(
         source_rank={s: i for i, s in enumerate(merged.source_precedence)},
         min_accounts=merged.conflict_min_accounts,
         min_sources=merged.conflict_min_sources,
+        version=_fingerprint(merged),
     )
+
+
+def _fingerprint(settings: IdentitySettings) -> str:
+    """A short hash of the settings in force, recorded with every automated decision."""
+    data = settings.model_dump(mode="json", exclude={"cache_identifiers"})
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _merged(settings: IdentitySettings, override: dict[str, Any]) -> IdentitySettings:

@@ -7,10 +7,12 @@ workspace and bumps the epoch that tells the stitcher's cache to drop what it ho
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Table, func, select
+from sqlalchemy.sql.dml import Insert
 
 from crmos.core.clock import utcnow
 from crmos.core.errors import NotFound
@@ -25,6 +27,7 @@ from crmos.store.tables_identity import (
 )
 
 IN_CHUNK = 500
+_COMPILED: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[str, ...] | None]] = {}
 
 
 def now_ms() -> int:
@@ -48,6 +51,36 @@ def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]
         yield items[start : start + size]
 
 
+def bulk_insert(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], stmt: Insert | None = None
+) -> None:
+    """Insert ``rows`` (dicts with the same keys) in one driver ``executemany``.
+
+    The statement is compiled once per dialect by SQLAlchemy; the rows go to the driver as they
+    are, skipping SQLAlchemy's per-row parameter processing (the hot path's largest cost).
+    """
+    if not rows:
+        return
+    keys = tuple(rows[0])
+    cache_key = (conn.dialect.name, table.name if stmt is None else f"{table.name}!", keys)
+    hit = _COMPILED.get(cache_key)
+    if hit is None:
+        compiled = (stmt if stmt is not None else table.insert()).compile(
+            dialect=conn.dialect, column_keys=list(keys)
+        )
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        hit = _COMPILED[cache_key] = (str(compiled), order)
+    sql, order = hit
+    if order is None:
+        conn.exec_driver_sql(sql, rows)
+    else:
+        getter = itemgetter(*order)
+        if len(order) == 1:
+            conn.exec_driver_sql(sql, [(getter(row),) for row in rows])
+        else:
+            conn.exec_driver_sql(sql, [getter(row) for row in rows])
+
+
 def lock_workspace(conn: Connection, workspace_id: str) -> None:
     """Serialise identity writers of the workspace and invalidate in-memory caches."""
     t = identity_workspaces
@@ -64,18 +97,35 @@ def read_epoch(conn: Connection, workspace_id: str) -> int:
 
 def read_override(conn: Connection, workspace_id: str) -> dict[str, Any]:
     """The workspace's override of the identity settings."""
+    return dict(loads(_override_text(conn, workspace_id)) or {})
+
+
+def _override_text(conn: Connection, workspace_id: str) -> str | None:
     t = identity_workspaces
-    text = conn.execute(
-        select(t.c.config).where(t.c.workspace_id == workspace_id)
-    ).scalar_one_or_none()
-    return dict(loads(text) or {})
+    stmt = select(t.c.config).where(t.c.workspace_id == workspace_id)
+    text: str | None = conn.execute(stmt).scalar_one_or_none()
+    return text
+
+
+_DEFAULTS = IdentitySettings()
+# Built policies by (settings object, override text): look-ups (``profile_of``) stay cheap.
+_POLICIES: dict[tuple[int, str], tuple[IdentitySettings, IdentityPolicy]] = {}
 
 
 def policy_for(
     conn: Connection, workspace_id: str, settings: IdentitySettings | None = None
 ) -> IdentityPolicy:
     """The effective policy of a workspace: settings (default: built-in) plus its override."""
-    return build_policy(settings or IdentitySettings(), read_override(conn, workspace_id))
+    settings = settings or _DEFAULTS
+    text = _override_text(conn, workspace_id) or "{}"
+    hit = _POLICIES.get((id(settings), text))
+    if hit is not None and hit[0] is settings:
+        return hit[1]
+    policy = build_policy(settings, dict(loads(text) or {}))
+    if len(_POLICIES) > 256:
+        _POLICIES.clear()
+    _POLICIES[(id(settings), text)] = (settings, policy)
+    return policy
 
 
 def profile_row(conn: Connection, workspace_id: str, profile_id: str) -> Any:

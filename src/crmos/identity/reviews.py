@@ -17,6 +17,7 @@ from crmos.core.settings import IdentitySettings
 from crmos.identity import repo
 from crmos.identity.merges import merge_profiles
 from crmos.identity.policy import IdentityPolicy
+from crmos.store import Decision, append_audit, record_decision
 from crmos.store.tables_identity import identity_conflicts, identity_reviews, profiles
 
 ReviewKind = Literal["conflict", "match"]
@@ -105,6 +106,8 @@ def resolve_review(
     if row.kind == "conflict":
         still = _still_paused(conn, workspace_id, row.id)
         _suppress(conn, [pid for pid in subjects if pid not in still], False)
+    details = {"decision": decision, "note": note[:1000], "merge_id": merge_id}
+    append_audit(conn, workspace_id, actor, f"identity.review.{decision}", row.id, details)
     return review_dict(_row(conn, workspace_id, review_id))
 
 
@@ -223,7 +226,7 @@ def repair_conflicts(
             continue
         if len(claims["sources"]) < policy.min_sources:
             continue
-        review_id = _ticket_for(conn, workspace_id, (kind, value), claims)
+        review_id = _ticket_for(conn, workspace_id, (kind, value), claims, policy.version)
         if review_id is not None:
             opened.append(review_id)
     return opened
@@ -251,7 +254,11 @@ def _claims(conn: Connection, workspace_id: str, kind: str, value: str) -> dict[
 
 
 def _ticket_for(
-    conn: Connection, workspace_id: str, key: tuple[str, str], claims: dict[str, Any]
+    conn: Connection,
+    workspace_id: str,
+    key: tuple[str, str],
+    claims: dict[str, Any],
+    version: str,
 ) -> str | None:
     r = identity_reviews.c
     tickets = conn.execute(
@@ -274,4 +281,29 @@ def _ticket_for(
     known = set(repo.loads(latest.evidence).get("accounts", [])) if latest is not None else None
     if known is not None and set(claims["accounts"]) <= known:
         return None  # resolved already, and no account has joined since
-    return open_review(conn, workspace_id, "conflict", claims["profiles"], evidence, identifier=key)
+    review_id = open_review(
+        conn, workspace_id, "conflict", claims["profiles"], evidence, identifier=key
+    )
+    record_decision(conn, _ticket_decision(workspace_id, review_id, evidence, version))
+    return review_id
+
+
+def _ticket_decision(
+    workspace_id: str, review_id: str, evidence: dict[str, Any], version: str
+) -> Decision:
+    """The decision record of an automatically opened conflict ticket."""
+    subjects = evidence["profiles"]
+    return Decision(
+        workspace_id=workspace_id,
+        kind="identity.conflict_review",
+        rule="identity.conflict_repair",
+        version=version,
+        reason=f"{evidence['identifier']} is claimed by profiles of {len(evidence['accounts'])} "
+        f"accounts from {len(evidence['sources'])} sources; marketing to them is paused",
+        subject_profile_id=subjects[0],
+        inputs=evidence,
+        actions=[
+            {"action": "open_review", "review_id": review_id},
+            {"action": "suppress_marketing", "profiles": subjects},
+        ],
+    )

@@ -9,14 +9,14 @@ learns about through the workspace epoch (see ``repo.lock_workspace``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from crmos.identity import repo
-from crmos.identity.claims import Claim, Key, Normaliser
+from crmos.identity.claims import Claim, Key, Normaliser, NormCache
 from crmos.identity.policy import IdentityPolicy
 from crmos.identity.traits import TraitView
 from crmos.store.tables_identity import profile_identifiers, profiles
@@ -29,7 +29,6 @@ class Live:
     counts: dict[str, int]
     traits: TraitView
     account: str | None = None
-    known: bool = field(default=True)  # False: created in the batch being planned
 
 
 def account_of(policy: IdentityPolicy, traits: TraitView) -> str | None:
@@ -43,14 +42,17 @@ def account_of(policy: IdentityPolicy, traits: TraitView) -> str | None:
 class WorkspaceState:
     """Cached identity state of one workspace, valid for one ``epoch``."""
 
-    def __init__(self, workspace_id: str, policy: IdentityPolicy, epoch: int) -> None:
+    def __init__(
+        self, workspace_id: str, policy: IdentityPolicy, epoch: int, cache: NormCache
+    ) -> None:
         self.workspace_id = workspace_id
         self.policy = policy
-        self.norm = Normaliser(policy)
+        self.norm = Normaliser(policy, cache)
         self.epoch = epoch
         self.origin: dict[Key, str] = {}
         self.parent: dict[str, str] = {}
         self.live: dict[str, Live] = {}
+        self.seen_conflicts: set[tuple[str, Key, str | None, str | None]] = set()
 
     def find(self, profile_id: str) -> str:
         """The live profile ``profile_id`` resolves to."""
@@ -69,47 +71,60 @@ class WorkspaceState:
     def prefetch(self, conn: Connection, claims: Iterable[Claim]) -> None:
         """Load what planning ``claims`` needs and the cache lacks, in a few queries."""
         claims = list(claims)
-        missing = {key for c in claims for key in c.keys if key not in self.origin}
+        origin = self.origin
+        missing = {key for c in claims for key in c.keys if key not in origin}
         if missing:
             self._load_identifiers(conn, missing)
-        roots = {self.find(self.origin[k]) for c in claims for k in c.keys if k in self.origin}
-        need = sorted(r for r in roots if r not in self.live)
+        live, parent = self.live, self.parent
+        need: set[str] = set()
+        for claim in claims:
+            for key in claim.keys:
+                pid = origin.get(key)
+                if pid is None or pid in live:
+                    continue
+                root = self.find(pid) if pid in parent else pid
+                if root not in live:
+                    need.add(root)
         if need:
-            self._load_live(conn, need)
+            self._load_live(conn, sorted(need))
 
     def _load_identifiers(self, conn: Connection, keys: set[Key]) -> None:
-        i, p = profile_identifiers.c, profiles.c
         by_type: dict[str, list[str]] = {}
         for kind, value in keys:
             by_type.setdefault(kind, []).append(value)
-        base = select(i.type, i.value, i.profile_id, p.root_id).select_from(
-            profile_identifiers.join(profiles, p.id == i.profile_id)
-        )
         for kind, values in by_type.items():
             for part in repo.chunks(sorted(values)):
-                stmt = base.where(
-                    i.workspace_id == self.workspace_id, i.type == kind, i.value.in_(part)
-                )
-                for row in conn.execute(stmt):
+                params = {"ws": self.workspace_id, "kind": kind, "values": list(part)}
+                for row in conn.execute(_IDENTIFIERS, params):
                     self.origin[(row.type, row.value)] = row.profile_id
                     if row.root_id != row.profile_id:
                         self.parent[row.profile_id] = row.root_id
 
     def _load_live(self, conn: Connection, roots: list[str]) -> None:
-        i, p = profile_identifiers.c, profiles.c
         counts: dict[str, dict[str, int]] = {r: {} for r in roots}
         for part in repo.chunks(roots):
-            stmt = (
-                select(p.root_id, i.type, func.count())
-                .select_from(profile_identifiers.join(profiles, p.id == i.profile_id))
-                .where(p.root_id.in_(part))
-                .group_by(p.root_id, i.type)
-            )
-            for root, kind, n in conn.execute(stmt):
+            for root, kind, n in conn.execute(_COUNTS, {"roots": list(part)}):
                 counts[root][kind] = int(n)
-            for pid, traits in conn.execute(select(p.id, p.traits).where(p.id.in_(part))):
+            for pid, traits in conn.execute(_TRAITS, {"roots": list(part)}):
                 view: TraitView = orjson.loads(traits)
                 self.live[pid] = Live(counts[pid], view, account_of(self.policy, view))
+
+
+_i, _p = profile_identifiers.c, profiles.c
+_JOINED = profile_identifiers.join(profiles, _p.id == _i.profile_id)
+_IDENTIFIERS = (
+    select(_i.type, _i.value, _i.profile_id, _p.root_id)
+    .select_from(_JOINED)
+    .where(_i.workspace_id == bindparam("ws"), _i.type == bindparam("kind"))
+    .where(_i.value.in_(bindparam("values", expanding=True)))
+)
+_COUNTS = (
+    select(_p.root_id, _i.type, func.count())
+    .select_from(_JOINED)
+    .where(_p.root_id.in_(bindparam("roots", expanding=True)))
+    .group_by(_p.root_id, _i.type)
+)
+_TRAITS = select(_p.id, _p.traits).where(_p.id.in_(bindparam("roots", expanding=True)))
 
 
 def statement_json(traits: dict[str, Any] | None) -> str | None:

@@ -3,8 +3,8 @@
 Each claim's identifiers are taken strongest first. The event joins the profile of its
 strongest known identifier; profiles its other identifiers lead to merge into it, and new
 identifiers attach to it, unless that would break a per-type limit or join two accounts: then
-the identifier is refused and a conflict records the evidence. The plan is written by
-:meth:`Plan.flush` in a handful of statements.
+the identifier is refused and a conflict records the evidence. ``stitcher.flush`` writes the
+plan in a handful of statements.
 """
 
 from __future__ import annotations
@@ -41,11 +41,11 @@ class Plan:
     events: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     rejections: list[dict[str, Any]] = field(default_factory=list)
-    seen_conflicts: set[tuple[str, Key, str | None, str | None]] = field(default_factory=set)
 
     def add(self, claim: Claim) -> None:
         """Plan one claim."""
         st = self.state
+        origins, parent, limits = st.origin, st.parent, st.policy.limits
         target: str | None = None
         anchor = ""
         target_key: Key | None = None
@@ -53,18 +53,24 @@ class Plan:
         counts: dict[str, int] = {}
         refused: list[Refusal] = []
         for key in claim.keys:
-            origin = st.origin.get(key)
+            origin = origins.get(key)
             if origin is None:
-                held = st.live[target].counts.get(key[0], 0) if target else 0
-                if held + counts.get(key[0], 0) >= st.policy.limit(key[0]):
+                kind = key[0]
+                held = st.live[target].counts.get(kind, 0) if target else 0
+                if held + counts.get(kind, 0) >= limits[kind]:
                     refused.append(Refusal("limit", key, None))
                 else:
                     pending.append(key)
-                    counts[key[0]] = counts.get(key[0], 0) + 1
+                    counts[kind] = counts.get(kind, 0) + 1
                 continue
-            root = st.find(origin)
+            root = st.find(origin) if origin in parent else origin
             if root == target:
                 continue
+            if target is None and not counts:
+                account = st.live[root].account
+                if claim.account is None or account is None or account == claim.account:
+                    target, anchor, target_key = root, origin, key  # nothing else to check
+                    continue
             why = self._incompatible(target, root, counts, claim.account)
             if why is not None:
                 refused.append(Refusal(why, key, root))
@@ -80,12 +86,14 @@ class Plan:
         st = self.state
         other = st.live[root]
         held = st.live[target] if target is not None else None
+        accounts = {a for a in (account, other.account, held.account if held else None) if a}
+        if len(accounts) > 1:
+            return "account"
         for kind, n in other.counts.items():
             total = n + counts.get(kind, 0) + (held.counts.get(kind, 0) if held else 0)
-            if total > st.policy.limit(kind):
+            if total > st.policy.limits[kind]:
                 return "limit"
-        accounts = {a for a in (account, other.account, held.account if held else None) if a}
-        return "account" if len(accounts) > 1 else None
+        return None
 
     def _settle(
         self,
@@ -103,7 +111,8 @@ class Plan:
             if owners:  # every identifier belongs elsewhere: file it there, trust no traits
                 self._event(claim, st.origin[owners[0]], None)
             self._conflicts(claim, None, refused)
-            self._rejections(claim)
+            if claim.rejections:
+                self._rejections(claim)
             return
         live = st.live[target]
         for key in pending:
@@ -127,12 +136,14 @@ class Plan:
             live.account = account_of(st.policy, live.traits)
             self.dirty.add(target)
         self._event(claim, anchor, claim.traits)
-        self._conflicts(claim, target, refused)
-        self._rejections(claim)
+        if refused:
+            self._conflicts(claim, target, refused)
+        if claim.rejections:
+            self._rejections(claim)
 
     def _create(self) -> str:
         pid = new_id("prf_")
-        live = Live({}, {}, None, known=False)
+        live = Live({}, {}, None)
         self.state.live[pid] = live
         self.created[pid] = live
         return pid
@@ -170,27 +181,27 @@ class Plan:
         )
 
     def _event(self, claim: Claim, profile_id: str, traits: dict[str, Any] | None) -> None:
-        if claim.seq is None:
-            return
-        self.events.append(
-            {
-                "seq": claim.seq,
-                "workspace_id": self.state.workspace_id,
-                "profile_id": profile_id,
-                "source": claim.source,
-                "ts_ms": claim.ts_ms,
-                "traits": statement_json(traits),
-            }
-        )
+        if claim.seq is not None:
+            statement = None if traits is None else statement_json(traits)
+            self.events.append(
+                {
+                    "seq": claim.seq,
+                    "workspace_id": self.state.workspace_id,
+                    "profile_id": profile_id,
+                    "source": claim.source,
+                    "ts_ms": claim.ts_ms,
+                    "traits": statement,
+                }
+            )
 
     def _conflicts(self, claim: Claim, claimant: str | None, refused: list[Refusal]) -> None:
         st = self.state
         account = claim.account or (st.live[claimant].account if claimant else None)
         for r in refused:
             mark = (r.kind, r.key, r.owner, claimant)
-            if mark in self.seen_conflicts:
-                continue
-            self.seen_conflicts.add(mark)
+            if mark in st.seen_conflicts:
+                continue  # recorded already: repeats of one conflict add no evidence
+            st.seen_conflicts.add(mark)
             owner = st.live.get(r.owner) if r.owner else None
             self.conflicts.append(
                 {

@@ -16,11 +16,13 @@ from sqlalchemy import Connection, bindparam, select, update
 from crmos.core.event import Event
 from crmos.core.settings import IdentitySettings
 from crmos.identity import repo
-from crmos.identity.claims import claim_of
+from crmos.identity.claims import NormCache, claim_of
+from crmos.identity.merges import merge_decision
 from crmos.identity.policy import build_policy
 from crmos.identity.reviews import repair_conflicts
 from crmos.identity.state import WorkspaceState
 from crmos.identity.stitch import Plan
+from crmos.store import record_decision
 from crmos.store.dialect import insert_ignore
 from crmos.store.tables_identity import (
     identity_conflicts,
@@ -54,6 +56,7 @@ class Stitcher:
     def __init__(self, settings: IdentitySettings) -> None:
         self._settings = settings
         self._states: dict[str, WorkspaceState] = {}
+        self._norm_caches: dict[str, NormCache] = {}
         self._high = 0
 
     def handle(self, conn: Connection, events: Sequence[Event]) -> None:
@@ -91,7 +94,9 @@ class Stitcher:
         stale = state is None or state.epoch != epoch
         if stale or state is None or state.size() > self._settings.cache_identifiers:
             policy = build_policy(self._settings, override)
-            state = self._states[workspace_id] = WorkspaceState(workspace_id, policy, epoch)
+            cache = self._norm_caches.setdefault(policy.region, {})
+            state = WorkspaceState(workspace_id, policy, epoch, cache)
+            self._states[workspace_id] = state
         return state
 
 
@@ -118,9 +123,9 @@ def flush(conn: Connection, plan: Plan) -> None:
     """Write a plan: profiles, identifiers, merges, traits, events, conflicts, rejections."""
     st = plan.state
     if plan.created:
-        conn.execute(profiles.insert(), [_created_row(plan, pid) for pid in plan.created])
+        repo.bulk_insert(conn, profiles, [_created_row(plan, pid) for pid in plan.created])
     if plan.identifiers:
-        conn.execute(profile_identifiers.insert(), plan.identifiers)
+        repo.bulk_insert(conn, profile_identifiers, plan.identifiers)
     _write_merges(conn, plan)
     dirty = [r for r in plan.dirty if r not in plan.created and st.find(r) == r]
     if dirty:
@@ -129,7 +134,8 @@ def flush(conn: Connection, plan: Plan) -> None:
         ]
         conn.execute(_SET_TRAITS, rows)
     if plan.events:
-        conn.execute(insert_ignore(conn.engine, profile_events), plan.events)
+        ignore = insert_ignore(conn.engine, profile_events)
+        repo.bulk_insert(conn, profile_events, plan.events, ignore)
     if plan.rejections:
         conn.execute(identity_rejections.insert(), plan.rejections)
     if plan.conflicts:
@@ -161,6 +167,14 @@ def _write_merges(conn: Connection, plan: Plan) -> None:
             conn.execute(_LINK, params | {"mid": merge["id"], "now": plan.now_ms})
     rows = [m | {"evidence": repo.dumps(m["evidence"])} for m in plan.merges]
     conn.execute(identity_merges.insert(), rows)
+    version = plan.state.policy.version
+    for m in plan.merges:
+        event_ids = (m["evidence"]["event"]["message_id"],)
+        decision = merge_decision(
+            m["workspace_id"], m["id"], m["survivor_id"], m["other_id"], m["reason"],
+            m["evidence"], version, event_ids,
+        )  # fmt: skip
+        record_decision(conn, decision)
 
 
 def _write_conflicts(conn: Connection, plan: Plan) -> None:

@@ -28,12 +28,18 @@ def wins(policy: IdentityPolicy, new: list[Any], held: list[Any] | None) -> bool
 def apply_statement(
     policy: IdentityPolicy, view: TraitView, traits: dict[str, Any], source: str, ts_ms: int
 ) -> bool:
-    """Apply one event's trait statement to ``view`` in place; True when anything changed."""
+    """Apply one event's trait statement to ``view`` in place; True when anything changed.
+
+    Restating the value a trait holds, from the source it came from, changes nothing: a trait's
+    time is when its current value was set.
+    """
     changed = False
     for name, value in traits.items():
-        entry = [value, source, ts_ms]
         held = view.get(name)
-        if wins(policy, entry, held) and held != entry:
+        if held is not None and held[0] == value and held[1] == source:
+            continue
+        entry = [value, source, ts_ms]
+        if wins(policy, entry, held):
             view[name] = entry
             changed = True
     return changed

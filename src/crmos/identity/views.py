@@ -17,6 +17,7 @@ from crmos.identity.identifiers import Identifier, normalise
 from crmos.store.tables_identity import (
     identity_conflicts,
     identity_merges,
+    identity_rejections,
     identity_reviews,
     profile_events,
     profile_identifiers,
@@ -217,3 +218,43 @@ def _events(conn: Connection, tree: list[str]) -> dict[str, Any]:
         select(func.count(), func.min(t.ts_ms), func.max(t.ts_ms)).where(t.profile_id.in_(tree))
     ).one()
     return {"count": int(count), "first_ms": first, "last_ms": last}
+
+
+def list_conflicts(
+    conn: Connection,
+    workspace_id: str,
+    identifier: Identifier | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Recent conflicts of the workspace (of one identifier, if given), newest first."""
+    c = identity_conflicts.c
+    stmt = select(identity_conflicts).where(c.workspace_id == workspace_id)
+    if identifier is not None:
+        stmt = stmt.where(
+            c.identifier_type == identifier.type, c.identifier_value == identifier.value
+        )
+    return [conflict_dict(r) for r in conn.execute(stmt.order_by(c.id.desc()).limit(limit))]
+
+
+def list_rejections(conn: Connection, workspace_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    """Recent identifiers that failed normalisation, newest first, with the reason."""
+    r = identity_rejections.c
+    stmt = (
+        select(identity_rejections)
+        .where(r.workspace_id == workspace_id)
+        .order_by(r.id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "id": row.id,
+            "type": row.type,
+            "value": row.value,
+            "reason": row.reason,
+            "path": row.path,
+            "source": row.source,
+            "seq": row.seq,
+            "created_ms": row.created_ms,
+        }
+        for row in conn.execute(stmt)
+    ]

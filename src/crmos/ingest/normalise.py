@@ -73,16 +73,18 @@ def prepare(message: Message, shared: Shared, pii_properties: frozenset[str]) ->
         context = {**shared.context, **context}
     original = _aware(message.timestamp or message.original_timestamp)
     timestamp, sent_iso = _times(message, shared, original)
+    timestamp_iso = _iso(timestamp)
     body.update(
         type=_TYPE_NAMES.get(type(message)) or type(message).__name__.lower(),
         context=context,
-        timestamp=_iso(timestamp),
+        timestamp=timestamp_iso,
         receivedAt=shared.received_iso,
     )
     if shared.integrations:
         body["integrations"] = {**shared.integrations, **message.integrations}
     if original is not None:
-        body["originalTimestamp"] = _iso(original)
+        # Without sentAt there is no skew to correct: the same instant, formatted once.
+        body["originalTimestamp"] = timestamp_iso if original is timestamp else _iso(original)
     if sent_iso is not None:
         body["sentAt"] = sent_iso
     body.pop("writeKey", None)

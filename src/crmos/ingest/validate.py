@@ -64,8 +64,10 @@ def decode_batch(
                 Problem(f"batch[{i}]", _too_big(len(item), max_event_bytes), i, "too_large")
             )
             continue
-        message, found = _decode_event(bytes(item), None, prefix=f"batch[{i}].", index=i)
-        problems.extend(found)
+        message = _valid_or_none(item, None)
+        if message is None:
+            message, found = _decode_event(bytes(item), None, prefix=f"batch[{i}].", index=i)
+            problems.extend(found)
         if message is not None:
             messages.append(message)
     if problems:
@@ -82,7 +84,22 @@ def decode_event_line(
         return None, [
             Problem(f"line[{number}]", _too_big(len(raw), max_event_bytes), number, "too_large")
         ]
+    message = _valid_or_none(raw, None)
+    if message is not None:
+        return message, []
     return _decode_event(raw, None, prefix=f"line[{number}].", index=number)
+
+
+def _valid_or_none(raw: bytes | msgspec.Raw, kind: str | None) -> Message | None:
+    """The message when ``raw`` is a valid event, else None: the hot path, which names no
+    problems, so it formats no paths (``_decode_event`` decodes again to name them)."""
+    try:
+        message: Message = _DECODERS[kind].decode(raw)
+    except msgspec.DecodeError:
+        return None
+    if message.user_id in (None, "") and message.anonymous_id in (None, ""):
+        return None
+    return message
 
 
 def _decode_event(

@@ -1,6 +1,32 @@
-"""Playbooks: YAML specs, validation, versions, dry-run, experiments, the component registry.
-
-Filled in by the playbooks issue.
+"""Playbooks: YAML specs and their JSON Schema, validation, versions, the component registry
+and sandbox, the trigger consumer and launcher, dry-run and experiments.
 """
 
-__all__: list[str] = []
+from crmos.playbooks.backtest import Backtest, backtest
+from crmos.playbooks.components import (
+    Component,
+    ComponentRegistry,
+    HostRefused,
+    Sandbox,
+    UnknownComponent,
+    load_components,
+)
+from crmos.playbooks.service import Playbooks
+from crmos.playbooks.spec import Playbook, PlaybookSpec, json_schema
+from crmos.playbooks.versions import Version
+
+__all__ = [
+    "Backtest",
+    "Component",
+    "ComponentRegistry",
+    "HostRefused",
+    "Playbook",
+    "PlaybookSpec",
+    "Playbooks",
+    "Sandbox",
+    "UnknownComponent",
+    "Version",
+    "backtest",
+    "json_schema",
+    "load_components",
+]

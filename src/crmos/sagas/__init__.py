@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crmos.sagas.dispatch import Dispatcher, application_version, system_database_url
-from crmos.sagas.journal import Entry, RunDetail, RunInfo, StepState
 from crmos.sagas.model import RUN_STATUSES, TERMINAL, Plan
 from crmos.sagas.ports import Action, StepContext
 from crmos.sagas.registry import ActionRegistry, UnknownAction, load_registry
 from crmos.sagas.service import Runs
+from crmos.sagas.views import Entry, RunDetail, RunInfo, StepState
 
 if TYPE_CHECKING:
     from crmos.sagas.engine import Engine

@@ -5,6 +5,7 @@ DBOS is imported on first use only, so commands that never touch runs start fast
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 WORKFLOW = "crmos.sagas.run"
 REPAIR_WORKFLOW = "crmos.sagas.repair"
 QUEUE = "crmos_runs"
+APP_NAME = "crmos"
 
 # Bump when the workflow's sequence of steps changes: DBOS replays a run only under the
 # application version it started with, so old runs are never replayed into different code.
@@ -73,25 +75,33 @@ class Dispatcher:
         self.version = application_version(settings)
         self._client: DBOSClient | None = None
         self._sysdb: sa.Engine | None = None
+        self._lock = threading.Lock()
 
     def client(self) -> DBOSClient:
         """The DBOS client, creating the system database on first use."""
-        if self._client is None:
-            from dbos import DBOS, DBOSClient
+        with self._lock:
+            return self._client or self._open()
 
-            try:
-                DBOS.migrate(self.url)
-                if self.url.startswith("sqlite"):
-                    self._sysdb = sqlite_engine(self.url, 4)
-                    self._client = DBOSClient(system_database_engine=self._sysdb)
-                else:
-                    self._client = DBOSClient(system_database_url=self.url)
-            except Exception as exc:
-                raise StoreError("open the DBOS system database", str(exc)) from exc
-        return self._client
+    def _open(self) -> DBOSClient:
+        from dbos import DBOS, DBOSClient
 
-    def enqueue(self, run_id: str, repair_id: str | None = None) -> None:
-        """Queue the run (or, with ``repair_id``, a repair of its compensations)."""
+        try:
+            DBOS.migrate(self.url)
+            if self.url.startswith("sqlite"):
+                self._sysdb = sqlite_engine(self.url, 4)
+                client = DBOSClient(system_database_engine=self._sysdb, application_name=APP_NAME)
+            else:
+                client = DBOSClient(system_database_url=self.url, application_name=APP_NAME)
+        except Exception as exc:
+            raise StoreError("open the DBOS system database", str(exc)) from exc
+        self._client = client
+        return client
+
+    def enqueue(
+        self, run_id: str, head: dict[str, Any] | None = None, repair_id: str | None = None
+    ) -> None:
+        """Queue the run (with its ``head``: plan, trace, workspace), or with ``repair_id`` a
+        repair of its compensations."""
         options: dict[str, Any] = {
             "workflow_name": REPAIR_WORKFLOW if repair_id else WORKFLOW,
             "queue_name": QUEUE,
@@ -100,7 +110,8 @@ class Dispatcher:
         }
         client = self.client()
         try:
-            client.enqueue(options, run_id)  # type: ignore[arg-type]
+            args = (run_id,) if head is None or repair_id else (run_id, head)
+            client.enqueue(options, *args)  # type: ignore[arg-type]
         except Exception as exc:
             raise StoreError(f"queue run {run_id}", str(exc)) from exc
 

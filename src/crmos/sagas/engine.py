@@ -12,13 +12,16 @@ process loses no committed checkpoint) or PostgreSQL (the store's database, sche
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 
 import sqlalchemy as sa
-from dbos import DBOS, DBOSConfig
+from dbos import DBOS, DBOSClient, DBOSConfig
 
 from crmos.core.errors import ConfigError, StoreError
 from crmos.core.settings import Settings
 from crmos.sagas.dispatch import (
+    APP_NAME,
     QUEUE,
     application_version,
     sqlite_engine,
@@ -29,6 +32,24 @@ from crmos.sagas.registry import ActionRegistry
 from crmos.sagas.runner import StepRunner
 from crmos.sagas.tracing import Tracing
 from crmos.sagas.workflow import Runtime, install
+
+
+def _off_loop(fn: Callable[[], None]) -> None:
+    """Run ``fn`` in a thread of its own: DBOS refuses its blocking calls on an event loop
+    (``crmos serve`` starts the engine from the ASGI lifespan)."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            fn()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, name="crmos-saga-engine")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
 
 
 def _quiet_dbos() -> None:
@@ -61,10 +82,21 @@ class Engine:
         if DBOS_RUNNING:
             raise ConfigError("sagas", "a saga engine already runs in this process")
         sagas = self.settings.sagas
-        self._runner = StepRunner(self.journal, self.registry, self.tracing, sagas.concurrency * 4)
+        self._runner = StepRunner(
+            self.journal, self.registry, self.tracing, sagas.concurrency * 4, self.executor_id
+        )
         install(Runtime(self.journal, self._runner, self.executor_id, sagas.compensation_attempts))
+        try:
+            _off_loop(self._launch)
+        except Exception as exc:
+            self._teardown()
+            raise StoreError("start the saga engine", str(exc)) from exc
+        DBOS_RUNNING.append(self)
+
+    def _launch(self) -> None:
+        sagas = self.settings.sagas
         config: DBOSConfig = {
-            "name": "crmos",
+            "name": APP_NAME,
             "system_database_url": self.url,
             "application_version": self.version,
             "executor_id": self.executor_id,
@@ -75,20 +107,26 @@ class Engine:
         if self.url.startswith("sqlite"):
             self._sysdb = sqlite_engine(self.url, sagas.concurrency + 8)
             config["system_database_engine"] = self._sysdb
+        # The queue exists before launch, so the queue thread serves it from its first pass
+        # (a queue registered after launch waits for the next pass, a second later).
+        DBOS.migrate(self.url)
+        client = DBOSClient(
+            system_database_engine=self._sysdb,
+            system_database_url=None if self._sysdb else self.url,
+            application_name=APP_NAME,
+        )
         try:
-            DBOS(config=config)
-            _quiet_dbos()
-            DBOS.launch()
-            DBOS.register_queue(
+            client.register_queue(
                 QUEUE,
                 worker_concurrency=sagas.concurrency,
                 polling_interval_sec=sagas.poll_interval_s,
                 on_conflict="always_update",
             )
-        except Exception as exc:
-            self._teardown()
-            raise StoreError("start the saga engine", str(exc)) from exc
-        DBOS_RUNNING.append(self)
+        finally:
+            client.destroy()
+        DBOS(config=config)
+        _quiet_dbos()
+        DBOS.launch()
 
     def stop(self) -> None:
         """Stop DBOS; runs in flight are resumed by the next start with the same executor id."""
@@ -97,7 +135,7 @@ class Engine:
         self._teardown()
 
     def _teardown(self) -> None:
-        DBOS.destroy(destroy_registry=False)
+        _off_loop(lambda: DBOS.destroy(destroy_registry=False))
         install(None)
         if self._runner is not None:
             self._runner.close()

@@ -9,185 +9,28 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, case, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from crmos.core.clock import utcnow
 from crmos.core.errors import StoreError
 from crmos.sagas.model import TERMINAL, Plan
+from crmos.sagas.views import (
+    Choice,
+    Entry,
+    NewRun,
+    RunDetail,
+    RunInfo,
+    dumps,
+    entry_of,
+    now_ms,
+    run_of,
+    step_of,
+)
 from crmos.store import Decision, get_decision, record_decision
 from crmos.store.tables_sagas import saga_runs, saga_steps, saga_timeline
-
-
-def now_ms() -> int:
-    """The current time in epoch milliseconds."""
-    return int(utcnow().timestamp() * 1000)
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON text (non-JSON values are written as their ``str``)."""
-    return orjson.dumps(value, default=str).decode()
-
-
-def _loads(text: str | None) -> Any:
-    return None if text is None else orjson.loads(text)
-
-
-@dataclass(frozen=True, slots=True)
-class RunInfo:
-    """One run as listed."""
-
-    id: str
-    workspace_id: str
-    name: str
-    status: str
-    reason: str | None
-    failed_step: str | None
-    trace_id: str
-    retry_of: str | None
-    created_ms: int
-    started_ms: int | None
-    ended_ms: int | None
-    cancel_requested: bool
-
-    @property
-    def terminal(self) -> bool:
-        """Whether the run has ended (completed, compensated, needs attention, cancelled)."""
-        return self.status in TERMINAL
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready data."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "status": self.status,
-            "reason": self.reason,
-            "failed_step": self.failed_step,
-            "trace_id": self.trace_id,
-            "retry_of": self.retry_of,
-            "created_ms": self.created_ms,
-            "started_ms": self.started_ms,
-            "ended_ms": self.ended_ms,
-            "duration_ms": None if self.ended_ms is None else self.ended_ms - self.created_ms,
-            "cancel_requested": self.cancel_requested,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class StepState:
-    """The current state of one step of a run."""
-
-    step_id: str
-    position: int
-    action: str
-    status: str
-    attempts: int
-    result: Any
-    error: str | None
-    compensation: str | None
-    outcome: str | None
-    outcome_detail: Any
-    started_ms: int | None
-    ended_ms: int | None
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready data."""
-        return {
-            "step": self.step_id,
-            "action": self.action,
-            "status": self.status,
-            "attempts": self.attempts,
-            "result": self.result,
-            "error": self.error,
-            "compensation": self.compensation,
-            "outcome": self.outcome,
-            "outcome_detail": self.outcome_detail,
-            "started_ms": self.started_ms,
-            "ended_ms": self.ended_ms,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One timeline row: an attempt, a compensation, an awaited outcome or a decision."""
-
-    run_id: str
-    step_id: str
-    phase: str
-    attempt: int
-    status: str
-    started_ms: int
-    duration_ms: int
-    error: str | None = None
-    detail: Any = None
-    span_id: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready data."""
-        return {
-            "step": self.step_id,
-            "phase": self.phase,
-            "attempt": self.attempt,
-            "status": self.status,
-            "started_ms": self.started_ms,
-            "duration_ms": self.duration_ms,
-            "error": self.error,
-            "detail": self.detail,
-            "span_id": self.span_id,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class RunDetail:
-    """A run with its steps, its timeline and its plan."""
-
-    run: RunInfo
-    steps: tuple[StepState, ...]
-    timeline: tuple[Entry, ...]
-    plan: Plan
-    parent_span_id: str
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready data."""
-        return {
-            **self.run.as_dict(),
-            "steps": [s.as_dict() for s in self.steps],
-            "timeline": [e.as_dict() for e in self.timeline],
-            "plan": self.plan.to_data(),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    """A branch of a run decided by a step's ``when``/``unless``."""
-
-    run_id: str
-    workspace_id: str
-    profile_id: str | None
-    plan_name: str
-    version: str
-    step_id: str
-    action: str
-    ran: bool
-    reason: str
-    inputs: dict[str, Any]
-    at_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class NewRun:
-    """What is known of a run when it is created."""
-
-    id: str
-    workspace_id: str
-    plan: Plan
-    trace_id: str
-    parent_span_id: str
-    retry_of: str | None = None
 
 
 class Journal:
@@ -232,7 +75,7 @@ class Journal:
             row = conn.execute(select(saga_runs).where(saga_runs.c.id == run_id)).one_or_none()
         if row is None:
             return None
-        return _run(row), Plan.from_data(orjson.loads(row.plan)), row.parent_span_id
+        return run_of(row), Plan.from_data(orjson.loads(row.plan)), row.parent_span_id
 
     def get(self, workspace_id: str, run_id: str) -> RunDetail | None:
         """A run of ``workspace_id`` with its steps and timeline (None when unknown there)."""
@@ -259,9 +102,9 @@ class Journal:
             ).all()
         plan = Plan.from_data(orjson.loads(row.plan))
         return RunDetail(
-            _run(row),
-            tuple(_step(s) for s in steps),
-            tuple(_entry(e) for e in entries),
+            run_of(row),
+            tuple(step_of(s) for s in steps),
+            tuple(entry_of(e) for e in entries),
             plan,
             row.parent_span_id,
         )
@@ -281,7 +124,7 @@ class Journal:
             stmt = stmt.where(saga_runs.c.created_ms < before_ms)
         stmt = stmt.order_by(saga_runs.c.created_ms.desc(), saga_runs.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return [_run(r) for r in conn.execute(stmt).all()]
+            return [run_of(r) for r in conn.execute(stmt).all()]
 
     def queued_before(self, before_ms: int) -> list[str]:
         """Ids of runs still queued that were created before ``before_ms`` (all workspaces)."""
@@ -330,19 +173,44 @@ class Journal:
             ).scalar_one_or_none()
         return cancelled is not None
 
-    def record(self, entry: Entry, **step_values: Any) -> None:
-        """Write a timeline row (replacing a replayed one) and update its step."""
+    def record(self, entry: Entry, run: dict[str, Any] | None = None, **step: Any) -> bool:
+        """Write a timeline row (replacing a replayed one), update its step and its run.
+
+        The run moves from ``queued`` to ``running`` (or takes the ``run`` values, e.g. its
+        completion). Returns whether the run's cancellation was requested: one transaction for
+        all of it, so an attempt costs the journal a single commit.
+        """
+        runs = saga_runs.c
+        values: dict[str, Any] = {
+            "status": case((runs.status == "queued", "running"), else_=runs.status),
+            "started_ms": func.coalesce(runs.started_ms, entry.started_ms),
+            **(run or {}),
+        }
         with self._begin("record attempt") as conn:
             _put_entry(conn, entry)
-            if step_values:
+            if step:
+                started = func.coalesce(saga_steps.c.started_ms, entry.started_ms)
                 conn.execute(
                     update(saga_steps)
                     .where(
                         saga_steps.c.run_id == entry.run_id,
                         saga_steps.c.step_id == entry.step_id,
                     )
-                    .values(**step_values)
+                    .values(started_ms=started, **step)
                 )
+            cancelled = conn.execute(
+                update(saga_runs)
+                .where(runs.id == entry.run_id)
+                .values(**values)
+                .returning(runs.cancel_requested_ms)
+            ).scalar_one_or_none()
+        return cancelled is not None
+
+    def cancel_requested(self, run_id: str) -> bool:
+        """Whether the run was asked to stop."""
+        stmt = select(saga_runs.c.cancel_requested_ms).where(saga_runs.c.id == run_id)
+        with self.engine.connect() as conn:
+            return conn.execute(stmt).scalar_one_or_none() is not None
 
     def request_cancel(self, run_id: str) -> None:
         """Note that the run should stop (the engine checks between steps)."""
@@ -458,55 +326,6 @@ def _put_entry(conn: Connection, entry: Entry) -> None:
             detail=None if entry.detail is None else dumps(entry.detail),
             span_id=entry.span_id,
         )
-    )
-
-
-def _run(row: Any) -> RunInfo:
-    return RunInfo(
-        id=row.id,
-        workspace_id=row.workspace_id,
-        name=row.name,
-        status=row.status,
-        reason=row.reason,
-        failed_step=row.failed_step,
-        trace_id=row.trace_id,
-        retry_of=row.retry_of,
-        created_ms=row.created_ms,
-        started_ms=row.started_ms,
-        ended_ms=row.ended_ms,
-        cancel_requested=row.cancel_requested_ms is not None,
-    )
-
-
-def _step(row: Any) -> StepState:
-    return StepState(
-        step_id=row.step_id,
-        position=row.position,
-        action=row.action,
-        status=row.status,
-        attempts=row.attempts,
-        result=_loads(row.result),
-        error=row.error,
-        compensation=row.compensation,
-        outcome=row.outcome,
-        outcome_detail=_loads(row.outcome_detail),
-        started_ms=row.started_ms,
-        ended_ms=row.ended_ms,
-    )
-
-
-def _entry(row: Any) -> Entry:
-    return Entry(
-        run_id=row.run_id,
-        step_id=row.step_id,
-        phase=row.phase,
-        attempt=row.attempt,
-        status=row.status,
-        started_ms=row.started_ms,
-        duration_ms=row.duration_ms,
-        error=row.error,
-        detail=_loads(row.detail),
-        span_id=row.span_id,
     )
 
 

@@ -88,6 +88,13 @@ class ActionRegistry:
         """Every registered name, sorted."""
         return sorted(self._actions)
 
+    def close(self) -> None:
+        """Let every action that holds resources (connection pools) release them."""
+        for action in self._actions.values():
+            close = getattr(action, "close", None)
+            if callable(close):
+                close()
+
     def origin(self, name: str) -> str:
         """Where the action came from (entry point, plugin reference or ``program``)."""
         return self._origin[name]

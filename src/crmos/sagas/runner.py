@@ -20,11 +20,12 @@ from pydantic import ValidationError as PydanticError
 
 from crmos.core.clock import utcnow
 from crmos.core.errors import PermanentError, TransientError
-from crmos.sagas.journal import Entry, Journal, dumps, now_ms
+from crmos.sagas.journal import Journal
 from crmos.sagas.model import Plan, Scope, StepPlan, idempotency_key, resolve
 from crmos.sagas.ports import Action, StepContext
 from crmos.sagas.registry import ActionRegistry, UnknownAction
 from crmos.sagas.tracing import Tracing, mark, span_id_of, traceparent_of
+from crmos.sagas.views import Entry, dumps, now_ms
 
 # A failed attempt whose effect on the target is unknown (it may have happened).
 UNCERTAIN = frozenset({"transient", "timeout", "error"})
@@ -45,6 +46,16 @@ class RunRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Position:
+    """Where an attempt stands: the run's first step (``opening``), the last step with nothing
+    after it (``closing``), the step's last attempt (``last``)."""
+
+    opening: bool = False
+    closing: bool = False
+    last: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Call:
     """One call of an action: which, with what, under which key, for which phase."""
 
@@ -62,9 +73,15 @@ class StepRunner:
     """Runs attempts against the registered actions and writes their timeline rows."""
 
     def __init__(
-        self, journal: Journal, registry: ActionRegistry, tracing: Tracing, pool_size: int
+        self,
+        journal: Journal,
+        registry: ActionRegistry,
+        tracing: Tracing,
+        pool_size: int,
+        executor_id: str,
     ) -> None:
         self.journal = journal
+        self.executor_id = executor_id
         self.registry = registry
         self.tracing = tracing
         self.pool = ThreadPoolExecutor(pool_size, thread_name_prefix="crmos-action")
@@ -74,27 +91,33 @@ class StepRunner:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     def execute(
-        self, run: RunRef, step: StepPlan, attempt: int, results: dict[str, Any], last: bool
+        self, run: RunRef, step: StepPlan, attempt: int, results: dict[str, Any], at: Position
     ) -> dict[str, Any]:
-        """One attempt of ``step``; ``last`` says whether a failure ends the step."""
-        if self.journal.begin_step(run.run_id, step.id, "running", attempts=attempt):
-            return {"status": "cancelled", "result": None, "error": "cancel requested"}
+        """One attempt of ``step``: its outcome, with ``cancel`` when the run was asked to stop
+        meanwhile, and ``completed`` when it was the run's last step and the run is done."""
+        if at.opening and self.journal.cancel_requested(run.run_id):
+            return {"status": "cancelled", "result": None, "error": "cancelled", "cancel": True}
         key = idempotency_key(run.run_id, step.id)
         call = Call(step, "execute", attempt, key, step.action, step.params, run.scope(results))
         outcome = self._call(run, call)
+        values: dict[str, Any] = {"attempts": attempt, "ended_ms": now_ms()}
+        run_values: dict[str, Any] = {"executor_id": self.executor_id}
         if outcome["status"] == "ok":
-            values = {"status": "done", "result": dumps(outcome["result"]), "error": None}
+            values.update(status="done", result=dumps(outcome["result"]), error=None)
+            if at.closing:
+                run_values.update(status="completed", ended_ms=now_ms(), reason=None)
+                outcome["completed"] = True
         else:
-            retrying = not last and outcome["status"] in UNCERTAIN
-            values = {"status": "retrying" if retrying else "failed", "error": outcome["error"]}
-        self._journal(run, call, outcome, ended_ms=now_ms(), **values)
+            retrying = not at.last and outcome["status"] in UNCERTAIN
+            values.update(status="retrying" if retrying else "failed", error=outcome["error"])
+        outcome["cancel"] = self._journal(run, call, outcome, run_values, **values)
+        outcome["attempt"] = attempt
         return outcome
 
     def compensate(
         self, run: RunRef, step: StepPlan, attempt: int, results: dict[str, Any]
     ) -> dict[str, Any]:
         """One attempt at undoing a finished ``step`` (its own ``compensate``, or an override)."""
-        self.journal.begin_step(run.run_id, step.id, "compensating")
         result = results.get(step.id) or {}
         override = step.compensate.action
         scope = run.scope(results)
@@ -106,7 +129,7 @@ class StepRunner:
             call = Call(step, "compensate", attempt, key, override, step.compensate.params, scope)
         outcome = self._call(run, call)
         status = "compensated" if outcome["status"] == "ok" else "compensation_failed"
-        self._journal(run, call, outcome, status=status, compensation=status)
+        self._journal(run, call, outcome, None, status=status, compensation=status)
         return outcome
 
     def _call(self, run: RunRef, call: Call) -> dict[str, Any]:
@@ -161,8 +184,13 @@ class StepRunner:
         return "ok", _as_result(value), None
 
     def _journal(
-        self, run: RunRef, call: Call, outcome: dict[str, Any], **step_values: Any
-    ) -> None:
+        self,
+        run: RunRef,
+        call: Call,
+        outcome: dict[str, Any],
+        run_values: dict[str, Any] | None,
+        **step_values: Any,
+    ) -> bool:
         started, duration = outcome.pop("_timing")
         entry = Entry(
             run_id=run.run_id,
@@ -176,7 +204,7 @@ class StepRunner:
             detail=outcome["result"],
             span_id=outcome.pop("_span"),
         )
-        self.journal.record(entry, **step_values)
+        return self.journal.record(entry, run_values, **step_values)
 
 
 def _resolve(call: Call) -> Mapping[str, Any]:

@@ -6,6 +6,7 @@ an engine (in this process or a worker), which picks it up within ``sagas.poll_i
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -16,11 +17,12 @@ from crmos.core.errors import Conflict, NotFound, StoreError, ValidationError
 from crmos.core.ids import new_id
 from crmos.core.settings import Settings
 from crmos.sagas.dispatch import Dispatcher, outcome_topic
-from crmos.sagas.journal import Journal, NewRun, RunDetail, RunInfo, now_ms
+from crmos.sagas.journal import Journal
 from crmos.sagas.model import Plan, new_trace
 from crmos.sagas.ports import Action
 from crmos.sagas.registry import ActionRegistry, load_registry
 from crmos.sagas.spec import compile_plan
+from crmos.sagas.views import NewRun, RunDetail, RunInfo, now_ms
 
 RETRYABLE = ("compensated", "cancelled")
 
@@ -36,13 +38,15 @@ class Runs:
         self.dispatcher = Dispatcher(settings)
         self._extra = list(extra_actions)
         self._registry: ActionRegistry | None = None
+        self._lock = threading.Lock()
 
     @property
     def registry(self) -> ActionRegistry:
         """The actions runs may use (entry points, plugins, extras), loaded on first use."""
-        if self._registry is None:
-            self._registry = load_registry(self.settings, self._extra)
-        return self._registry
+        with self._lock:
+            if self._registry is None:
+                self._registry = load_registry(self.settings, self._extra)
+            return self._registry
 
     def validate(self, raw: Mapping[str, Any]) -> Plan:
         """The plan of ``raw``; :class:`ValidationError` listing every problem otherwise."""
@@ -65,8 +69,15 @@ class Runs:
         trace_id, parent = new_trace(traceparent)
         run_id = new_id("run_")
         self.journal.create(NewRun(run_id, workspace_id, plan, trace_id, parent, retry_of))
+        head = {
+            "status": "queued",
+            "plan": plan.to_data(),
+            "trace_id": trace_id,
+            "parent_span_id": parent,
+            "workspace_id": workspace_id,
+        }
         try:
-            self.dispatcher.enqueue(run_id)
+            self.dispatcher.enqueue(run_id, head)
         except StoreError as exc:
             self.journal.set_status(run_id, "cancelled", reason=f"could not be queued: {exc}")
             raise
@@ -168,5 +179,7 @@ class Runs:
         return len(stranded)
 
     def close(self) -> None:
-        """Release the dispatcher's connections."""
+        """Release the dispatcher's connections and the actions' resources."""
         self.dispatcher.close()
+        if self._registry is not None:
+            self._registry.close()

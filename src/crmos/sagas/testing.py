@@ -28,13 +28,21 @@ from crmos.sagas.ports import StepContext
 
 @dataclass(slots=True)
 class Faults:
-    """Failure injection of an :class:`EffectServer` (rates are per call, 0..1)."""
+    """Failure injection of an :class:`EffectServer`.
+
+    Rates are per call (0..1) and drawn from a seeded generator. ``script`` scripts the calls
+    of one effect (``"undo:NAME"`` for its undo) in order: ``"transient"`` (503, nothing
+    applied), ``"lost"`` (applied, then 503), ``"permanent"`` (422), ``"slow"`` (applied,
+    answered after ``slow_s``) or ``"ok"``; once a script is used up, calls behave normally.
+    """
 
     transient_rate: float = 0.0
     lost_answer_rate: float = 0.0
     permanent_rate: float = 0.0
     latency_s: float = 0.0
+    slow_s: float = 1.0
     refuse: set[str] = field(default_factory=set)
+    script: dict[str, list[str]] = field(default_factory=dict)
     seed: int = 7
 
 
@@ -49,6 +57,13 @@ class Effect:
     traceparent: str | None = None
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a burst of new connections, which
+    # then wait a second for the retransmit: many workers connect at once here.
+    request_queue_size = 128
+
+
 class EffectServer:
     """An idempotent HTTP counterpart on ``127.0.0.1`` (use as a context manager)."""
 
@@ -58,8 +73,7 @@ class EffectServer:
         self.calls = 0
         self._lock = threading.Lock()
         self._random = random.Random(self.faults.seed)
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", port), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -78,38 +92,59 @@ class EffectServer:
 
     def apply(
         self, name: str, key: str, body: dict[str, Any], traceparent: str | None
-    ) -> tuple[int, dict[str, Any]]:
-        """Apply effect ``name`` once per ``key``; returns the HTTP status and answer."""
+    ) -> tuple[int, dict[str, Any], float]:
+        """Apply effect ``name`` once per ``key``: the HTTP status, answer and answer delay."""
         with self._lock:
             self.calls += 1
-            roll = self._random.random()
+            fate = self._fate(name)
+            # Injected faults strike before the idempotency check, as at a gateway: even a
+            # replay of an applied request can be refused once.
+            if name in self.faults.refuse or fate == "permanent":
+                return 422, {"error": f"{name} refused"}, self.faults.latency_s
+            if fate == "transient":
+                return 503, {"error": "try again"}, self.faults.latency_s
             known = self.effects.get(key)
             if known is not None and known.applied:
-                return 200, known.answer
-            if name in self.faults.refuse or roll < self.faults.permanent_rate:
-                return 422, {"error": f"{name} refused"}
-            roll -= self.faults.permanent_rate
-            if roll < self.faults.transient_rate:
-                return 503, {"error": "try again"}
+                return 200, known.answer, self.faults.latency_s
             effect = self.effects.setdefault(key, Effect(name))
             effect.applied += 1
             effect.answer = {"effect_id": key, "name": name, "amount": body.get("amount", 1)}
             effect.traceparent = traceparent
-            lost = roll - self.faults.transient_rate < self.faults.lost_answer_rate
-            return (503, {"error": "answer lost"}) if lost else (200, effect.answer)
+            delay = self.faults.slow_s if fate == "slow" else self.faults.latency_s
+            if fate == "lost":
+                return 503, {"error": "answer lost"}, delay
+            return 200, effect.answer, delay
 
-    def undo(self, key: str) -> tuple[int, dict[str, Any]]:
+    def undo(self, key: str) -> tuple[int, dict[str, Any], float]:
         """Undo the effect applied under ``key`` (idempotent; unknown keys are a no-op)."""
         with self._lock:
             self.calls += 1
             effect = self.effects.get(key)
             if effect is None or not effect.applied:
-                return 200, {"undone": False}
-            if self._random.random() < self.faults.transient_rate:
-                return 503, {"error": "try again"}
-            if not effect.undone:
-                effect.undone = 1
-            return 200, {"undone": True}
+                return 200, {"undone": False}, self.faults.latency_s
+            fate = self._fate(f"undo:{effect.name}")
+            if fate in ("transient", "lost"):
+                return 503, {"error": "try again"}, self.faults.latency_s
+            if fate == "permanent":
+                return 422, {"error": "cannot undo"}, self.faults.latency_s
+            effect.undone = 1
+            return 200, {"undone": True}, self.faults.latency_s
+
+    def _fate(self, name: str) -> str:
+        """What this call of ``name`` suffers: the next scripted fate, else a random one."""
+        scripted = self.faults.script.get(name)
+        if scripted:
+            return scripted.pop(0)
+        roll = self._random.random()
+        for fate, rate in (
+            ("permanent", self.faults.permanent_rate),
+            ("transient", self.faults.transient_rate),
+            ("lost", self.faults.lost_answer_rate),
+        ):
+            if roll < rate:
+                return fate
+            roll -= rate
+        return "ok"
 
     def state(self) -> dict[str, Any]:
         """Every key with how often it was applied and undone."""
@@ -140,26 +175,33 @@ def _handler(server: EffectServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("content-length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
             key = self.headers.get("idempotency-key") or ""
-            if server.faults.latency_s:
-                time.sleep(server.faults.latency_s)  # injected latency
             parts = self.path.strip("/").split("/")
             if not key or len(parts) < 2 or parts[0] != "effects":
                 self._answer(400, {"error": "POST /effects/NAME[/undo] with an Idempotency-Key"})
-            elif len(parts) == 3 and parts[2] == "undo":
-                self._answer(*server.undo(key))
+                return
+            if len(parts) == 3 and parts[2] == "undo":
+                status, answer, delay = server.undo(key)
             else:
-                self._answer(*server.apply(parts[1], key, body, self.headers.get("traceparent")))
+                status, answer, delay = server.apply(
+                    parts[1], key, body, self.headers.get("traceparent")
+                )
+            if delay:
+                time.sleep(delay)  # injected latency: the effect is applied, the answer is late
+            self._answer(status, answer)
 
         def do_GET(self) -> None:
             self._answer(200, server.state())
 
         def _answer(self, status: int, body: dict[str, Any]) -> None:
             data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the caller died (a killed worker): no answer
 
         def log_message(self, format: str, *args: Any) -> None:
             return  # keep test output clean
@@ -183,6 +225,10 @@ class HttpEffect:
 
     def __init__(self) -> None:
         self._http = httpx.Client(timeout=10)
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._http.close()
 
     def execute(self, ctx: StepContext, params: BaseModel) -> dict[str, Any]:
         """POST the effect with the step's idempotency key and trace context."""

@@ -23,10 +23,11 @@ from opentelemetry import trace
 
 from crmos.core.errors import StoreError
 from crmos.sagas.dispatch import REPAIR_WORKFLOW, WORKFLOW, outcome_topic
-from crmos.sagas.journal import Choice, Entry, Journal, dumps, now_ms
+from crmos.sagas.journal import Journal
 from crmos.sagas.model import TERMINAL, Plan, StepPlan, truthy
-from crmos.sagas.runner import UNCERTAIN, RunRef, StepRunner
+from crmos.sagas.runner import UNCERTAIN, Position, RunRef, StepRunner
 from crmos.sagas.tracing import mark, remote_parent
+from crmos.sagas.views import Choice, Entry, dumps, now_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +57,13 @@ def _runtime() -> Runtime:
 
 
 @DBOS.workflow(name=WORKFLOW)
-def run_workflow(run_id: str) -> str:
-    """Execute run ``run_id`` to its end; returns its final status."""
-    return Execution(_runtime(), run_id).run()
+def run_workflow(run_id: str, head: dict[str, Any] | None = None) -> str:
+    """Execute run ``run_id`` to its end; returns its final status.
+
+    ``head`` (plan, trace and workspace) comes with the queued run; without it (a run queued
+    again after a crash of its submitter) it is read from the journal.
+    """
+    return Execution(_runtime(), run_id).run(head)
 
 
 @DBOS.workflow(name=REPAIR_WORKFLOW)
@@ -101,14 +106,16 @@ class Execution:
         self.results: dict[str, Any] = {}
         self.done: list[str] = []
         self.uncertain: str | None = None
+        self.completed = False  # the last step's own commit completed the run
         self.ref: RunRef
 
     def _step(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
         return DBOS.run_step(_opts(name), fn, *args)
 
-    def run(self) -> str:
+    def run(self, head: dict[str, Any] | None) -> str:
         """The forward steps, then (when one failed or the run was cancelled) compensation."""
-        head = self._step("start", self._start)
+        if head is None:
+            head = self._step("start", self._start)
         if head is None or head["status"] in TERMINAL:
             return "missing" if head is None else str(head["status"])
         plan = Plan.from_data(head["plan"])
@@ -154,30 +161,51 @@ class Execution:
     # -- forward ---------------------------------------------------------------------------
 
     def _forward(self, plan: Plan) -> Stop | None:
-        for step in plan.steps:
+        for index, step in enumerate(plan.steps):
             if (step.when or step.unless) and not self._step(f"{step.id}?", self._decide, step):
                 continue
-            outcome = self._execute(step)
+            closing = index == len(plan.steps) - 1 and step.await_outcome is None
+            outcome = self._execute(step, opening=index == 0, closing=closing)
             status = outcome["status"]
-            if status == "cancelled":
-                return Stop("cancelled", step.id, f"cancelled before step '{step.id}'")
             if status != "ok":
-                if status in UNCERTAIN:
+                if status in UNCERTAIN or (
+                    status == "permanent" and self._step(f"{step.id}:doubt", self._doubt, outcome)
+                ):
                     self.uncertain = step.id
+                if status == "cancelled":
+                    return Stop("cancelled", None, "cancelled before it started")
+                if outcome.get("cancel"):
+                    return Stop("cancelled", step.id, f"cancelled during step '{step.id}'")
                 why = f"step '{step.id}' ({step.action}) failed: {outcome['error']}"
                 return Stop("failed", step.id, why)
             self.results[step.id] = outcome["result"]
             self.done.append(step.id)
+            if outcome.get("completed"):
+                self.completed = True
+                return None
+            if outcome.get("cancel"):
+                return Stop("cancelled", step.id, f"cancelled after step '{step.id}'")
             if step.await_outcome is not None and (stop := self._await(step)) is not None:
                 return stop
         return None
 
-    def _execute(self, step: StepPlan, first: int = 1, attempts: int | None = None) -> Any:
-        """Attempts of ``step`` with exponential backoff between transient failures."""
+    def _execute(
+        self,
+        step: StepPlan,
+        first: int = 1,
+        attempts: int | None = None,
+        replay: bool = False,
+        opening: bool = False,
+        closing: bool = False,
+    ) -> Any:
+        """Attempts of ``step`` with exponential backoff between transient failures.
+
+        A cancellation ends the attempts early, except in a replay made to compensate.
+        """
         last_attempt = first - 1 + (attempts or step.retry.max_attempts)
         attempt = first
         while True:
-            last = attempt >= last_attempt
+            at = Position(opening and attempt == 1, closing, attempt >= last_attempt)
             outcome = self._step(
                 f"{step.id}#{attempt}",
                 self.rt.runner.execute,
@@ -185,9 +213,13 @@ class Execution:
                 step,
                 attempt,
                 dict(self.results),
-                last,
+                at,
             )
-            if outcome["status"] not in UNCERTAIN or last:
+            cancelled = outcome.get("cancel") and not replay
+            # In a replay a refusal proves nothing yet: the earlier attempt it follows may have
+            # been applied, and a later answer under the same key will say so.
+            again = outcome["status"] in UNCERTAIN or (replay and outcome["status"] == "permanent")
+            if not again or at.last or cancelled:
                 return outcome
             DBOS.sleep(step.retry.delay(attempt - first + 1))
             attempt += 1
@@ -208,7 +240,8 @@ class Execution:
 
     def _settle(self, plan: Plan, stop: Stop | None) -> tuple[str, str | None]:
         if stop is None:
-            self._step("finish", self._finish, "completed", None, None)
+            if not self.completed:
+                self._step("finish", self._finish, "completed", None, None)
             return "completed", None
         self._step("compensating", self._finish, "compensating", stop.reason, stop.step_id)
         order = list(reversed(self.done))
@@ -232,7 +265,7 @@ class Execution:
             # Its last attempt failed without an answer: replaying it under the same key
             # returns what the target did (or does it now), so there is a result to undo.
             first = step.retry.max_attempts + 1
-            replayed = self._execute(step, first, attempts=self.rt.compensation_attempts)
+            replayed = self._execute(step, first, self.rt.compensation_attempts, replay=True)
             if replayed["status"] == "permanent":
                 return None
             if replayed["status"] != "ok":
@@ -305,6 +338,14 @@ class Execution:
             "settled_status": "cancelled" if run.cancel_requested else "compensated",
         }
 
+    def _doubt(self, outcome: dict[str, Any]) -> bool:
+        """Whether a refused step may still have taken effect: an earlier attempt of it failed
+        without an answer, or a process that died may have sent it before this one did."""
+        if int(outcome.get("attempt", 1)) > 1:
+            return True
+        status = DBOS.get_workflow_status(self.run_id)  # inside a step: read, not recorded
+        return status is not None and (status.recovery_attempts or 0) > 1
+
     def _finish(self, status: str, reason: str | None, failed_step: str | None) -> None:
         self.rt.journal.set_status(self.run_id, status, reason=reason, failed_step=failed_step)
 
@@ -353,12 +394,12 @@ class Execution:
         entry = Entry(self.run_id, step_id, "outcome", 1, status, at, 0, error, detail)
         self.rt.journal.record(
             entry,
+            {"status": "running"},
             status="done",
             outcome=status,
             outcome_detail=None if detail is None else dumps(detail),
             ended_ms=at,
         )
-        self.rt.journal.set_status(self.run_id, "running")
         return status
 
     def _not_compensable(self, step_id: str) -> None:

@@ -3,8 +3,12 @@
 Every room may import it; it imports only ``crmos.core``.
 """
 
+from crmos.store import tables_agent as tables_agent
 from crmos.store import tables_compliance as tables_compliance
+from crmos.store import tables_graph as tables_graph
 from crmos.store import tables_identity as tables_identity
+from crmos.store import tables_matching as tables_matching
+from crmos.store import tables_playbooks as tables_playbooks
 from crmos.store import tables_records as tables_records
 from crmos.store import tables_sagas as tables_sagas
 from crmos.store.engine import create_store_engine, is_sqlite, normalise_url
@@ -49,8 +53,12 @@ __all__ = [
     "record_decision",
     "record_failure",
     "set_offset",
+    "tables_agent",
     "tables_compliance",
+    "tables_graph",
     "tables_identity",
+    "tables_matching",
+    "tables_playbooks",
     "tables_records",
     "tables_sagas",
     "verify_audit",

@@ -67,7 +67,12 @@ dsr_requests = Table(
     Column("regions", String(200), nullable=False, comment="comma-separated region codes"),
     Column("packs", Text, nullable=False, comment="JSON: pack -> version that governs it"),
     Column("locale", String(16), nullable=False, comment="locale of the person's letters"),
-    Column("params", Text, nullable=False, comment="JSON: non-personal parameters (purposes of an opt-out)"),
+    Column(
+        "params",
+        Text,
+        nullable=False,
+        comment="JSON: non-personal parameters (purposes of an opt-out)",
+    ),
     Column("received_ms", BigInteger, nullable=False),
     Column("due_ms", BigInteger, nullable=False),
     Column("completed_ms", BigInteger, nullable=True),

@@ -39,6 +39,8 @@ profile_identifiers = Table(
     Column("seq", BigInteger, nullable=True, comment="event that first reported it"),
     Column("created_ms", BigInteger, nullable=False),
     Index("ix_profile_identifiers_profile", "profile_id"),
+    # SQLite: rows live in the primary-key b-tree itself, one b-tree fewer per insert.
+    sqlite_with_rowid=False,
 )
 
 # One row per event the stitcher attributed; `traits` is the event's trait statement, so the
@@ -46,7 +48,7 @@ profile_identifiers = Table(
 profile_events = Table(
     "profile_events",
     metadata,
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("seq", SeqType, primary_key=True, autoincrement=False),
     Column("workspace_id", String(40), nullable=False),
     Column("profile_id", String(40), nullable=False, comment="the profile it first joined"),
     Column("source", String(64), nullable=False),

@@ -1,6 +1,38 @@
-"""Triggers: the condition language (CEL), window patterns, keyed state and durable timers.
+"""Triggers: the condition language (CEL), window patterns, per-profile state and timers.
 
-Filled in by the playbooks issue.
+Pure: no I/O. The playbooks room feeds it events and stores its state and timers.
 """
 
-__all__: list[str] = []
+from crmos.triggers.conditions import (
+    VARIABLES,
+    Condition,
+    ConditionError,
+    Evaluable,
+    LambdaCondition,
+)
+from crmos.triggers.engine import Evaluator, EventView, Firing, State, Trigger
+from crmos.triggers.patterns import (
+    ParsedPattern,
+    Pattern,
+    longest_window,
+    parse_duration,
+    parse_pattern,
+)
+
+__all__ = [
+    "VARIABLES",
+    "Condition",
+    "ConditionError",
+    "Evaluable",
+    "Evaluator",
+    "EventView",
+    "Firing",
+    "LambdaCondition",
+    "ParsedPattern",
+    "Pattern",
+    "State",
+    "Trigger",
+    "longest_window",
+    "parse_duration",
+    "parse_pattern",
+]

@@ -212,8 +212,7 @@ EVAL: dict[str, list[str]] = {
     "complaint": [
         "Ticket {n} has been open for two weeks with zero progress. This is not the service "
         "we pay for.",
-        "I'd like to escalate: the onsite engineer left the machine in a worse state than "
-        "before.",
+        "I'd like to escalate: the onsite engineer left the machine in a worse state than before.",
         "Every time I call I get a different answer. This is ridiculous.",
         "The outage yesterday wasn't communicated at all and our customers were furious.",
         "Registering a complaint: the parts we received are faulty and support ignored us.",

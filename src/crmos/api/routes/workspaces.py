@@ -38,6 +38,9 @@ def issue(request: Request, key: AdminKey, body: NewKey) -> dict[str, Any]:
     store: WorkspaceStore = request.app.state.container.workspaces
     scopes = WRITE_SCOPES if body.kind == "write" else ADMIN_SCOPES
     issued = store.issue_key(key.workspace_id, body.name, scopes, body.source)
+    audit = request.app.state.container.compliance.audit
+    details = {"name": body.name, "scopes": list(scopes), "source": body.source}
+    audit(key.workspace_id, f"key:{key.id}", "key.issue", issued.key.id, details)
     return {
         "id": issued.key.id,
         "secret": issued.secret,
@@ -51,3 +54,5 @@ def revoke(request: Request, key: AdminKey, key_id: str) -> None:
     """Revoke a key of the caller's workspace."""
     store: WorkspaceStore = request.app.state.container.workspaces
     store.revoke(key.workspace_id, key_id)
+    audit = request.app.state.container.compliance.audit
+    audit(key.workspace_id, f"key:{key.id}", "key.revoke", key_id, {})

@@ -2,6 +2,23 @@
 failure injection and side-effect counters (``crmos sim erp|mes|scm``)."""
 
 from crmos.connectors.sim.app import Faults
-from crmos.connectors.sim.server import CRASH_EXIT, DOMAINS, Simulator, start_simulator
+from crmos.connectors.sim.audit import SideEffectAudit, audit_side_effects, audit_simulators
+from crmos.connectors.sim.server import (
+    CRASH_EXIT,
+    DOMAINS,
+    Simulator,
+    start_simulator,
+    start_simulators,
+)
 
-__all__ = ["CRASH_EXIT", "DOMAINS", "Faults", "Simulator", "start_simulator"]
+__all__ = [
+    "CRASH_EXIT",
+    "DOMAINS",
+    "Faults",
+    "SideEffectAudit",
+    "Simulator",
+    "audit_side_effects",
+    "audit_simulators",
+    "start_simulator",
+    "start_simulators",
+]

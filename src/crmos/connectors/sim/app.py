@@ -189,7 +189,11 @@ def _fail_rule(rule: Any) -> dict[str, Any]:
     status = int(rule.get("status", 503))
     if not 400 <= status <= 599:
         raise Refusal(422, "invalid_fault", "fail_next status must be 4xx or 5xx")
-    return {"operation": str(rule["operation"]), "status": status, "times": rule.get("times", 1)}
+    return {
+        "operation": str(rule["operation"]),
+        "status": status,
+        "times": int(rule.get("times", 1)),
+    }
 
 
 class SimApp:
@@ -211,7 +215,7 @@ class SimApp:
             body = _json_body(raw)
             if path.startswith("/_sim/"):
                 return self._admin(method, path, query, body)
-            return self._business(method, path, query, headers, body, raw)
+            return self._business(method, path, query, headers, body)
         except Refusal as exc:
             return problem(exc.status, exc.code, exc.detail, **exc.extra)
 
@@ -222,7 +226,6 @@ class SimApp:
         query: dict[str, str],
         headers: Mapping[str, str],
         body: dict[str, Any],
-        raw: bytes,
     ) -> Reply:
         route, params = self._route(method, path)
         if self.faults.faults.latency_ms:
@@ -234,10 +237,8 @@ class SimApp:
             kind = "injected_transient" if injected >= 500 else "injected_permanent"
             self.state.count(kind)
             reply = problem(injected, kind, f"fault injected by crmos sim into {route.operation}")
-        elif route.write:
-            reply = self._write(route, SimRequest(params, query, body), headers, raw, path)
         else:
-            reply = self._read(route, SimRequest(params, query, body))
+            reply = self._serve(route, SimRequest(params, query, body), headers, path)
         if crash:
             self.state.count("crashes")
         return replace(reply, crash=crash)
@@ -248,6 +249,16 @@ class SimApp:
             if params is not None:
                 return route, params
         raise Refusal(404, "no_such_endpoint", f"{self.domain.kind} has no {method} {path}")
+
+    def _serve(
+        self, route: Route, request: SimRequest, headers: Mapping[str, str], path: str
+    ) -> Reply:
+        try:
+            if route.write:
+                return self._write(route, request, headers, path)
+            return self._read(route, request)
+        except Refusal as exc:
+            return problem(exc.status, exc.code, exc.detail, **exc.extra)
 
     def _read(self, route: Route, request: SimRequest) -> Reply:
         with self.state.lock:
@@ -263,7 +274,6 @@ class SimApp:
         route: Route,
         request: SimRequest,
         headers: Mapping[str, str],
-        raw: bytes,
         path: str,
     ) -> Reply:
         key = headers.get("idempotency-key")

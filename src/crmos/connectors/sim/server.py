@@ -59,7 +59,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # a crashed simulator answers nothing
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
-        reply = self.server.app.handle(self.command, self.path, headers, raw)
+        try:
+            reply = self.server.app.handle(self.command, self.path, headers, raw)
+        except Exception:
+            if not self.server.dead:
+                raise
+            self.close_connection = True  # stopped while this request was in flight
+            return
         if reply.crash:
             self.close_connection = True
             self.server.dead = True
@@ -116,7 +122,7 @@ class Simulator:
 
     def serve_forever(self) -> None:
         """Serve in this thread until :meth:`stop` (or a crash)."""
-        self.server.serve_forever(poll_interval=0.1)
+        self.server.serve_forever(poll_interval=0.02)
 
     def start(self) -> Simulator:
         """Serve in a background thread; returns self."""
@@ -166,3 +172,20 @@ def start_simulator(
     """
     simulator = Simulator(kind, faults=Faults(**faults), state=state, token=token).start()
     return simulator.url, simulator.stop
+
+
+def start_simulators(
+    kinds: tuple[str, ...] = ("erp", "mes", "scm"), **faults: Any
+) -> tuple[dict[str, str], Callable[[], None]]:
+    """Start several simulators with the same faults: ``({kind: url}, stop_all)``.
+
+    The URLs are what ``connectors.base_urls`` takes, so a test or a benchmark writes
+    ``Settings(connectors={"base_urls": urls})``.
+    """
+    started = {kind: start_simulator(kind, **faults) for kind in kinds}
+
+    def stop_all() -> None:
+        for _, stop in started.values():
+            stop()
+
+    return {kind: url for kind, (url, _) in started.items()}, stop_all

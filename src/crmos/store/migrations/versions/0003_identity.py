@@ -58,11 +58,12 @@ def _identifiers_and_events() -> None:
         ),
         sa.Column("seq", sa.BigInteger(), nullable=True, comment="event that first reported it"),
         sa.Column("created_ms", sa.BigInteger(), nullable=False),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_profile_identifiers_profile", "profile_identifiers", ["profile_id"])
     op.create_table(
         "profile_events",
-        sa.Column("seq", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("seq", SeqType, primary_key=True, autoincrement=False),
         sa.Column("workspace_id", _ID, nullable=False),
         sa.Column("profile_id", _ID, nullable=False, comment="the profile it first joined"),
         sa.Column("source", sa.String(64), nullable=False),

@@ -27,9 +27,7 @@ def upgrade() -> None:
             nullable=False,
             comment="JSON of the workspace's compliance settings",
         ),
-        sa.Column(
-            "version", sa.BigInteger(), nullable=False, comment="1, 2, 3 ... one per change"
-        ),
+        sa.Column("version", sa.BigInteger(), nullable=False, comment="1, 2, 3 ... one per change"),
         sa.Column("updated_ms", sa.BigInteger(), nullable=False),
     )
     op.create_table(
@@ -148,9 +146,7 @@ def _requests_and_holds() -> None:
             comment="JSON: locale -> rendered confirmation",
         ),
     )
-    op.create_index(
-        "ix_dsr_requests_status", "dsr_requests", ["workspace_id", "status", "due_ms"]
-    )
+    op.create_index("ix_dsr_requests_status", "dsr_requests", ["workspace_id", "status", "due_ms"])
     op.create_index("ix_dsr_requests_profile", "dsr_requests", ["workspace_id", "profile_id"])
     op.create_table(
         "legal_holds",
@@ -173,9 +169,7 @@ def _complaints_and_regions() -> None:
         sa.Column("profile_id", sa.String(64), nullable=False),
         sa.Column("message_id", sa.String(200), nullable=False),
         sa.Column("region", sa.String(16), nullable=False),
-        sa.Column(
-            "pack", sa.String(64), nullable=False, comment="the pack whose SLA applies"
-        ),
+        sa.Column("pack", sa.String(64), nullable=False, comment="the pack whose SLA applies"),
         sa.Column("pack_version", sa.String(80), nullable=False),
         sa.Column("team", sa.String(64), nullable=False),
         sa.Column("received_ms", sa.BigInteger(), nullable=False),
@@ -194,9 +188,7 @@ def _complaints_and_regions() -> None:
             nullable=False,
             comment="comma-separated, e.g. DE or US-CA",
         ),
-        sa.Column(
-            "locale", sa.String(16), nullable=True, comment="the person's preferred locale"
-        ),
+        sa.Column("locale", sa.String(16), nullable=True, comment="the person's preferred locale"),
         sa.Column("updated_ms", sa.BigInteger(), nullable=False),
         sa.UniqueConstraint("workspace_id", "profile_id", name="uq_profile_regions_profile"),
     )

@@ -1,0 +1,108 @@
+"""Edges follow identity: after a merge or a split, edges re-point to the live profiles.
+
+Identity records each merge (``identity_merges``, with ``split_ms`` once split) and keeps
+``profiles.root_id`` current. Every edge remembers the profile it was first seen on
+(``src_key``/``dst_key``), so re-pointing is a recomputation: each such profile's edges move to
+its root now. Merge records newer than the workspace's cursor are applied at the start of
+every consumer batch and by :func:`follow_identity` (idempotent).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, delete, or_, select, update
+
+from crmos.graph.edges import ensure_node, link, unlink
+from crmos.graph.model import node_id
+from crmos.store.tables_graph import (
+    graph_audience_members,
+    graph_audiences,
+    graph_cursors,
+    graph_edges,
+    upsert_replace,
+)
+from crmos.store.tables_identity import identity_merges, profiles
+
+SLACK_MS = 2_000  # merges written by other transactions may commit slightly out of time order
+_e = graph_edges.c
+
+
+def follow_identity(conn: Connection, workspace_id: str) -> set[str]:
+    """Re-point edges after merges and splits since the last call; returns live roots moved."""
+    mark = _cursor(conn, workspace_id)
+    m = identity_merges.c
+    rows = conn.execute(
+        select(m.survivor_id, m.other_id, m.created_ms, m.split_ms).where(
+            m.workspace_id == workspace_id,
+            or_(m.created_ms >= mark - SLACK_MS, m.split_ms >= mark - SLACK_MS),
+        )
+    ).all()
+    if not rows:
+        return set()
+    roots = _trees(conn, workspace_id, {pid for r in rows for pid in (r.survivor_id, r.other_id)})
+    for root in set(roots.values()):
+        ensure_node(conn, workspace_id, node_id("profile", root))
+    _repoint(conn, workspace_id, roots)
+    _drop_stale_members(conn, workspace_id, set(roots) - set(roots.values()))
+    high = max(max(r.created_ms, r.split_ms or 0) for r in rows)
+    stmt = upsert_replace(conn.engine, graph_cursors, ["workspace_id", "name"], ["value"])
+    conn.execute(stmt, {"workspace_id": workspace_id, "name": "merges", "value": max(high, mark)})
+    return set(roots.values())
+
+
+def _cursor(conn: Connection, workspace_id: str) -> int:
+    c = graph_cursors.c
+    value = conn.execute(
+        select(c.value).where(c.workspace_id == workspace_id, c.name == "merges")
+    ).scalar_one_or_none()
+    return int(value) if value is not None else 0
+
+
+def _trees(conn: Connection, workspace_id: str, ids: set[str]) -> dict[str, str]:
+    """Every profile in the trees now holding ``ids`` (and the ids' old trees): id -> root."""
+    p = profiles.c
+    tops = select(p.root_id).where(p.id.in_(sorted(ids)))
+    stmt = select(p.id, p.root_id).where(
+        p.workspace_id == workspace_id, or_(p.root_id.in_(tops), p.id.in_(sorted(ids)))
+    )
+    return {r.id: r.root_id for r in conn.execute(stmt)}
+
+
+def _repoint(conn: Connection, workspace_id: str, roots: dict[str, str]) -> None:
+    now = {node_id("profile", pid): node_id("profile", root) for pid, root in roots.items()}
+    keys = sorted(now)
+    for i in range(0, len(keys), 500):
+        part = keys[i : i + 500]
+        rows = conn.execute(
+            select(graph_edges).where(
+                _e.workspace_id == workspace_id,
+                or_(_e.src_key.in_(part), _e.dst_key.in_(part)),
+            )
+        ).all()
+        for r in rows:
+            src, dst = now.get(r.src_key, r.src), now.get(r.dst_key, r.dst)
+            if (src, dst) == (r.src, r.dst):
+                continue
+            live = r.valid_to_ms is None
+            if live:
+                unlink(conn, workspace_id, r.src, r.type, r.dst, r.weight)
+            conn.execute(
+                update(graph_edges)
+                .where(_e.workspace_id == workspace_id, _e.src_key == r.src_key)
+                .where(_e.type == r.type, _e.dst_key == r.dst_key)
+                .values(src=src, dst=dst)
+            )
+            if live:
+                link(conn, workspace_id, src, r.type, dst, r.weight)
+
+
+def _drop_stale_members(conn: Connection, workspace_id: str, merged: set[str]) -> None:
+    """Profiles merged away leave every audience (their survivor is evaluated again)."""
+    if not merged:
+        return
+    g, a = graph_audience_members.c, graph_audiences.c
+    ours = select(a.id).where(a.workspace_id == workspace_id)
+    conn.execute(
+        delete(graph_audience_members).where(
+            g.audience_id.in_(ours), g.profile_id.in_(sorted(merged))
+        )
+    )

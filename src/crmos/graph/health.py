@@ -1,0 +1,116 @@
+"""Graph health, the seed's dashboard: event loss, entity-match conflicts, inference failures.
+
+- event loss rate: rejected / received from intake accounting (``intake_stats``). Intake keeps
+  running totals without time, so this figure covers everything since the store began.
+- match conflict rate: identifier conflicts identity recorded in the window / events identity
+  attributed in the window.
+- inference failure rate: rule evaluations that failed / rule evaluations, in the window.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import Connection, Engine, func, select
+
+from crmos.ingest import intake_stats
+from crmos.store import EventLog
+from crmos.store.tables_graph import graph_rule_failures, graph_rule_stats
+from crmos.store.tables_identity import identity_conflicts, profile_events
+
+
+def graph_health(
+    conn: Connection, log: EventLog, workspace_id: str, window_s: int
+) -> dict[str, Any]:
+    """The three health figures of a workspace over the last ``window_s`` seconds."""
+    now = int(time.time() * 1000)
+    since = now - window_s * 1000
+    sources = intake_stats(log, workspace_id)
+    received = sum(s.received for s in sources)
+    rejected = sum(sum(s.rejected.values()) for s in sources)
+    c, e = identity_conflicts.c, profile_events.c
+    conflicts = conn.execute(
+        select(func.count()).where(c.workspace_id == workspace_id, c.created_ms >= since)
+    ).scalar_one()
+    attributed = conn.execute(
+        select(func.count()).where(e.workspace_id == workspace_id, e.ts_ms >= since)
+    ).scalar_one()
+    rules = _rule_counts(conn, workspace_id, since)
+    evaluated = sum(v.get("evaluated", 0) for v in rules.values())
+    failed = sum(v.get("failed", 0) for v in rules.values())
+    return {
+        "workspace_id": workspace_id,
+        "window_s": window_s,
+        "since_ms": since,
+        "event_loss": _rate(rejected, received) | {"rejected": rejected, "received": received},
+        "match_conflicts": _rate(conflicts, attributed)
+        | {"conflicts": int(conflicts), "events": int(attributed)},
+        "inference_failures": _rate(failed, evaluated)
+        | {"failed": failed, "evaluated": evaluated, "by_rule": rules}
+        | {"recent": _recent(conn, workspace_id, since)},
+    }
+
+
+def _rate(part: int, whole: int) -> dict[str, Any]:
+    return {"rate": round(part / whole, 6) if whole else 0.0}
+
+
+def _rule_counts(conn: Connection, workspace_id: str, since: int) -> dict[str, dict[str, int]]:
+    t = graph_rule_stats.c
+    out: dict[str, dict[str, int]] = {}
+    for r in conn.execute(
+        select(t.rule, t.outcome, func.sum(t.count).label("n"))
+        .where(t.workspace_id == workspace_id, t.bucket_ms >= since - since % 60_000)
+        .group_by(t.rule, t.outcome)
+    ):
+        out.setdefault(r.rule, {})[r.outcome] = int(r.n)
+    return out
+
+
+def _recent(conn: Connection, workspace_id: str, since: int) -> list[dict[str, Any]]:
+    f = graph_rule_failures.c
+    rows = conn.execute(
+        select(f.rule, f.seq, f.error, f.created_ms)
+        .where(f.workspace_id == workspace_id, f.created_ms >= since)
+        .order_by(f.id.desc())
+        .limit(10)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+class GraphHealthCollector(Collector):
+    """Prometheus gauges of the graph health figures of every workspace, at scrape time."""
+
+    def __init__(
+        self, engine: Engine, log: EventLog, workspaces: Callable[[], list[str]], window_s: int
+    ) -> None:
+        self._engine = engine
+        self._log = log
+        self._workspaces = workspaces
+        self._window = window_s
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Yield ``crmos_graph_{event_loss,match_conflict,inference_failure}_rate``."""
+        names = {
+            "event_loss": "crmos_graph_event_loss_rate",
+            "match_conflicts": "crmos_graph_match_conflict_rate",
+            "inference_failures": "crmos_graph_inference_failure_rate",
+        }
+        families = {
+            key: GaugeMetricFamily(
+                name,
+                f"Graph health: {key.replace('_', ' ')} rate over the window.",
+                labels=["workspace", "window_s"],
+            )
+            for key, name in names.items()
+        }
+        with self._engine.connect() as conn:
+            for ws in self._workspaces():
+                figures = graph_health(conn, self._log, ws, self._window)
+                for key, family in families.items():
+                    family.add_metric([ws, str(self._window)], figures[key]["rate"])
+        yield from families.values()

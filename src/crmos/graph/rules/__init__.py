@@ -1,0 +1,1 @@
+"""Shipped inference rules (package data)."""

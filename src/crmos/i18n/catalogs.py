@@ -1,0 +1,95 @@
+"""Message catalogs: one Babel ``.po`` file per locale, package data, read once at first use.
+
+A missing translation falls back to English visibly (``[en] ...`` in text, ``lang="en"`` in
+HTML) and is counted per locale, so ``crmos i18n status`` shows what translators still owe.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from importlib.resources import files
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.pofile import read_po
+
+from crmos.core.errors import Problem, ValidationError
+
+SOURCE = "en"
+RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "yi", "ps", "dv", "ckb"})
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A translated message, or the English one when no translation exists."""
+
+    value: str
+    fallback: bool
+
+
+class Catalogs:
+    """Every shipped catalog, with fallback counters."""
+
+    def __init__(self) -> None:
+        self._messages: dict[str, dict[str, str]] = {}
+        self._lock = threading.Lock()
+        self.fallbacks: Counter[tuple[str, str]] = Counter()
+        self._load()
+
+    def locales(self) -> list[str]:
+        """Locales with a catalog, sorted."""
+        return sorted(self._messages)
+
+    def resolve(self, locale: str) -> str:
+        """The catalog to use for ``locale`` (``de-DE`` -> ``de``, ``pt-BR`` -> ``pt_BR``).
+
+        A locale CLDR does not know is an error; a known one without a catalog gets English.
+        """
+        tag = locale.strip().replace("-", "_")
+        try:
+            parsed = Locale.parse(tag)
+        except (UnknownLocaleError, ValueError) as exc:
+            valid = ", ".join(self.locales())
+            message = f"unknown locale '{locale}'; use a CLDR locale such as {valid}"
+            raise ValidationError(message, [Problem("locale", message)]) from exc
+        for candidate in (str(parsed), f"{parsed.language}_{parsed.territory}", parsed.language):
+            if candidate in self._messages:
+                return candidate
+        if parsed.language == "zh":
+            return "zh_CN"
+        return str(parsed)  # no catalog: every message falls back to English, visibly
+
+    def text(self, locale: str, msgid: str) -> Text:
+        """``msgid`` in ``locale`` (already resolved), counting a fallback to English."""
+        found = self._messages.get(locale, {}).get(msgid)
+        if found:
+            return Text(found, False)
+        if locale != SOURCE:
+            with self._lock:
+                self.fallbacks[(locale, msgid)] += 1
+        return Text(msgid, locale != SOURCE)
+
+    def missing(self) -> dict[str, list[str]]:
+        """Per locale, the source messages it has no translation for."""
+        source = list(self._messages[SOURCE])
+        return {
+            loc: [m for m in source if not messages.get(m)]
+            for loc, messages in sorted(self._messages.items())
+        }
+
+    def _load(self) -> None:
+        folder = files("crmos.i18n") / "locales"
+        for entry in folder.iterdir():
+            if not entry.name.endswith(".po"):
+                continue
+            with entry.open("rb") as fh:
+                catalog = read_po(fh)
+            self._messages[entry.name[:-3]] = {
+                str(m.id): str(m.string) for m in catalog if m.id and isinstance(m.id, str)
+            }
+
+
+def direction(locale: str) -> str:
+    """``rtl`` for right-to-left scripts (Arabic, Hebrew ...), else ``ltr``."""
+    return "rtl" if locale.split("_")[0] in RTL_LANGUAGES else "ltr"

@@ -1,0 +1,91 @@
+"""The profile side of an event: which profile it belongs to, and the CEL activation.
+
+Identity stitched every event before triggers see it (it consumes the log first); one query per
+batch finds each event's live profile with its traits and flags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, select
+
+from crmos.core.event import Event
+from crmos.store.tables_identity import profile_events, profiles
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileFacts:
+    """What conditions may read about a profile."""
+
+    id: str
+    traits: dict[str, Any] = field(default_factory=dict)
+    flags: dict[str, Any] = field(default_factory=dict)
+
+
+def profiles_of(conn: Connection, events: Sequence[Event]) -> dict[int, ProfileFacts]:
+    """The live profile of each stitched event, by event ``seq``."""
+    seqs = [e.seq for e in events if e.seq is not None]
+    if not seqs:
+        return {}
+    pe, p = profile_events.c, profiles.c
+    stmt = (
+        select(pe.seq, p.root_id)
+        .select_from(profile_events.join(profiles, p.id == pe.profile_id))
+        .where(pe.seq.in_(seqs))
+    )
+    roots = {int(r.seq): str(r.root_id) for r in conn.execute(stmt)}
+    facts = _facts(conn, set(roots.values()))
+    return {seq: facts[root] for seq, root in roots.items() if root in facts}
+
+
+def _facts(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileFacts]:
+    p = profiles.c
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    rows = conn.execute(select(p.id, p.traits, p.marketing_suppressed).where(p.id.in_(wanted)))
+    out = {}
+    for row in rows:
+        traits = {k: v[0] for k, v in (orjson.loads(row.traits or "{}") or {}).items()}
+        flags = {"marketing_suppressed": bool(row.marketing_suppressed)}
+        out[str(row.id)] = ProfileFacts(str(row.id), traits, flags)
+    return out
+
+
+def event_dict(event: Event) -> dict[str, Any]:
+    """The ``event`` variable of conditions."""
+    body = event.body
+    return {
+        "id": event.message_id,
+        "type": event.type,
+        "name": event.name or "",
+        "properties": body.get("properties") or {},
+        "traits": body.get("traits") or {},
+        "context": body.get("context") or {},
+        "touchpoint": event.touchpoint,
+        "user_id": event.user_id or "",
+        "timestamp_ms": ts_ms(event),
+    }
+
+
+def activation(event: Event, facts: ProfileFacts) -> dict[str, Any]:
+    """Every variable a condition may read for ``event`` of the profile ``facts``."""
+    account = {"name": facts.traits.get("company"), "id": facts.traits.get("company_id")}
+    profile = {"id": facts.id, "traits": facts.traits, "flags": facts.flags}
+    return {
+        "event": event_dict(event),
+        "profile": profile,
+        "traits": facts.traits,
+        "flags": facts.flags,
+        "account": {k: v for k, v in account.items() if v is not None},
+        "graph": {},
+    }
+
+
+def ts_ms(event: Event) -> int:
+    """The event's time in epoch milliseconds."""
+    return int(event.timestamp.timestamp() * 1000)

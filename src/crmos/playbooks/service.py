@@ -1,0 +1,284 @@
+"""What the API, the CLI and the composition root do with playbooks.
+
+Validate, publish, show what was in force, diff, roll back; list firings and approve them;
+dry-run over stored events; and the runtime pieces the composition root wires in: the trigger
+consumer, the launcher, the components as sagas actions, and the timer thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, insert, select, update
+
+from crmos.core.errors import ConfigError, Conflict, NotFound
+from crmos.core.settings import Settings
+from crmos.identity import profile_view
+from crmos.ingest import EventReader
+from crmos.playbooks import versions
+from crmos.playbooks.backtest import Backtest, backtest, stored_batches
+from crmos.playbooks.components import ComponentAction, ComponentRegistry, Ports, Refusal
+from crmos.playbooks.firing import ConsentCheck
+from crmos.playbooks.launcher import Launcher, StartRun
+from crmos.playbooks.runtime import TriggerConsumer
+from crmos.playbooks.spec import Playbook, parse
+from crmos.store import EventLog, append_audit
+from crmos.store.tables_playbooks import component_refusals, playbook_firings
+
+DAY_MS = 86_400_000
+Intake = Callable[[str, dict[str, Any]], None]  # (workspace, Segment message)
+
+
+def now_ms() -> int:
+    """Wall-clock epoch milliseconds."""
+    return int(time.time() * 1000)
+
+
+class Playbooks:
+    """Playbooks of every workspace; each method takes the caller's workspace and stays in it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        registry: ComponentRegistry,
+        source: tuple[EventLog, EventReader],
+        consent: ConsentCheck | None = None,
+        clock: Callable[[], int] = now_ms,
+        upstream: str = "identity",
+    ) -> None:
+        self.settings = settings
+        self.reader = source[1]
+        self.engine = engine
+        self.registry = registry
+        self.clock = clock
+        self.retention_ms = settings.playbooks.retention_days * DAY_MS
+        self.consumer = TriggerConsumer(
+            registry, self.retention_ms, clock, source, consent, upstream
+        )
+        self.launcher = Launcher(engine, self._start_run, clock)
+        self._start: StartRun | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- wiring ------------------------------------------------------------------------------
+
+    def connect(self, start_run: StartRun) -> None:
+        """Give the launcher the sagas engine's way to start a run."""
+        self._start = start_run
+
+    def _start_run(self, workspace_id: str, request: dict[str, Any]) -> str:
+        if self._start is None:
+            raise ConfigError("playbooks", "no run engine connected; call connect() at startup")
+        return self._start(workspace_id, request)
+
+    def actions(
+        self, action: Callable[[str], Any], intake: Intake | None = None
+    ) -> list[ComponentAction]:
+        """Every component as a sagas action, sandboxed through ports built here."""
+        ports = Ports(
+            profile=self._profile,
+            action=action,
+            refused=self._refused,
+            base_urls=dict(self.settings.connectors.base_urls),
+            tag=None if intake is None else self._tagger(intake),
+        )
+        return self.registry.actions(ports)
+
+    def _profile(self, workspace_id: str | None, profile_id: str) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            return profile_view(conn, workspace_id or "", profile_id)
+
+    def _refused(self, refusal: Refusal) -> None:
+        with self.engine.begin() as conn:
+            row = {
+                "workspace_id": refusal.workspace_id,
+                "run_id": refusal.run_id,
+                "component": refusal.component,
+                "host": refusal.host,
+                "at_ms": self.clock(),
+            }
+            conn.execute(insert(component_refusals).values(**row))
+            if refusal.workspace_id:
+                details = {"component": refusal.component, "host": refusal.host}
+                action = "component.host_refused"
+                append_audit(
+                    conn, refusal.workspace_id, refusal.component, action, refusal.run_id, details
+                )
+
+    def _tagger(self, intake: Intake) -> Callable[[str | None, str, dict[str, Any], str], None]:
+        def tag(
+            workspace_id: str | None, profile_id: str, traits: dict[str, Any], key: str
+        ) -> None:
+            view = self._profile(workspace_id, profile_id)
+            ids = {i["type"]: i["value"] for i in view["identifiers"]}
+            who = (
+                {"userId": ids["user_id"]}
+                if "user_id" in ids
+                else {"anonymousId": ids.get("anonymous_id")}
+            )
+            if not any(who.values()):
+                raise NotFound("user or anonymous id of profile", profile_id)
+            message_id = "tag-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+            intake(
+                workspace_id or "",
+                {"type": "identify", "messageId": message_id, "traits": traits, **who},
+            )
+
+        return tag
+
+    # -- timers ------------------------------------------------------------------------------
+
+    def tick(self) -> list[str]:
+        """Fire due absence timers and start pending runs; returns the started run ids."""
+        try:
+            with self.engine.begin() as conn:
+                self.consumer.tick(conn)
+        except Exception:
+            self.consumer.invalidate()  # the commit failed: memory is ahead of the store
+            raise
+        return self.launcher.launch()
+
+    def start_timers(self) -> None:
+        """Check timers every ``playbooks.timer_poll_s`` in a background thread."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="crmos-timers", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        """Stop the timer thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.settings.playbooks.timer_poll_s):
+            try:
+                self.tick()
+            except Exception:  # the next tick retries; the stream is not affected
+                import logging
+
+                logging.getLogger(__name__).exception("playbook timers failed")
+
+    # -- versions ----------------------------------------------------------------------------
+
+    def validate(self, text: str) -> Playbook:
+        """The playbook of ``text``; :class:`ValidationError` lists every problem."""
+        return parse(text, self.registry, self.retention_ms)
+
+    def publish(self, workspace_id: str, text: str, author: str, comment: str) -> versions.Version:
+        """Validate and put in force an immutable snapshot of ``text``."""
+        playbook = self.validate(text)
+        with self.engine.begin() as conn:
+            return versions.publish(conn, workspace_id, playbook, author, comment, self.clock())
+
+    def in_force(
+        self, workspace_id: str, playbook_id: str, at_ms: int | None = None
+    ) -> versions.Version:
+        """The version in force at ``at_ms`` (now by default)."""
+        with self.engine.connect() as conn:
+            found = versions.in_force(conn, workspace_id, playbook_id, at_ms or self.clock())
+        if found is None:
+            raise NotFound("playbook version in force", playbook_id)
+        return found
+
+    def in_force_all(self, workspace_id: str) -> list[versions.Version]:
+        """The playbooks in force now."""
+        with self.engine.connect() as conn:
+            return versions.all_in_force(conn, self.clock(), workspace_id)
+
+    def history(self, workspace_id: str, playbook_id: str) -> list[versions.Version]:
+        """Every published version of a playbook, oldest first."""
+        with self.engine.connect() as conn:
+            found = versions.history(conn, workspace_id, playbook_id)
+        if not found:
+            raise NotFound("playbook", playbook_id)
+        return found
+
+    def version(self, workspace_id: str, ref: str) -> versions.Version:
+        """A version by hash (or a unique prefix)."""
+        with self.engine.connect() as conn:
+            return versions.find_version(conn, workspace_id, ref)
+
+    def diff(self, workspace_id: str, older: str, newer: str) -> str:
+        """A unified diff between two versions."""
+        return versions.diff(self.version(workspace_id, older), self.version(workspace_id, newer))
+
+    def rollback(self, workspace_id: str, playbook_id: str, author: str) -> versions.Version:
+        """Put back the previous version."""
+        with self.engine.begin() as conn:
+            return versions.rollback(conn, workspace_id, playbook_id, author, self.clock())
+
+    def deactivate(self, workspace_id: str, playbook_id: str, author: str) -> None:
+        """Stop a playbook."""
+        with self.engine.begin() as conn:
+            versions.deactivate(conn, workspace_id, playbook_id, author, self.clock())
+
+    def dry_run(self, workspace_id: str, text: str, since_ms: int) -> Backtest:
+        """Replay the workspace's stored events since ``since_ms`` through ``text``'s trigger."""
+        playbook = self.validate(text)
+        with self.engine.connect() as conn:
+            batches = stored_batches(self.reader, conn, workspace_id, since_ms)
+            return backtest(playbook, self.registry, batches)
+
+    # -- firings -----------------------------------------------------------------------------
+
+    def firings(
+        self, workspace_id: str, playbook_id: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Firings of the workspace, newest first."""
+        f = playbook_firings.c
+        stmt = select(playbook_firings).where(f.workspace_id == workspace_id)
+        if playbook_id is not None:
+            stmt = stmt.where(f.playbook_id == playbook_id)
+        stmt = stmt.order_by(f.created_ms.desc(), f.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return [{k: v for k, v in r._mapping.items() if k != "request"} for r in rows]
+
+    def approve(self, workspace_id: str, firing_id: str, approver: str) -> dict[str, Any]:
+        """Let a firing that awaits approval start its run."""
+        f = playbook_firings.c
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(playbook_firings).where(f.workspace_id == workspace_id, f.id == firing_id)
+            ).first()
+            if row is None:
+                raise NotFound("firing", firing_id)
+            if row.status != "awaiting_approval":
+                raise Conflict("firing", firing_id, f"it is {row.status}, not awaiting approval")
+            conn.execute(update(playbook_firings).where(f.id == firing_id).values(status="pending"))
+            details = {"playbook_id": row.playbook_id, "decision_id": row.decision_id}
+            append_audit(conn, workspace_id, approver, "playbook.approve", row.profile_id, details)
+        self.launcher.launch()
+        return self.firing(workspace_id, firing_id)
+
+    def firing(self, workspace_id: str, firing_id: str) -> dict[str, Any]:
+        """One firing."""
+        f = playbook_firings.c
+        stmt = select(playbook_firings).where(f.workspace_id == workspace_id, f.id == firing_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(stmt).first()
+        if row is None:
+            raise NotFound("firing", firing_id)
+        return {k: v for k, v in row._mapping.items() if k != "request"}
+
+    def refusals(self, workspace_id: str) -> list[dict[str, Any]]:
+        """Calls components made to hosts they did not declare."""
+        c = component_refusals.c
+        stmt = select(component_refusals).where(c.workspace_id == workspace_id).order_by(c.id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def request_of(firing_row: dict[str, Any]) -> dict[str, Any]:
+    """The stored run request of a firing row."""
+    data: dict[str, Any] = orjson.loads(firing_row["request"])
+    return data
