@@ -8,7 +8,7 @@ from sqlalchemy import Connection, text
 
 from crmos.bootstrap import Container
 from crmos.core.event import Event
-from crmos.ingest import StreamRunner
+from crmos.ingest import Consumer, StreamRunner
 from crmos.store import failures
 from crmos.store.tables import metadata
 
@@ -108,3 +108,29 @@ def test_migrations_create_exactly_the_tables_the_code_declares(container: Conta
     with container.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
+
+
+def test_a_later_consumer_never_runs_ahead_of_the_one_before_it(container: Container) -> None:
+    make_seen_table(container)
+
+    class Racing(StreamRunner):
+        """An event arrives after the first consumer drained and before the second reads."""
+
+        arrived = False
+
+        def _drain(self, consumer: Consumer, ceiling: int | None) -> int:
+            handled = super()._drain(consumer, ceiling)
+            if consumer.name == "first" and not self.arrived:
+                self.arrived = True
+                ingest(container, ["late"])
+            return handled
+
+    runner = Racing(
+        container.engine, container.log, container.reader, [Recorder("first"), Recorder("second")]
+    )
+    ingest(container, ["m0", "m1"])
+    runner.run_once()
+    assert seen(container, "first") == ["m0", "m1"]
+    assert seen(container, "second") == ["m0", "m1"]
+    runner.run_once()
+    assert seen(container, "first") == seen(container, "second") == ["m0", "m1", "late"]

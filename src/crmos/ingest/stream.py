@@ -63,7 +63,14 @@ class StreamRunner:
     def run_once(self) -> int:
         """Bring every consumer up to the end of the log; returns how many events were handled."""
         with self._lock:
-            return sum(self._drain(consumer) for consumer in self._consumers)
+            handled, ceiling = 0, None
+            for consumer in self._consumers:
+                handled += self._drain(consumer, ceiling)
+                # A consumer never runs ahead of the one before it: the graph must not see an
+                # event identity has not stitched yet, even when new events arrived meanwhile.
+                with self._engine.connect() as conn:
+                    ceiling = get_offset(conn, consumer.name)
+            return handled
 
     def start(self) -> None:
         """Run in a background thread until :meth:`close`."""
@@ -91,12 +98,12 @@ class StreamRunner:
                 # Other processes (CLI imports, other API workers) commit too: poll as a fallback.
                 self._wake.wait(self._idle)
 
-    def _drain(self, consumer: Consumer) -> int:
+    def _drain(self, consumer: Consumer, ceiling: int | None) -> int:
         total = 0
         while True:
             with self._engine.connect() as conn:
                 offset = get_offset(conn, consumer.name)
-                rows = self._log.read_after(conn, offset, self._batch)
+                rows = self._log.read_after(conn, offset, self._batch, until=ceiling)
                 events = self._reader.to_events(conn, rows)
             if not events:
                 return total

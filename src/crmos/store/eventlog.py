@@ -118,10 +118,14 @@ class EventLog:
         with self.engine.connect() as conn:
             return list(conn.execute(stmt.order_by(order).limit(query.limit)).all())
 
-    def read_after(self, conn: Connection, seq: int, limit: int) -> list[Row[Any]]:
-        """The next ``limit`` events of every workspace after ``seq``, in log order."""
-        stmt = select(events).where(events.c.seq > seq).order_by(events.c.seq).limit(limit)
-        return list(conn.execute(stmt).all())
+    def read_after(
+        self, conn: Connection, seq: int, limit: int, until: int | None = None
+    ) -> list[Row[Any]]:
+        """The next ``limit`` events of every workspace after ``seq`` (up to ``until``), in order."""
+        stmt = select(events).where(events.c.seq > seq)
+        if until is not None:
+            stmt = stmt.where(events.c.seq <= until)
+        return list(conn.execute(stmt.order_by(events.c.seq).limit(limit)).all())
 
     def counts(self, workspace_id: str) -> list[Row[Any]]:
         """The intake counters of a workspace."""
