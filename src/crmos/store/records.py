@@ -178,8 +178,8 @@ def verify_audit(conn: Connection, workspace_id: str) -> Iterator[AuditBreak]:
         .order_by(t.position)
         .execution_options(yield_per=10_000)
     )
-    # Plain tuples: reading Row attributes by name costs more than the hashing itself.
-    for position, at_ms, actor, action, subject, details, prev_hash, digest in rows.tuples():
+    # Unpack rows as tuples: reading Row attributes by name costs more than the hashing.
+    for position, at_ms, actor, action, subject, details, prev_hash, digest in rows:
         if position != expected:
             yield AuditBreak(workspace_id, expected, f"entry {expected} is missing")
         if prev_hash != prev:
