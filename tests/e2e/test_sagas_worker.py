@@ -163,7 +163,7 @@ def test_scenario_7_resumes_after_a_kill_at_a_random_moment_without_duplicates(
     from crmos.connectors.sim import audit_simulators, start_simulators
     from tests.integration.test_sagas_scenarios import framework_agreement
 
-    urls, stop_sims = start_simulators(latency_ms=25, seed=3)
+    urls, stop_sims = start_simulators(latency_ms=120, seed=3)
     env = {**env, "CRMOS__CONNECTORS__BASE_URLS": json.dumps(urls)}
     settings = Settings(
         home=Path(env["CRMOS__HOME"]),
@@ -176,7 +176,7 @@ def test_scenario_7_resumes_after_a_kill_at_a_random_moment_without_duplicates(
         ws, _, _ = container.workspaces.create("acme")
         runs = [container.runs.start(ws.id, framework_agreement()).id for _ in range(5)]
         worker.start()
-        moment = random.Random().randint(1, 15)  # of the 20 side effects the runs make
+        moment = random.Random().randint(1, 12)  # of the 20 side effects the runs make
         wait_until(
             lambda: audit_simulators(urls.values(), []).side_effects >= moment,
             timeout=60,

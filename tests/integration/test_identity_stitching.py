@@ -12,7 +12,7 @@ from crmos.core.settings import IdentitySettings
 from crmos.identity import Stitcher, list_reviews, merge_profiles, resolve_review, split_profile
 from crmos.identity.config import set_workspace_config
 from crmos.identity.views import list_conflicts, list_rejections
-from crmos.store import decisions_of
+from crmos.store import decisions_of, failures
 from crmos.store.tables_identity import profile_identifiers
 from tests.integration.identity_support import (
     identify,
@@ -256,3 +256,52 @@ def test_traits_follow_source_precedence_then_the_latest_write(container: Contai
         "crm name",
         "app name",
     ]
+
+
+def test_a_stitcher_with_a_small_cache_forgets_and_rereads_without_changing_the_outcome(
+    container: Container,
+) -> None:
+    ws = workspace(container)
+    now = datetime.now(UTC)
+    stitcher = Stitcher(IdentitySettings(cache_identifiers=1000))
+
+    def event(seq: int, **ids: str) -> Event:
+        body = {"type": "identify", "traits": {"email": f"p{seq % 900}@example.com"}}
+        return Event(
+            ws,
+            f"m{seq}",
+            "identify",
+            ids.get("user"),
+            ids.get("anon"),
+            None,
+            now,
+            now,
+            "app",
+            body,
+            seq,
+        )
+
+    first = [event(n, user=f"u{n}") for n in range(1, 901)]  # 1,800 identifiers
+    later = [event(900 + n, anon=f"a{n}") for n in range(1, 901)]  # joins by e-mail
+    for batch in (first[:450], first[450:], later[:450], later[450:]):
+        with container.engine.begin() as conn:
+            stitcher.handle(conn, batch)
+    assert live_profiles(container, ws) == 900
+    assert pid(container, ws, "anonymous_id", "a1") == pid(container, ws, "user_id", "u1")
+    assert pid(container, ws, "anonymous_id", "a899") == pid(container, ws, "user_id", "u899")
+
+
+def test_identifiers_another_process_attached_are_found_after_the_store_refuses_a_duplicate(
+    container: Container,
+) -> None:
+    ws = workspace(container)
+    send(container, ws, identify("app", user_id="u-1"))
+    now = datetime.now(UTC)
+    body = {"type": "identify", "traits": {"email": "x@example.com"}}
+    elsewhere = Event(ws, "m-x", "identify", None, "a-x", None, now, now, "crm", body, 10**9)
+    with container.engine.begin() as conn:  # a second stitcher, as another process would run
+        Stitcher(IdentitySettings()).handle(conn, [elsewhere])
+    send(container, ws, identify("app", user_id="u-1", email="x@example.com"))
+    assert pid(container, ws, "anonymous_id", "a-x") == pid(container, ws, "user_id", "u-1")
+    with container.engine.connect() as conn:
+        assert failures(conn, "identity") == []

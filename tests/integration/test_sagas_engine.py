@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from crmos.bootstrap import Container
-from crmos.sagas.testing import EffectServer, Faults
+from crmos.sagas.testing import EffectServer, Faults, HttpEffect
+from crmos.sagas.views import NewRun
 from crmos.store import decisions_of
 from tests.integration.saga_support import effect, run_to_end, start_fast_engine, wait_until
 
@@ -263,3 +264,30 @@ def test_when_and_unless_choose_a_branch_recorded_as_a_decision(
     assert attach.kind == "saga.branch"
     assert attach.inputs == {"steps.lookup.amount": 0}
     assert attach.reason.startswith("skipped step 'attach'")
+
+
+@SQLITE_ONLY
+def test_a_run_written_but_never_queued_is_queued_again_and_executed(
+    engine: Container, workspace: str, effects: EffectServer
+) -> None:
+    plan = engine.runs.validate(four_steps(effects.url))
+    run_id = "run_stranded"  # its submitter died between writing it and queueing it
+    engine.runs.journal.create(NewRun(run_id, workspace, plan, "0" * 31 + "1", "0" * 15 + "1"))
+
+    assert engine.runs.requeue_stranded(older_than_s=0) == 1
+    assert engine.runs.wait(workspace, run_id, timeout_s=30).status == "completed"
+    assert len(effects.state()) == 4
+
+
+@SQLITE_ONLY
+def test_a_run_cancelled_while_queued_never_acts(
+    container: Container, workspace: str, effects: EffectServer
+) -> None:
+    container.runs.registry.add(HttpEffect())
+    run = container.runs.start(workspace, four_steps(effects.url))
+    container.runs.cancel(workspace, run.id)
+    start_fast_engine(container)
+
+    ended = container.runs.wait(workspace, run.id, timeout_s=30)
+    assert (ended.status, ended.reason) == ("cancelled", "cancelled before it started")
+    assert effects.calls == 0

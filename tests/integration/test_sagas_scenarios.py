@@ -10,6 +10,7 @@ import pytest
 
 from crmos.bootstrap import Container
 from crmos.connectors.sim import audit_simulators, start_simulators
+from crmos.core.errors import ValidationError
 from crmos.sagas.testing import EffectServer
 from crmos.store import decisions_of
 from tests.integration.saga_support import effect, run_to_end, start_fast_engine
@@ -173,3 +174,24 @@ def test_scenario_8_a_known_firmware_defect_is_attached_instead_of_dispatching(
     assert dispatch.actions[0]["taken"] is not attached
     assert dispatch.inputs["steps.defects.known_defect"] == known
     assert ("skipped" if attached else "ran") in dispatch.reason
+
+
+def test_a_run_naming_an_undeclared_connector_target_is_refused_before_it_starts(
+    engine: Container, workspace: str
+) -> None:
+    spec = framework_agreement()
+    spec["steps"].append(
+        {
+            "id": "notify",
+            "action": "http.call",
+            "with": {"connector": "scm", "endpoint": "lock_materials", "params": {}},
+        }
+    )
+    spec["steps"][2]["with"]["quantity"] = "four hundred"
+    with pytest.raises(ValidationError) as refused:
+        engine.runs.start(workspace, spec)
+
+    problems = {p.path: p.message for p in refused.value.problems}
+    assert "did you mean 'lock_material'" in problems["steps[4].with"]
+    assert "valid integer" in problems["steps[2].with.quantity"]
+    assert engine.runs.find(workspace) == []

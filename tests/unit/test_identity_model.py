@@ -6,13 +6,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crmos.core.errors import ValidationError
 from crmos.core.event import Event
 from crmos.core.settings import IdentitySettings
 from crmos.identity import build_policy, normalise
 from crmos.identity.claims import Normaliser, claim_of
-from crmos.identity.identifiers import auto_type, parse_identifier
+from crmos.identity.identifiers import _plain_email, auto_type, parse_identifier
 from crmos.identity.traits import apply_statement, combine, replay
 
 POLICY = build_policy(IdentitySettings())
@@ -144,3 +147,22 @@ def test_traits_take_source_precedence_first_then_the_latest_write() -> None:
     assert merged == {"a": [2, "web", 6], "b": [3, "app", 1]}
     statements = [({"a": 1}, "web", 5), ({"a": 2}, "web", 4), ({"b": 1}, "crm", 0)]
     assert replay(policy, statements) == {"a": [1, "web", 5], "b": [1, "crm", 0]}
+
+
+_ATEXT = "abcXYZ019!#$%&'*+/=?^_`{|}~-."
+_DOMAINS = st.sampled_from(
+    ["example.com", "Example.COM", "b.c", "localhost", "x.test", "xn--fsq.com", "a-b.co.uk",
+     "-x.com", "x..com", "[1.2.3.4]", "例子.中国", "x" * 64 + ".com", "mail.invalid", "123.45"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(local=st.text(alphabet=_ATEXT, min_size=0, max_size=70), domain=_DOMAINS)
+def test_the_plain_email_fast_path_agrees_with_email_validator(local: str, domain: str) -> None:
+    text = f"{local}@{domain}"
+    fast = _plain_email(text)
+    try:
+        full: str | None = validate_email(text, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        full = None
+    assert fast is None or fast == full

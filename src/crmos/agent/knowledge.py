@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path

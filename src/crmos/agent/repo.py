@@ -136,7 +136,9 @@ def set_outcome(conn: Connection, workspace_id: str, interaction_id: str, outcom
     set_tags(conn, workspace_id, interaction_id, {**row["tags"], "outcome": outcome})
 
 
-def set_tags(conn: Connection, workspace_id: str, interaction_id: str, tags: dict[str, Any]) -> None:
+def set_tags(
+    conn: Connection, workspace_id: str, interaction_id: str, tags: dict[str, Any]
+) -> None:
     """Replace the four tags of an interaction."""
     conn.execute(
         update(interactions)

@@ -157,7 +157,7 @@ def _yaml(i: int, raw: Mapping[str, Any], condition: str | None) -> str:
 
 def latency(
     seconds: float, probes: int, rate: int = 1000
-) -> tuple[tuple[list[float], list[float]], int]:
+) -> tuple[tuple[list[float], list[float]], float]:
     """Fire-to-run latencies (ms) of probes under ``rate`` events/s of background load."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(home=Path(tmp) / "home", store={"url": f"sqlite:///{tmp}/bench.db"})
@@ -170,7 +170,7 @@ def latency(
 
 def _measure(
     c: Container, seconds: float, probes: int, rate: int
-) -> tuple[tuple[list[float], list[float]], int]:
+) -> tuple[tuple[list[float], list[float]], float]:
     from importlib.resources import files
 
     ws, _, _ = c.workspaces.create("bench")
@@ -189,6 +189,7 @@ def _measure(
     c.playbooks.start_timers()  # as `crmos serve` does: timers, and launching what is pending
     stop = threading.Event()
     sent = [0]
+    began = time.monotonic()
     load = threading.Thread(target=_background, args=(intake, ws.id, rate, stop, sent), daemon=True)
     load.start()
     t0: dict[str, float] = {}
@@ -200,7 +201,8 @@ def _measure(
         _send(intake, ws.id, [message])
     stop.set()
     load.join()
-    return _latencies(c, ws.id, t0), sent[0]
+    rate_seen = sent[0] / (time.monotonic() - began)
+    return _latencies(c, ws.id, t0), rate_seen
 
 
 def _latencies(
@@ -208,14 +210,14 @@ def _latencies(
 ) -> tuple[list[float], list[float]]:
     """(evaluated -> run started, handed to intake -> run started) per probe, in ms."""
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    while True:
         fired = {f["event_id"]: f for f in c.playbooks.firings(workspace_id, "renewal-risk", 1000)}
-        if all(fired.get(e, {}).get("started_ms") for e in t0):
-            rows = [fired[e] for e in t0]
-            stage = [float(f["started_ms"] - f["created_ms"]) for f in rows]
-            return stage, [fired[e]["started_ms"] - t for e, t in t0.items()]
+        done = [e for e in t0 if fired.get(e, {}).get("started_ms")]
+        if len(done) == len(t0) or time.monotonic() > deadline:
+            break  # probes not started by the deadline are reported as missing
         time.sleep(0.05)  # polling with a deadline
-    raise RuntimeError("not every probe's run started within 120 s")
+    stage = [float(fired[e]["started_ms"] - fired[e]["created_ms"]) for e in done]
+    return stage, [fired[e]["started_ms"] - t0[e] for e in done]
 
 
 def _view(user: str, at: float, mid: str) -> dict[str, Any]:
@@ -278,6 +280,8 @@ def run(quick: bool = False, as_json: bool = False) -> None:
     assert cel_fired == lambda_fired, "CEL and lambda conditions must fire alike"
     seconds, probes = (4.0, 20) if quick else (20.0, 100)
     (lat, e2e), background = latency(seconds, probes)
+    started = len(lat)
+    lat, e2e = lat or [float("nan")], e2e or [float("nan")]
     figures = {
         "events_per_s": round(cel_rate),
         "lambda_events_per_s": round(lambda_rate),
@@ -291,7 +295,8 @@ def run(quick: bool = False, as_json: bool = False) -> None:
         "events": n,
         "firings": cel_fired,
         "probes": probes,
-        "background_events_per_s": round(background / seconds),
+        "probes_started": started,
+        "background_events_per_s": round(background),
     }
     table = Table("figure", "value", title="crmos bench triggers")
     for key, value in figures.items():

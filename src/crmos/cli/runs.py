@@ -14,6 +14,7 @@ import yaml
 from rich.table import Table
 
 from crmos.cli.common import console, container, find_workspace
+from crmos.core.errors import Problem, ValidationError
 from crmos.sagas import RunDetail, RunInfo
 
 app = typer.Typer(help="Runs of sagas: start, follow, retry, cancel.", no_args_is_help=True)
@@ -118,15 +119,26 @@ def start(
     as_json: JsonOpt = False,
 ) -> None:
     """Validate a run (every problem is listed) and queue it for the engine."""
-    raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    if not isinstance(raw, dict):
-        raise typer.BadParameter("the file must hold one mapping (name, input, steps)")
     with container() as c:
+        raw = _read_run(file)
         ws = find_workspace(c, workspace)
         run = c.runs.start(ws.id, raw)
         if wait > 0:
             run = c.runs.wait(ws.id, run.id, wait)
     _report(run, as_json)
+
+
+def _read_run(file: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(file)"
+        raise ValidationError(f"{file} is not YAML or JSON", [Problem(where, str(exc))]) from exc
+    if not isinstance(raw, dict):
+        problem = Problem("(file)", "expected one mapping with name, input and steps")
+        raise ValidationError(f"{file} holds no run", [problem])
+    return raw
 
 
 @app.command("retry")

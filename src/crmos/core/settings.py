@@ -212,7 +212,7 @@ class SagasSettings(BaseModel):
 class IdentitySettings(BaseModel):
     """Identity resolution: identifier normalisation, stitching limits, trait precedence.
 
-    A workspace may override any of these (``crmos identity config set``); the override is
+    A workspace may override any of these (``crmos identity config --set``); the override is
     merged over these defaults.
     """
 
@@ -284,9 +284,10 @@ class IdentitySettings(BaseModel):
         default=3, ge=1, description="... and reported by this many source systems."
     )
     cache_identifiers: int = Field(
-        default=200_000,
+        default=500_000,
         ge=1000,
-        description="Identifiers the real-time stitcher keeps in memory per workspace.",
+        description="Identifiers the real-time stitcher keeps in memory per workspace (a few "
+        "hundred bytes each); past it, the older half is forgotten and read again when needed.",
     )
     match_auto_threshold: float = Field(
         default=0.99,

@@ -7,6 +7,7 @@ Pure. Identifiers come from ``userId`` (typed per source), ``anonymousId``, alia
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, NamedTuple
 
 from crmos.core.event import Event
@@ -66,7 +67,7 @@ class Normaliser:
         except ValueError as exc:
             hit = exc
         if len(self._cache) >= self._size:
-            self._cache.clear()
+            evict_oldest(self._cache)
         if isinstance(raw, str | int) and not isinstance(raw, bool):
             self._cache[(kind, raw)] = hit
         return hit
@@ -101,6 +102,12 @@ class Normaliser:
             hit = auto_type(user_id)
             self._cache[("auto", user_id)] = hit
         return hit
+
+
+def evict_oldest(cache: dict[Any, Any]) -> None:
+    """Forget the older half of ``cache`` (dicts keep insertion order)."""
+    for key in list(itertools.islice(cache, len(cache) // 2)):
+        del cache[key]
 
 
 def claim_of(event: Event, norm: Normaliser) -> Claim:

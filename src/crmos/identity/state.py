@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import Connection, bindparam, func, select
 
 from crmos.identity import repo
-from crmos.identity.claims import Claim, Key, Normaliser, NormCache
+from crmos.identity.claims import Claim, Key, Normaliser, NormCache, evict_oldest
 from crmos.identity.policy import IdentityPolicy
 from crmos.identity.traits import TraitView
 from crmos.store.tables_identity import profile_identifiers, profiles
@@ -43,11 +43,16 @@ class WorkspaceState:
     """Cached identity state of one workspace, valid for one ``epoch``."""
 
     def __init__(
-        self, workspace_id: str, policy: IdentityPolicy, epoch: int, cache: NormCache
+        self,
+        workspace_id: str,
+        policy: IdentityPolicy,
+        epoch: int,
+        cache: NormCache,
+        cache_size: int = 500_000,
     ) -> None:
         self.workspace_id = workspace_id
         self.policy = policy
-        self.norm = Normaliser(policy, cache)
+        self.norm = Normaliser(policy, cache, cache_size)
         self.epoch = epoch
         self.origin: dict[Key, str] = {}
         self.parent: dict[str, str] = {}
@@ -64,9 +69,17 @@ class WorkspaceState:
             parent[profile_id], profile_id = root, parent[profile_id]
         return root
 
-    def size(self) -> int:
-        """Cached identifiers."""
-        return len(self.origin)
+    def trim(self, limit: int) -> None:
+        """Keep at most ``limit`` cached identifiers: forget the older half when over it.
+
+        Only facts that the store holds too are forgotten (which profile an identifier first
+        joined; a live profile's counts and traits): a later batch loads them again. Merge
+        links (``parent``) stay, since a forgotten one would make a merged profile look live.
+        """
+        if len(self.origin) > limit:
+            evict_oldest(self.origin)
+            evict_oldest(self.live)
+            self.seen_conflicts.clear()
 
     def prefetch(self, conn: Connection, claims: Iterable[Claim]) -> None:
         """Load what planning ``claims`` needs and the cache lacks, in a few queries."""

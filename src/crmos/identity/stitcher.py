@@ -92,11 +92,13 @@ class Stitcher:
         epoch, override = _read(conn, workspace_id)
         state = self._states.get(workspace_id)
         stale = state is None or state.epoch != epoch
-        if stale or state is None or state.size() > self._settings.cache_identifiers:
+        if stale or state is None:
             policy = build_policy(self._settings, override)
             cache = self._norm_caches.setdefault(policy.region, {})
-            state = WorkspaceState(workspace_id, policy, epoch, cache)
+            size = self._settings.cache_identifiers
+            state = WorkspaceState(workspace_id, policy, epoch, cache, size)
             self._states[workspace_id] = state
+        state.trim(self._settings.cache_identifiers)
         return state
 
 

@@ -35,6 +35,41 @@ class Launcher:
         self.start_run = start_run
         self.clock = clock
         self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        """Firings were recorded (their transaction commits right after): launch them soon."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Launch in a background thread, woken by :meth:`wake` (and every second)."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="crmos-launcher", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        """Stop the background thread."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            woken = self._wake.wait(1.0)
+            self._wake.clear()
+            # Woken before the recording transaction committed: look again a few times.
+            for _ in range(200 if woken else 1):
+                try:
+                    if self.launch() or self._stop.is_set():
+                        break
+                except Exception:
+                    log.exception("launching firings failed; retrying")
+                self._stop.wait(0.005)
 
     def handle(self, conn: Connection, events: Sequence[Event]) -> None:
         """Start the runs of pending firings (the events themselves need nothing more)."""

@@ -42,6 +42,11 @@ def profiles_of(conn: Connection, events: Sequence[Event]) -> dict[int, ProfileF
     return {seq: facts[root] for seq, root in roots.items() if root in facts}
 
 
+def facts_of(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileFacts]:
+    """Traits and flags of live profiles, by id."""
+    return _facts(conn, ids)
+
+
 def _facts(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileFacts]:
     p = profiles.c
     wanted = list(ids)
@@ -72,12 +77,12 @@ def event_dict(event: Event) -> dict[str, Any]:
     }
 
 
-def activation(event: Event, facts: ProfileFacts) -> dict[str, Any]:
-    """Every variable a condition may read for ``event`` of the profile ``facts``."""
+def activation(event: Event | None, facts: ProfileFacts) -> dict[str, Any]:
+    """Every variable a condition may read for ``event`` (none: a timer) of ``facts``."""
     account = {"name": facts.traits.get("company"), "id": facts.traits.get("company_id")}
     profile = {"id": facts.id, "traits": facts.traits, "flags": facts.flags}
     return {
-        "event": event_dict(event),
+        "event": {} if event is None else event_dict(event),
         "profile": profile,
         "traits": facts.traits,
         "flags": facts.flags,

@@ -24,7 +24,7 @@ from crmos.core.event import Event
 from crmos.ingest import EventReader
 from crmos.playbooks.components import ComponentRegistry
 from crmos.playbooks.firing import ConsentCheck, judge, record
-from crmos.playbooks.profiles import ProfileFacts, activation, profiles_of, ts_ms
+from crmos.playbooks.profiles import ProfileFacts, activation, facts_of, profiles_of, ts_ms
 from crmos.playbooks.spec import Playbook, parse
 from crmos.playbooks.versions import all_in_force
 from crmos.store import EventLog, get_offset, set_offset
@@ -67,8 +67,10 @@ class TriggerConsumer:
         source: tuple[EventLog, EventReader],
         consent: ConsentCheck | None = None,
         upstream: str = "identity",
+        on_fired: Callable[[], None] | None = None,
     ) -> None:
         self.registry = registry
+        self.on_fired = on_fired
         self.log, self.reader = source
         self.upstream = upstream
         self.retention_ms = retention_ms
@@ -77,20 +79,24 @@ class TriggerConsumer:
         self._workspaces: dict[str, Workspace] = {}
         self._generation: int | None = None
         self._cursor: int | None = None  # where our last transaction left the cursor
+        self._fired = False
         self._lock = threading.Lock()
 
     def handle(self, conn: Connection, events: Sequence[Event]) -> None:
         """Evaluate ``events``; fire due timers first."""
         with self._lock:
             self._check(conn)
+            self._fired = False
             try:
                 self._refresh(conn)
                 self._due(conn, self.clock())
-                self._catch_up(conn)
+                self._catch_up(conn, max((e.seq or 0 for e in events), default=0))
                 self._flush(conn)
             except BaseException:
                 self.invalidate()  # memory may be ahead of the rolled-back store
                 raise
+            if self._fired and self.on_fired is not None:
+                self.on_fired()
 
     def invalidate(self) -> None:
         """Forget the cached state; it is read again from the store."""
@@ -110,7 +116,7 @@ class TriggerConsumer:
             try:
                 self._refresh(conn)
                 fired = self._due(conn, self.clock())
-                self._catch_up(conn)
+                self._catch_up(conn, None)
                 self._flush(conn)
                 return fired
             except BaseException:
@@ -131,14 +137,16 @@ class TriggerConsumer:
         }
         self._generation = generation
 
-    def _catch_up(self, conn: Connection) -> None:
-        """Evaluate the log from the cursor up to what identity has stitched."""
+    def _catch_up(self, conn: Connection, upto: int | None) -> None:
+        """Evaluate the next page of the log after the cursor, up to what identity has stitched
+        (and ``upto``); the stream's next batch or the next timer tick takes the rest."""
         cursor = get_offset(conn, CURSOR)
         bound = get_offset(conn, self.upstream)
-        while cursor < bound:
-            rows = [r for r in self.log.read_after(conn, cursor, PAGE) if r.seq <= bound]
-            if not rows:
-                break
+        if upto is not None and upto > cursor:
+            bound = min(bound, upto)  # keep in step with the stream's batches
+        # One page per transaction: a long write transaction would stall intake on SQLite.
+        rows = [r for r in self.log.read_after(conn, cursor, PAGE) if r.seq <= bound]
+        if rows:
             self._events(conn, self.reader.to_events(conn, rows))
             cursor = max(int(r.seq) for r in rows)
             set_offset(conn, CURSOR, cursor)
@@ -169,7 +177,8 @@ class TriggerConsumer:
             check = self.consent
             consent = lambda purpose: check(conn, workspace_id, firing.profile_id, purpose)  # noqa: E731
         verdict = judge(playbook, firing, act, self.registry, consent)
-        record(conn, workspace_id, playbook, firing, verdict, self.clock())
+        if record(conn, workspace_id, playbook, firing, verdict, self.clock()):
+            self._fired = True
 
     def _due(self, conn: Connection, now_ms: int) -> int:
         t = playbook_timers.c
@@ -181,9 +190,9 @@ class TriggerConsumer:
                 self._load(conn, row.workspace_id, ws, row.profile_id)
                 firing = ws.evaluator.fire_timer(row.playbook_id, row.profile_id, now_ms)
                 if firing is not None:
-                    facts = ProfileFacts(row.profile_id)
-                    act = {"event": {}, "profile": {"id": row.profile_id}, "traits": facts.traits}
-                    self._fire(conn, row.workspace_id, ws, firing, act)
+                    found = facts_of(conn, [row.profile_id])
+                    facts = found.get(row.profile_id, ProfileFacts(row.profile_id))
+                    self._fire(conn, row.workspace_id, ws, firing, activation(None, facts))
                     fired += 1
             conn.execute(
                 delete(playbook_timers).where(

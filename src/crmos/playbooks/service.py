@@ -58,10 +58,10 @@ class Playbooks:
         self.registry = registry
         self.clock = clock
         self.retention_ms = settings.playbooks.retention_days * DAY_MS
-        self.consumer = TriggerConsumer(
-            registry, self.retention_ms, clock, source, consent, upstream
-        )
         self.launcher = Launcher(engine, self._start_run, clock)
+        self.consumer = TriggerConsumer(
+            registry, self.retention_ms, clock, source, consent, upstream, self.launcher.wake
+        )
         self._start: StartRun | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -145,11 +145,12 @@ class Playbooks:
         return self.launcher.launch()
 
     def start_timers(self) -> None:
-        """Check timers every ``playbooks.timer_poll_s`` in a background thread."""
+        """Check timers every ``playbooks.timer_poll_s``, and launch runs, in the background."""
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._loop, name="crmos-timers", daemon=True)
             self._thread.start()
+        self.launcher.start()
 
     def close(self) -> None:
         """Stop the timer thread."""
@@ -157,6 +158,7 @@ class Playbooks:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        self.launcher.close()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.settings.playbooks.timer_poll_s):

@@ -17,7 +17,7 @@ from crmos.core.errors import StoreError
 from crmos.core.settings import Settings
 
 if TYPE_CHECKING:
-    from dbos import DBOSClient
+    from dbos import DBOSClient, EnqueueOptions
 
 WORKFLOW = "crmos.sagas.run"
 REPAIR_WORKFLOW = "crmos.sagas.repair"
@@ -102,7 +102,7 @@ class Dispatcher:
     ) -> None:
         """Queue the run (with its ``head``: plan, trace, workspace), or with ``repair_id`` a
         repair of its compensations."""
-        options: dict[str, Any] = {
+        options: EnqueueOptions = {
             "workflow_name": REPAIR_WORKFLOW if repair_id else WORKFLOW,
             "queue_name": QUEUE,
             "workflow_id": repair_id or run_id,
@@ -111,7 +111,7 @@ class Dispatcher:
         client = self.client()
         try:
             args = (run_id,) if head is None or repair_id else (run_id, head)
-            client.enqueue(options, *args)  # type: ignore[arg-type]
+            client.enqueue(options, *args)
         except Exception as exc:
             raise StoreError(f"queue run {run_id}", str(exc)) from exc
 

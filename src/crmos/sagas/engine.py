@@ -20,6 +20,7 @@ from dbos import DBOS, DBOSClient, DBOSConfig
 
 from crmos.core.errors import ConfigError, StoreError
 from crmos.core.settings import Settings
+from crmos.sagas.bodies import Runtime
 from crmos.sagas.dispatch import (
     APP_NAME,
     QUEUE,
@@ -31,7 +32,7 @@ from crmos.sagas.journal import Journal
 from crmos.sagas.registry import ActionRegistry
 from crmos.sagas.runner import StepRunner
 from crmos.sagas.tracing import Tracing
-from crmos.sagas.workflow import Runtime, install
+from crmos.sagas.workflow import install
 
 
 def _off_loop(fn: Callable[[], None]) -> None:

@@ -7,8 +7,10 @@ rows again (keyed by run, step, phase and attempt), so the timeline never shows 
 from __future__ import annotations
 
 import hashlib
+import threading
+import weakref
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import orjson
@@ -32,12 +34,23 @@ from crmos.sagas.views import (
 from crmos.store import Decision, get_decision, record_decision
 from crmos.store.tables_sagas import saga_runs, saga_steps, saga_timeline
 
+# One writer lock per SQLite database (per engine) in this process.
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
 
 class Journal:
     """Reads and writes the saga tables; every method is one transaction."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite has one writer at a time, and a writer that finds the file locked sleeps
+        # 1-100 ms before it tries again: the run threads of one process take turns here
+        # instead, which hands the lock over at once. PostgreSQL needs no such turn.
+        self._writers: AbstractContextManager[Any] = (
+            _WRITERS.setdefault(engine, threading.Lock())
+            if engine.dialect.name == "sqlite"
+            else nullcontext()
+        )
 
     def create(self, new: NewRun) -> None:
         """Insert a queued run and its pending steps."""
@@ -297,7 +310,7 @@ class Journal:
     def _begin(self, operation: str) -> Iterator[Connection]:
         """A transaction; driver errors become :class:`StoreError` (the engine retries those)."""
         try:
-            with self.engine.begin() as conn:
+            with self._writers, self.engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as exc:
             raise StoreError(operation, str(exc)) from exc

@@ -8,6 +8,10 @@ target, e.g. as the HTTP ``Idempotency-Key`` header) and, when a later step fail
 
 Actions raise :class:`~crmos.core.errors.TransientError` when a retry may help and
 :class:`~crmos.core.errors.PermanentError` when it cannot.
+
+``execute`` may be called again with the same key at any time (a retry, a run resumed after a
+crash, or a replay that learns what an unanswered attempt did before compensating it): the
+target must answer a repeated key with what it did the first time.
 """
 
 from __future__ import annotations

@@ -121,7 +121,7 @@ class EventLog:
     def read_after(
         self, conn: Connection, seq: int, limit: int, until: int | None = None
     ) -> list[Row[Any]]:
-        """The next ``limit`` events of every workspace after ``seq`` (up to ``until``), in order."""
+        """The next ``limit`` events of all workspaces after ``seq`` (to ``until``), in order."""
         stmt = select(events).where(events.c.seq > seq)
         if until is not None:
             stmt = stmt.where(events.c.seq <= until)
