@@ -55,7 +55,9 @@ def create_app(container: Container) -> FastAPI:
     window = container.settings.graph.health_window_s
     registry.register(
         GraphHealthCollector(
-            container.engine, container.log, lambda: [w.id for w in container.workspaces.list()],
+            container.engine,
+            container.log,
+            lambda: [w.id for w in container.workspaces.list()],
             window,
         )
     )
