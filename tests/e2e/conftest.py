@@ -7,13 +7,16 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.polling import wait_until
+
+__all__ = ["wait_until"]  # re-exported: e2e tests import it from here
 
 CRMOS = str(Path(sys.executable).with_name("crmos"))
 
@@ -22,16 +25,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wait_until(check: object, timeout: float = 30.0, what: str = "condition") -> None:
-    """Poll ``check()`` until it is truthy or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return
-        time.sleep(0.05)  # polling interval, not a wait for a known duration
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @dataclass

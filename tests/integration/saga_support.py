@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from crmos.bootstrap import Container
 from crmos.sagas import RunInfo
 from crmos.sagas.testing import HttpEffect
+from tests.polling import wait_until
+
+__all__ = ["wait_until"]  # re-exported: saga tests import it from here
 
 ACTION = "testing.http_effect"
 
@@ -45,14 +46,3 @@ def run_to_end(container: Container, workspace_id: str, spec: dict[str, Any]) ->
     ended = container.runs.wait(workspace_id, run.id, timeout_s=30)
     assert ended.terminal, f"run {run.id} did not end: {ended.status}"
     return ended
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll ``check()`` until it returns something truthy (which is returned)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)  # polling interval, not a wait for a known duration
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,19 +12,10 @@ from fastapi.testclient import TestClient
 from crmos.bootstrap import Container
 from crmos.compliance.counterpart import ErasureCounterpart
 from tests.integration.conftest import Tenant
+from tests.polling import wait_until
 
 BERLIN = ZoneInfo("Europe/Berlin")
 BERLIN_TEAM = {"timezone": "Europe/Berlin", "country": "DE", "subdivision": "BE"}
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)  # polling interval, not a wait for a known duration
-    raise AssertionError(f"timed out after {timeout}s")
 
 
 def configure(client: TestClient, tenant: Tenant, **settings: Any) -> None:
@@ -80,7 +69,7 @@ def test_scenario_10_a_german_complaint_asking_for_deletion_erases_the_person_ev
             found = client.get("/api/v1/dsr", params={"status": "completed"}, headers=tenant.bearer)
             return list(found.json()["data"])
 
-        [request] = wait_for(completed)
+        [request] = wait_until(completed, what="the erasure request")
     assert request["kind"] == "erasure" and request["origin"] == "event:m3"
     assert request["packs"] == {"gdpr": "2026.1"} and request["regions"] == ["DE"]
     report = request["report"]
@@ -180,7 +169,7 @@ def test_scenario_12_dsa_complaints_are_due_in_six_business_hours_and_breaches_s
         found = client.get("/api/v1/compliance/complaints", headers=tenant.bearer).json()["data"]
         return list(found) if len(found) == 2 else []
 
-    old, fresh = wait_for(listed)
+    old, fresh = wait_until(listed, what="both complaints listed")
     monday_2pm = datetime(2026, 3, 16, 14, 0, tzinfo=BERLIN)
     assert old["pack"] == "dsa" and old["region"] == "DE"
     assert old["due_ms"] == int(monday_2pm.timestamp() * 1000)

@@ -11,6 +11,7 @@ from crmos.core.event import Event
 from crmos.ingest import Consumer, StreamRunner
 from crmos.store import failures
 from crmos.store.tables import metadata
+from tests.polling import wait_until
 
 
 class Recorder:
@@ -85,18 +86,13 @@ def test_a_bad_event_is_recorded_and_skipped_while_its_neighbours_take_effect(
 
 
 def test_the_stream_thread_handles_new_events_when_notified(container: Container) -> None:
-    import time
-
     make_seen_table(container)
     runner = StreamRunner(container.engine, container.log, container.reader, [Recorder("a")])
     runner.start()
     try:
         ingest(container, ["x1"])
         runner.notify()
-        deadline = time.monotonic() + 10
-        while seen(container, "a") != ["x1"]:
-            assert time.monotonic() < deadline, "stream did not deliver within 10 s"
-            time.sleep(0.01)  # polling interval
+        wait_until(lambda: seen(container, "a") == ["x1"], 10, "the stream to deliver x1")
     finally:
         runner.close()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 Kind = Literal[
     "forename",
@@ -28,22 +28,7 @@ Kind = Literal[
     "category",
     "text",
 ]
-KINDS: tuple[Kind, ...] = (
-    "forename",
-    "surname",
-    "name",
-    "date",
-    "postcode",
-    "house_number",
-    "address",
-    "locality",
-    "region",
-    "phone",
-    "email",
-    "identifier",
-    "category",
-    "text",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 # Column-name tokens per kind, tried in this order (the first kind with a hit wins), so that
 # ``address_city`` is a locality and ``address_postal_code`` a postcode.
