@@ -1,7 +1,7 @@
 """Erasing a subject from the local stores: identity, other rooms, the event log, the leftovers.
 
 - Identity: the profile tree, its identifiers, trait statements, merges, conflicts and review
-  tickets (through identity's ``erase_profile`` when it offers one, else its tables directly).
+  tickets, through identity's public ``erase_profile``.
 - Other rooms (graph, agent knowledge and interactions, triggers, sagas ...): every room whose
   public face offers ``erase_subject(conn, workspace_id, profile_ids, identifiers) -> int``, and
   every plugin of the ``crmos.erasers`` entry-point group with the same signature.
@@ -20,26 +20,16 @@ from contextlib import contextmanager
 from importlib.metadata import entry_points
 from types import ModuleType
 
-from sqlalchemy import Connection, Engine, Table, delete, or_, update
+from sqlalchemy import Connection, Engine, Table, delete
 from sqlalchemy.sql.elements import ColumnElement
 
 from crmos import agent, connectors, graph, identity, playbooks, sagas, triggers
 from crmos.compliance.model import Outcome
-from crmos.compliance.scan import flush_deleted, secure_delete, sweep_tables
+from crmos.compliance.scan import sweep_tables
 from crmos.compliance.subjects import Subject, events_of
-from crmos.store import Vault
+from crmos.store import Vault, flush_deleted, secure_delete
 from crmos.store.tables import events, metadata
 from crmos.store.tables_compliance import profile_regions
-from crmos.store.tables_identity import (
-    identity_conflicts,
-    identity_merges,
-    identity_rejections,
-    identity_reviews,
-    identity_workspaces,
-    profile_events,
-    profile_identifiers,
-    profiles,
-)
 
 ERASERS_GROUP = "crmos.erasers"
 # Tables keyed by profile that erasure keeps (pseudonymous proof) or handles on its own.
@@ -112,51 +102,10 @@ def erase_event_log(engine: Engine, vault: Vault, subject: Subject) -> list[Outc
 
 def erase_identity(conn: Connection, subject: Subject) -> list[Outcome]:
     """Remove the profile tree and everything identity holds about it."""
-    offered = getattr(identity, "erase_profile", None)
-    if callable(offered):
-        count = int(offered(conn, subject.workspace_id, subject.profile_id))
-        return [Outcome("identity", "store", "deleted", count, "through identity.erase_profile")]
     tree = list(subject.profile_ids)
     if not tree:
         return [Outcome("identity", "store", "not_present", 0, "identity never saw the person")]
-    ws = subject.workspace_id
-    m, c, r = identity_merges.c, identity_conflicts.c, identity_reviews.c
-    counts = {
-        "profile_identifiers": _delete(
-            conn, profile_identifiers, profile_identifiers.c.profile_id.in_(tree)
-        ),
-        "profile_events": _delete(conn, profile_events, profile_events.c.profile_id.in_(tree)),
-        "identity_merges": _delete(
-            conn,
-            identity_merges,
-            (m.workspace_id == ws) & or_(m.survivor_id.in_(tree), m.other_id.in_(tree)),
-        ),
-        "identity_conflicts": _delete(
-            conn,
-            identity_conflicts,
-            (c.workspace_id == ws) & or_(c.owner_id.in_(tree), c.claimant_id.in_(tree)),
-        ),
-        "identity_reviews": _delete(
-            conn,
-            identity_reviews,
-            (r.workspace_id == ws) & or_(*(r.subject_profiles.contains(p) for p in tree)),
-        ),
-        "identity_rejections": _delete(
-            conn,
-            identity_rejections,
-            (identity_rejections.c.workspace_id == ws)
-            & identity_rejections.c.seq.in_(list(subject.seqs[:30_000]) or [-1]),
-        ),
-        "profiles": _delete(
-            conn, profiles, (profiles.c.workspace_id == ws) & profiles.c.id.in_(tree)
-        ),
-    }
-    # Identity's writers cache identifiers; a new epoch makes them drop what they hold.
-    conn.execute(
-        update(identity_workspaces)
-        .where(identity_workspaces.c.workspace_id == ws)
-        .values(epoch=identity_workspaces.c.epoch + 1)
-    )
+    counts = identity.erase_profile(conn, subject.workspace_id, tree, subject.seqs[:30_000])
     return [
         Outcome(name, "store", "deleted" if n else "not_present", n) for name, n in counts.items()
     ]

@@ -3,8 +3,8 @@
 The scan reflects the live database, so tables of every room and of embedded engines (DBOS)
 are covered, not only those this code declares. Text columns are searched for each identifier
 (also in its JSON-escaped spelling); files under the data directories are searched byte-wise.
-On the embedded SQLite store an erasure also needs ``secure_delete`` and a WAL checkpoint, or
-deleted rows would linger in free pages and in the write-ahead log: that quirk lives here.
+On the embedded SQLite store an erasure also needs ``secure_delete`` and a WAL checkpoint
+(``crmos.store``), or deleted rows would linger in free pages and in the write-ahead log.
 """
 
 from __future__ import annotations
@@ -166,26 +166,6 @@ def scan(engine: Engine, roots: Iterable[Path], needles: Sequence[str]) -> ScanR
         findings=tuple(in_tables + in_files),
         elapsed_ms=(time.perf_counter() - started) * 1000,
     )
-
-
-def secure_delete(conn: Connection) -> None:
-    """On SQLite, make this connection overwrite deleted content with zeros."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA secure_delete=ON")
-
-
-def flush_deleted(engine: Engine, attempts: int = 20) -> bool:
-    """On SQLite, move the write-ahead log into the database and truncate it (old page images
-    of erased rows live there). True when done (always on PostgreSQL)."""
-    if engine.dialect.name != "sqlite":
-        return True
-    for _ in range(attempts):
-        with engine.connect() as conn:
-            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
-        if not busy:
-            return True
-        time.sleep(0.05)  # a reader holds an old snapshot; it finishes within milliseconds
-    return False
 
 
 def _holds(column: Column[Any], needles: Sequence[str]) -> ColumnElement[bool]:

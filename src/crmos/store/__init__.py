@@ -11,6 +11,7 @@ from crmos.store import tables_matching as tables_matching
 from crmos.store import tables_playbooks as tables_playbooks
 from crmos.store import tables_records as tables_records
 from crmos.store import tables_sagas as tables_sagas
+from crmos.store.dialect import flush_deleted, secure_delete
 from crmos.store.engine import create_store_engine, is_sqlite, normalise_url
 from crmos.store.eventlog import EventLog, EventQuery
 from crmos.store.migrate import current_revision, head_revision, migrate
@@ -43,6 +44,7 @@ __all__ = [
     "current_revision",
     "decisions_of",
     "failures",
+    "flush_deleted",
     "get_decision",
     "get_offset",
     "head_revision",
@@ -52,6 +54,7 @@ __all__ = [
     "normalise_url",
     "record_decision",
     "record_failure",
+    "secure_delete",
     "set_offset",
     "tables_agent",
     "tables_compliance",

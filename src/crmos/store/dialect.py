@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -24,3 +25,23 @@ def upsert_add(engine: Engine, table: Table, keys: Sequence[str], column: str) -
         index_elements=list(keys),
         set_={column: table.c[column] + stmt.excluded[column]},
     )
+
+
+def secure_delete(conn: Connection) -> None:
+    """On SQLite, make this connection overwrite deleted content with zeros."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA secure_delete=ON")
+
+
+def flush_deleted(engine: Engine, attempts: int = 20) -> bool:
+    """On SQLite, move the write-ahead log into the database and truncate it (old page images
+    of erased rows live there). True when done (always on PostgreSQL)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    for _ in range(attempts):
+        with engine.connect() as conn:
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
+        if not busy:
+            return True
+        time.sleep(0.05)  # a reader holds an old snapshot; it finishes within milliseconds
+    return False
