@@ -63,7 +63,11 @@ class IntentScore:
 
 
 def load_examples(split: str, language: str) -> list[Example]:
-    """The shipped ``train`` or ``eval`` examples of ``language`` (``en`` or ``zh``)."""
+    """The shipped ``train``, ``eval`` or ``heldout`` examples of ``language`` (``en``/``zh``).
+
+    ``heldout`` was written independently of the training data and is only ever scored
+    (``data/intents/HELDOUT.md``); nothing may train or tune on it.
+    """
     return list(_load(split, language))
 
 
