@@ -2,6 +2,7 @@
 the review queue, and batch matching. Imports core, store and ingest only.
 """
 
+from crmos.identity.erasure import erase_profile
 from crmos.identity.identifiers import BUILTIN_TYPES, Identifier, Rejection, normalise
 from crmos.identity.merges import SplitResult, merge_profiles, split_profile
 from crmos.identity.policy import IdentityPolicy, build_policy
@@ -23,6 +24,7 @@ __all__ = [
     "SplitResult",
     "Stitcher",
     "build_policy",
+    "erase_profile",
     "get_review",
     "list_reviews",
     "merge_profiles",

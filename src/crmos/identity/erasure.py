@@ -1,0 +1,86 @@
+"""Erasing a person from identity: the profile tree and everything identity holds about it.
+
+Compliance calls ``erase_profile`` for an erasure request, so no other room reaches into
+identity's tables. Identifiers, trait statements (``profile_events``), merges, conflicts,
+review tickets naming the profiles and the rejected identifiers of the person's events go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, Table, delete, or_, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from crmos.identity.repo import chunks
+from crmos.store.tables_identity import (
+    identity_conflicts,
+    identity_merges,
+    identity_rejections,
+    identity_reviews,
+    identity_workspaces,
+    profile_events,
+    profile_identifiers,
+    profiles,
+)
+
+
+def erase_profile(
+    conn: Connection,
+    workspace_id: str,
+    profile_ids: Sequence[str],
+    seqs: Sequence[int] = (),
+) -> dict[str, int]:
+    """Delete the profiles ``profile_ids`` (a merge tree) and identity's data about them.
+
+    ``seqs`` are the person's event sequence numbers, whose rejected identifiers go too.
+    Returns the rows deleted per table (empty for no profile). Identity's writers cache
+    identifiers, so the workspace's epoch moves on and they drop what they hold.
+    """
+    tree, ws = list(profile_ids), workspace_id
+    if not tree:
+        return {}
+    m, c, r = identity_merges.c, identity_conflicts.c, identity_reviews.c
+    counts = {
+        "profile_identifiers": _delete(
+            conn, profile_identifiers, profile_identifiers.c.profile_id.in_(tree)
+        ),
+        "profile_events": _delete(conn, profile_events, profile_events.c.profile_id.in_(tree)),
+        "identity_merges": _delete(
+            conn,
+            identity_merges,
+            (m.workspace_id == ws) & or_(m.survivor_id.in_(tree), m.other_id.in_(tree)),
+        ),
+        "identity_conflicts": _delete(
+            conn,
+            identity_conflicts,
+            (c.workspace_id == ws) & or_(c.owner_id.in_(tree), c.claimant_id.in_(tree)),
+        ),
+        "identity_reviews": _delete(
+            conn,
+            identity_reviews,
+            (r.workspace_id == ws) & or_(*(r.subject_profiles.contains(p) for p in tree)),
+        ),
+        "identity_rejections": _erase_rejections(conn, ws, seqs),
+        "profiles": _delete(
+            conn, profiles, (profiles.c.workspace_id == ws) & profiles.c.id.in_(tree)
+        ),
+    }
+    conn.execute(
+        update(identity_workspaces)
+        .where(identity_workspaces.c.workspace_id == ws)
+        .values(epoch=identity_workspaces.c.epoch + 1)
+    )
+    return counts
+
+
+def _erase_rejections(conn: Connection, workspace_id: str, seqs: Sequence[int]) -> int:
+    t = identity_rejections.c
+    return sum(
+        _delete(conn, identity_rejections, (t.workspace_id == workspace_id) & t.seq.in_(part))
+        for part in chunks(sorted(seqs))
+    )
+
+
+def _delete(conn: Connection, table: Table, where: ColumnElement[bool]) -> int:
+    return conn.execute(delete(table).where(where)).rowcount or 0
