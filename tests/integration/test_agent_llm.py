@@ -77,7 +77,7 @@ def test_an_unusable_llm_answer_falls_back_to_the_offline_model_and_says_so(
     ChatStub.answer, ChatStub.status = answer, status
     found = _analyzer(endpoint).analyze_text("We want to renew our subscription for another year.")
     assert (
-        found.intent.model == "crmos.intent.tfidf-lr" and found.intent.intent == "renewal_interest"
+        found.intent.model == "crmos.intent.tfidf-svm" and found.intent.intent == "renewal_interest"
     )
     assert "used the offline model" in found.notes[0]
 
@@ -85,4 +85,4 @@ def test_an_unusable_llm_answer_falls_back_to_the_offline_model_and_says_so(
 def test_without_a_url_no_request_is_made(endpoint: str) -> None:
     assert endpoint  # a server is listening, but nothing points at it
     found = Analyzer(AgentSettings(), IntentModels(None)).analyze_text("What does it cost?")
-    assert found.intent.model == "crmos.intent.tfidf-lr" and ChatStub.seen == []
+    assert found.intent.model == "crmos.intent.tfidf-svm" and ChatStub.seen == []

@@ -8,11 +8,11 @@ from importlib.resources import files
 
 import pytest
 
-from crmos.agent.datasets import more_en, more_zh, templates_en, templates_zh
+from crmos.agent.datasets import more_en, more_zh, templates_en, templates_zh, varied_en, varied_zh
 from crmos.agent.datasets.generate import write_all
 from crmos.agent.intents import INTENTS, cue_groups, load_examples
 
-MODULES = {"en": (templates_en, more_en), "zh": (templates_zh, more_zh)}
+MODULES = {"en": (templates_en, more_en, varied_en), "zh": (templates_zh, more_zh, varied_zh)}
 
 
 def _grams(text: str, n: int = 4) -> set[str]:
@@ -21,10 +21,18 @@ def _grams(text: str, n: int = 4) -> set[str]:
 
 
 def _train_templates(language: str) -> list[str]:
-    base, more = MODULES[language]
+    base, more, varied = MODULES[language]
     out = [
         t
-        for group in (base.TRAIN, base.TRAIN_CORE, more.MORE, more.GLOSSARY)
+        for group in (
+            base.TRAIN,
+            base.TRAIN_CORE,
+            more.MORE,
+            more.GLOSSARY,
+            varied.VARIED,
+            varied.CHAT,
+            varied.INDUSTRY,
+        )
         for v in group.values()
         for t in v
     ]
@@ -33,7 +41,7 @@ def _train_templates(language: str) -> list[str]:
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_training_and_evaluation_share_no_message_template_or_slot_value(language: str) -> None:
-    base, _ = MODULES[language]
+    base, *_ = MODULES[language]
     evaluation = [t for group in (base.EVAL, base.EVAL_CORE) for v in group.values() for t in v]
     assert not set(evaluation) & set(_train_templates(language))
     for slot, values in base.SLOTS_EVAL.items():
@@ -42,7 +50,7 @@ def test_training_and_evaluation_share_no_message_template_or_slot_value(languag
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_no_evaluation_template_is_a_near_copy_of_a_training_one(language: str) -> None:
-    base, _ = MODULES[language]
+    base, *_ = MODULES[language]
     train = [_grams(t) for t in _train_templates(language)]
     for group in (base.EVAL, base.EVAL_CORE):
         for template in (t for v in group.values() for t in v):
@@ -62,6 +70,13 @@ def test_no_evaluation_message_appears_in_training_and_every_intent_is_covered(
     assert not {e.text for e in evaluation} & {e.text for e in train}
     assert {e.intent for e in evaluation} == set(INTENTS) == {e.intent for e in train}
     assert len(train) >= 800 and len(evaluation) >= 250
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_development_set_is_kept_out_of_training(language: str) -> None:
+    dev = load_examples("dev", language)
+    assert {e.intent for e in dev} == set(INTENTS) and {e.language for e in dev} == {language}
+    assert not {e.text for e in dev} & {e.text for e in load_examples("train", language)}
 
 
 def test_every_cue_word_occurs_in_the_training_set() -> None:

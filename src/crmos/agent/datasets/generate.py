@@ -16,9 +16,12 @@ from importlib.resources import files
 from pathlib import Path
 from types import ModuleType
 
-from crmos.agent.datasets import more_en, more_zh, templates_en, templates_zh
+from crmos.agent.datasets import more_en, more_zh, templates_en, templates_zh, varied_en, varied_zh
 
-PER_INTENT = {"train": 100, "eval": 24}
+PER_INTENT = {"train": 200, "eval": 24}
+REGISTER_SHARE = 0.2  # training messages framed as a call note, chat line, reply ...
+TYPO_SHARE = 0.08  # English training messages with one typo
+MIXED_SHARE = 0.15  # Chinese training messages with English business words (续约 -> renewal)
 SEED = 20260501
 _SLOT = re.compile(r"\{(\w+)\}")
 
@@ -33,22 +36,33 @@ class Bank:
     openers: list[str]
     closers: list[str]
     context: dict[str, list[str]]
+    register: tuple[str, ...] = ()
+    mixed: tuple[tuple[str, str], ...] = ()
 
 
-def bank(module: ModuleType, split: str, more: ModuleType | None = None) -> Bank:
-    """The ``train`` or ``eval`` bank of a template module (plus ``more`` for training)."""
+def bank(
+    module: ModuleType,
+    split: str,
+    more: ModuleType | None = None,
+    varied: ModuleType | None = None,
+) -> Bank:
+    """The ``train`` or ``eval`` bank of a template module (plus ``more``/``varied``: training)."""
     up = split.upper()
     templates = {k: list(v) for k, v in getattr(module, up).items()}
-    for group in ("MORE", "GLOSSARY"):
-        for intent, extra in (getattr(more, group, {}) if more else {}).items():
+    groups = [getattr(more, g, {}) for g in ("MORE", "GLOSSARY")] if more else []
+    extra = [getattr(varied, g, {}) for g in ("VARIED", "CHAT", "INDUSTRY")]
+    for group in [*groups, *extra]:
+        for intent, extra in group.items():
             templates[intent].extend(extra)
     return Bank(
         templates=templates,
         core=getattr(module, f"{up}_CORE"),
-        slots=getattr(module, f"SLOTS_{up}"),
+        slots={**getattr(module, f"SLOTS_{up}"), **getattr(varied, "SLOTS", {})},
         openers=getattr(module, f"OPENERS_{up}"),
         closers=getattr(module, f"CLOSERS_{up}"),
         context=getattr(more, "CONTEXT", {}) if more else {},
+        register=tuple(getattr(varied, "REGISTER", ())),
+        mixed=tuple(getattr(varied, "MIXED", {}).items()),
     )
 
 
@@ -71,14 +85,48 @@ def examples(b: Bank, language: str, per_intent: int, seed: int) -> list[dict[st
             body = fill(templates[attempts % len(templates)], b.slots, rng)
             if b.context.get(intent) and rng.random() < 0.35:
                 body = fill(rng.choice(b.context[intent]), b.slots, rng) + sep + body
-            parts = [fill(rng.choice(b.openers), b.slots, rng), _vary(body, rng, language)]
+            opener = fill(rng.choice(b.openers), b.slots, rng)  # drawn first: keeps eval stable
+            body = _vary(body, rng, language)
+            parts = [opener, body]
             parts.append(fill(rng.choice(b.closers), b.slots, rng))
-            text = sep.join(p for p in parts if p)
+            text = _frame(b, sep.join(p for p in parts if p), body, rng, language)
             if text not in seen:
                 seen.add(text)
                 texts.append(text)
         out.extend({"text": t, "intent": intent, "language": language} for t in texts)
     return out
+
+
+def _frame(b: Bank, text: str, body: str, rng: random.Random, language: str) -> str:
+    """A share of training messages in another register (the body alone, without greeting
+    and sign-off), English ones with a typo, Chinese ones with English business words.
+
+    Banks without registers (evaluation) draw nothing here, so their messages do not change.
+    """
+    if not b.register:
+        return text
+    if rng.random() < REGISTER_SHARE:
+        text = fill(rng.choice(b.register), {**b.slots, "body": [body]}, rng)
+    if language == "en" and rng.random() < TYPO_SHARE:
+        text = _typo(text, rng)
+    if b.mixed and rng.random() < MIXED_SHARE:
+        for chinese, english in b.mixed:
+            text = text.replace(chinese, f" {english} ")
+        text = re.sub(r" {2,}", " ", text).strip()
+    return text
+
+
+def _typo(text: str, rng: random.Random) -> str:
+    """Swap two adjacent letters of one longer word (``renewal`` -> ``renweal``)."""
+    words = text.split(" ")
+    long_words = [i for i, w in enumerate(words) if len(w) > 5 and w.isalpha()]
+    if not long_words:
+        return text
+    i = rng.choice(long_words)
+    w = words[i]
+    j = rng.randrange(1, len(w) - 2)
+    words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
+    return " ".join(words)
 
 
 def _vary(text: str, rng: random.Random, language: str) -> str:
@@ -96,10 +144,11 @@ def write_all(root: Path | None = None) -> list[tuple[Path, int]]:
     target = root or Path(str(files("crmos.agent") / "data" / "intents"))
     target.mkdir(parents=True, exist_ok=True)
     written: list[tuple[Path, int]] = []
-    sources = (("en", templates_en, more_en), ("zh", templates_zh, more_zh))
-    for language, module, more in sources:
+    sources = (("en", templates_en, more_en, varied_en), ("zh", templates_zh, more_zh, varied_zh))
+    for language, module, more, varied in sources:
         for offset, split in enumerate(("train", "eval")):
-            b = bank(module, split, more if split == "train" else None)
+            train = split == "train"
+            b = bank(module, split, more if train else None, varied if train else None)
             rows = examples(b, language, PER_INTENT[split], SEED + offset)
             path = target / f"{split}_{language}.jsonl"
             lines = (json.dumps(r, ensure_ascii=False) for r in rows)
