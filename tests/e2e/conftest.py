@@ -13,7 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from crmos.cli import app
 from tests.polling import wait_until
 
 __all__ = ["wait_until"]  # re-exported: e2e tests import it from here
@@ -103,3 +105,20 @@ def server(server_env: dict[str, str]) -> Iterator[Server]:
 def keys(server: Server) -> dict[str, str]:
     """A workspace created with the CLI, as the README says."""
     return dict(json.loads(server.cli("workspace", "create", "acme", "--json")))
+
+
+@pytest.fixture
+def cli(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The `crmos` command line in process, on a fresh home and store, ignoring crmos.toml."""
+    monkeypatch.setenv("CRMOS__HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CRMOS__STORE__URL", store_url)
+    monkeypatch.setenv("CRMOS_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("COLUMNS", "200")
+    return CliRunner()
+
+
+def run_cli(cli: CliRunner, *args: str, code: int = 0) -> str:
+    """Run one command; assert its exit code; return what it printed."""
+    result = cli.invoke(app, list(args))
+    assert result.exit_code == code, result.output
+    return result.output

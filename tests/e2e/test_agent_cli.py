@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from crmos.cli import app
+from tests.e2e.conftest import run_cli as run
 
 
 @pytest.fixture
@@ -17,12 +17,6 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("CRMOS__STORE__URL", f"sqlite:///{tmp_path}/crmos.db")
     monkeypatch.setenv("COLUMNS", "200")
     return CliRunner()
-
-
-def run(cli: CliRunner, *args: str, code: int = 0) -> str:
-    result = cli.invoke(app, list(args))
-    assert result.exit_code == code, result.output
-    return result.output
 
 
 def test_classify_prints_intent_sentiment_and_entities_as_json(cli: CliRunner) -> None:

@@ -6,25 +6,9 @@ import json
 from pathlib import Path
 
 import orjson
-import pytest
 from typer.testing import CliRunner
 
-from crmos.cli import app
-
-
-@pytest.fixture
-def cli(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("CRMOS__HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("CRMOS__STORE__URL", store_url)
-    monkeypatch.setenv("CRMOS_CONFIG", str(tmp_path / "absent.toml"))
-    monkeypatch.setenv("COLUMNS", "200")
-    return CliRunner()
-
-
-def run(cli: CliRunner, *args: str, code: int = 0) -> str:
-    result = cli.invoke(app, list(args))
-    assert result.exit_code == code, result.output
-    return result.output
+from tests.e2e.conftest import run_cli as run
 
 
 def test_imported_events_are_stitched_shown_merged_and_split_from_the_command_line(
