@@ -15,7 +15,7 @@ from crmos.agent import AgentConsumer, AgentService, IntentModels
 from crmos.compliance import Compliance, check_marketing, data_roots
 from crmos.core.errors import ValidationError
 from crmos.core.settings import Settings, load_settings
-from crmos.graph import GraphRuntime, build_graph
+from crmos.graph import ExpirySweeper, GraphRuntime, build_graph
 from crmos.i18n import Catalogs, LetterWriter, due_ms
 from crmos.identity import Stitcher
 from crmos.ingest import (
@@ -60,6 +60,7 @@ class Container:
     committer: GroupCommitter | None = None
     saga_engine: SagaEngine | None = None
     graph: GraphRuntime | None = None
+    graph_sweeper: ExpirySweeper | None = None
 
     def ingest(self) -> IngestService:
         """The intake service (with group commit once :meth:`start_writer` ran)."""
@@ -83,6 +84,9 @@ class Container:
         self.stream.start()
         self.compliance.worker.start()
         self.playbooks.start_timers()
+        if self.graph is not None and self.graph_sweeper is None:
+            self.graph_sweeper = self.graph.sweeper(self.engine)  # ended edges leave queries
+            self.graph_sweeper.start()
         if self.settings.sagas.embedded:
             self.start_engine()
 
@@ -102,6 +106,9 @@ class Container:
             self.committer.close()
             self.committer = None
         self.stream.close()
+        if self.graph_sweeper is not None:
+            self.graph_sweeper.close()
+            self.graph_sweeper = None
         self.playbooks.close()
         self.compliance.worker.close()
         if self.saga_engine is not None:
@@ -142,14 +149,11 @@ def build(
     # Downstream rooms, in flow order (identity, graph, triggers ...), consume the event log.
     graph = build_graph(settings.graph)
     stitcher = Stitcher(settings.identity)
-    playbooks = Playbooks(
-        settings, engine, load_components(), (log, reader), _consent, upstream=stitcher.name
-    )
+    playbooks = Playbooks(settings, engine, load_components(), (log, reader), _consent)
     consumers: list[Consumer] = [
         stitcher,
         graph.consumer(),
-        playbooks.consumer,  # triggers: windows per profile, firings + decisions
-        playbooks.launcher,  # starts the runs of the firings the triggers committed
+        playbooks.consumer,  # triggers: windows, firings + decisions; starts runs once committed
     ]
     agent = AgentService(
         engine,

@@ -13,7 +13,8 @@ from crmos.api import create_app
 from crmos.bootstrap import Container
 
 _serial = itertools.count()
-BASE = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+# Ten days ago: the scenarios' edges with a validity (co_attended lasts 30 days) are in force.
+BASE = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=10)
 
 
 def send(container: Container, workspace_id: str, *messages: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from crmos.bootstrap import Container
 from crmos.demo import generate
 from crmos.demo.world import scenario_of
 from crmos.identity import list_reviews
+from crmos.identity.matching_store import match_workspace
 from tests.integration.identity_support import pid, view
 
 
@@ -25,8 +26,9 @@ def test_the_demo_world_stitches_without_a_false_merge_and_runs_scenarios_3_and_
     container.stream.run_once()
     figures = score(container.engine, world)
     assert figures["precision"] == 1.0
-    # Every link the events carry is made, bar those through the switchboard number.
-    assert figures["recall_bound"] - 0.01 <= figures["recall"] <= figures["recall_bound"]
+    # Every link the events carry is made, bar those through the switchboard number, which
+    # the account guard refuses to the people of the second and third company.
+    assert figures["recall_bound"] - 0.03 <= figures["recall"] <= figures["recall_bound"]
     stitched = [e for e in world.events if scenario_of(e) == 3 and e["type"] == "identify"]
     assert [e["context"]["touchpoint"] for e in stitched] == ["wechat", "app", "pos", "call_centre"]
     profiles = {_profile_of(container, ws, e) for e in stitched}
@@ -36,9 +38,30 @@ def test_the_demo_world_stitches_without_a_false_merge_and_runs_scenarios_3_and_
     with container.engine.connect() as conn:
         (ticket,) = list_reviews(conn, ws, kind="conflict")
     assert ticket["identifier"].startswith("phone:+")
-    assert len(ticket["evidence"]["accounts"]) == 3 and len(ticket["subject_profiles"]) == 3
+    # Three companies; a person whose channels all reported the number may have two profiles.
+    assert len(ticket["evidence"]["accounts"]) == 3 and len(ticket["subject_profiles"]) >= 3
     for subject in ticket["subject_profiles"]:
         assert view(container, ws, subject)["flags"]["marketing_suppressed"]
+
+
+def test_batch_matching_joins_what_stitching_cannot_without_merging_two_people(
+    container: Container,
+) -> None:
+    world = generate(seed=12, companies=6, people=60, days=30)
+    ws = container.workspaces.create("demo")[0].id
+    lines = [orjson.dumps(e) for e in world.events]
+    for _ in container.ingest().ingest_lines(ws, "import", lines):
+        pass
+    container.stream.run_once()
+    stitched = score(container.engine, world)
+    result = match_workspace(container.engine, ws, container.settings.identity)
+    matched = score(container.engine, world)
+    assert result.merged > 0 and result.reviews > 0
+    assert matched["precision"] >= 0.995
+    assert matched["recall"] >= stitched["recall"] + 0.1, (stitched, matched)
+    with container.engine.connect() as conn:
+        tickets = list_reviews(conn, ws, kind="match")
+    assert len(tickets) == result.reviews
 
 
 def _profile_of(container: Container, ws: str, event: dict[str, Any]) -> str | None:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crmos.bootstrap import Container, build
 from crmos.core.errors import Conflict, ValidationError
-from crmos.store import EventQuery, decisions_of, set_offset
-from crmos.store.tables_playbooks import playbook_versions
+from crmos.core.settings import Settings
+from crmos.store import create_store_engine, decisions_of, migrate, set_offset
+from crmos.store.tables import stream_offsets
+from crmos.store.tables_playbooks import playbook_firings, playbook_versions
 from crmos.store.tables_records import audit_log
 from tests.integration.playbook_support import example, identify, ingest, track, view
+from tests.polling import wait_until
 
 RENEWAL = example("renewal_risk.yaml")
 DAY_MS = 86_400_000
@@ -77,12 +83,11 @@ def test_the_third_view_fires_once_with_a_decision_that_names_the_version(
 def test_the_same_event_never_starts_the_same_playbook_twice(container: Container, ws: str) -> None:
     container.playbooks.publish(ws, RENEWAL, "ops@acme", "first")
     ingest(container, ws, identify("u1"), view("u1", 70), view("u1", 44), view("u1", 3))
-    events = container.reader.events(EventQuery(ws))
     fresh = build(container.settings)  # a restarted process replays the same events
     try:
         with fresh.engine.begin() as conn:
-            set_offset(conn, "triggers.cursor", 0)
-            fresh.playbooks.consumer.handle(conn, events)
+            set_offset(conn, "triggers", 0)
+        assert fresh.stream.run_once() == 4  # only the trigger consumer was behind
         fresh.playbooks.launcher.launch()
     finally:
         fresh.close()
@@ -174,3 +179,85 @@ def test_a_playbook_above_the_approval_impact_waits_for_a_person(
     assert approved["status"] == "started"
     with pytest.raises(Conflict):
         container.playbooks.approve(ws, firing["id"], "director@acme")
+
+
+def test_firings_left_starting_by_a_crash_are_settled_and_each_run_starts_once(
+    container: Container, ws: str
+) -> None:
+    container.playbooks.publish(ws, APPROVAL, "ops@acme", "needs approval")
+    for user in ("u1", "u2"):
+        ingest(container, ws, identify(user), view(user, 70), view(user, 44), view(user, 3))
+    written, lost = container.playbooks.firings(ws)
+    run_id = container.playbooks.approve(ws, written["id"], "director@acme")["run_id"]
+    f = playbook_firings.c
+    with container.engine.begin() as conn:  # a crash after the claim: no run id recorded
+        conn.execute(
+            update(playbook_firings)
+            .where(f.id.in_([written["id"], lost["id"]]))
+            .values(status="starting", run_id=None, started_ms=1)
+        )
+    launcher = container.playbooks.launcher
+    assert launcher.recover() == 2
+    assert container.playbooks.firing(ws, written["id"])["run_id"] == run_id
+    assert container.playbooks.firing(ws, lost["id"])["status"] == "pending"
+    [second] = launcher.launch()
+    assert {r.id for r in container.runs.find(ws)} == {run_id, second}
+    assert launcher.recover() == 0
+
+
+def test_upgrading_hands_the_events_the_old_trigger_cursor_had_not_reached_to_the_stream(
+    settings: Settings,
+) -> None:
+    engine = create_store_engine(settings.store)
+    try:
+        migrate(engine, "0012")
+        with engine.begin() as conn:
+            for consumer, seq in (("triggers", 40), ("triggers.cursor", 25), ("identity", 40)):
+                set_offset(conn, consumer, seq)
+            set_offset(conn, "playbook-launcher", 40)
+        migrate(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(select(stream_offsets.c.consumer, stream_offsets.c.seq)).all()
+    finally:
+        engine.dispose()
+    offsets = {str(consumer): int(seq) for consumer, seq in rows}
+    assert offsets == {"triggers": 25, "identity": 40}
+
+
+def test_a_firing_whose_run_is_refused_is_marked_failed_and_the_others_still_start(
+    container: Container, ws: str
+) -> None:
+    container.playbooks.publish(ws, RENEWAL, "ops@acme", "first")
+    refused: list[str] = []
+
+    def start(workspace_id: str, request: dict[str, Any]) -> str:
+        if not refused:  # the sagas engine refuses the first run of the batch
+            refused.append(request["profile_id"])
+            raise ValidationError("run refused", [])
+        return container.runs.start(workspace_id, request).id
+
+    container.playbooks.connect(start)
+    messages = [m for u in ("u1", "u2") for m in (identify(u), *(view(u, h) for h in (70, 44, 3)))]
+    ingest(container, ws, *messages)
+    status = {f["profile_id"]: (f["status"], f["run_id"]) for f in container.playbooks.firings(ws)}
+    assert status.pop(refused[0]) == ("failed", None)
+    [(state, run_id)] = status.values()
+    assert state == "started" and container.runs.get(ws, run_id).run.id == run_id
+
+
+def test_the_stream_thread_starts_the_run_as_soon_as_the_firing_commits(
+    container: Container, ws: str
+) -> None:
+    container.playbooks.publish(ws, RENEWAL, "ops@acme", "first")
+    container.stream.start()  # no launcher thread: the stream's commit hook starts the run
+    try:
+        messages = [identify("u1"), view("u1", 70), view("u1", 44), view("u1", 3)]
+        lines = [orjson.dumps(m) for m in messages]
+        list(container.ingest().ingest_lines(ws, "test", lines))
+
+        def started() -> bool:
+            return [f["status"] for f in container.playbooks.firings(ws)] == ["started"]
+
+        wait_until(started, 10, "the firing's run to start")
+    finally:
+        container.stream.close()

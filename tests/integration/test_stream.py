@@ -130,3 +130,75 @@ def test_a_later_consumer_never_runs_ahead_of_the_one_before_it(container: Conta
     assert seen(container, "second") == ["m0", "m1"]
     runner.run_once()
     assert seen(container, "first") == seen(container, "second") == ["m0", "m1", "late"]
+
+
+class Hooked(Recorder):
+    """A recorder that hears whether each of its transactions committed."""
+
+    def __init__(self, name: str, fail_on: set[str], broken_hook: bool = False) -> None:
+        super().__init__(name, fail_on)
+        self.calls: list[str] = []
+        self.broken_hook = broken_hook
+
+    def committed(self) -> None:
+        self.calls.append("committed")
+        if self.broken_hook:
+            raise RuntimeError("a hook that fails")
+
+    def rolled_back(self) -> None:
+        self.calls.append("rolled_back")
+
+
+def test_a_consumer_hears_after_each_transaction_whether_it_committed(
+    container: Container,
+) -> None:
+    make_seen_table(container)
+    hooked = Hooked("h", {"m1"})
+    runner = StreamRunner(container.engine, container.log, container.reader, [hooked])
+    ingest(container, ["m0", "m1", "m2"])
+    runner.run_once()
+    # The batch fails on m1 and is retried event by event: m1 alone fails and is skipped.
+    assert hooked.calls == ["rolled_back", "committed", "rolled_back", "committed"]
+    assert seen(container, "h") == ["m0", "m2"]
+
+
+def test_a_failing_commit_hook_neither_undoes_the_batch_nor_stops_the_stream(
+    container: Container,
+) -> None:
+    make_seen_table(container)
+    hooked = Hooked("h", set(), broken_hook=True)
+    runner = StreamRunner(container.engine, container.log, container.reader, [hooked])
+    ingest(container, ["m0"])
+    assert runner.run_once() == 1
+    ingest(container, ["m1"])
+    assert runner.run_once() == 1
+    assert seen(container, "h") == ["m0", "m1"]
+    assert hooked.calls == ["committed", "committed"]
+
+
+class Sizes(Recorder):
+    """A recorder that asks for small transactions near the log's head and notes their sizes."""
+
+    near_head_batch = 2
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.sizes: list[int] = []
+
+    def handle(self, conn: Connection, events: Sequence[Event]) -> None:
+        super().handle(conn, events)
+        self.sizes.append(len(events))
+
+
+def test_near_the_head_a_consumer_may_take_small_transactions_and_large_ones_when_behind(
+    container: Container,
+) -> None:
+    make_seen_table(container)
+    sizes = Sizes("s")
+    runner = StreamRunner(container.engine, container.log, container.reader, [sizes], batch=20)
+    ingest(container, [f"a{i}" for i in range(5)])  # near the head: at most 4 small batches
+    runner.run_once()
+    ingest(container, [f"b{i}" for i in range(9)])  # behind: one batch
+    runner.run_once()
+    assert sizes.sizes == [2, 2, 1, 9]
+    assert seen(container, "s") == [f"a{i}" for i in range(5)] + [f"b{i}" for i in range(9)]

@@ -76,3 +76,24 @@ def test_a_confidence_halves_every_half_life() -> None:
     day = 86_400_000
     assert decayed(0.8, 0, 30 * day, 30 * day) == pytest.approx(0.4)
     assert decayed(0.8, 10, 5, day) == pytest.approx(0.8)  # never grows backwards in time
+
+
+def test_the_shipped_co_attendance_edges_last_thirty_days() -> None:
+    rules = {r.id: r for r in load_rules()}
+    assert rules["co_attendance"].params.valid_days == 30
+    assert rules["funding_partnership"].params.valid_days is None  # until someone ends it
+
+
+def test_a_rule_may_not_write_the_edge_types_the_graph_writes_itself() -> None:
+    text = """
+rules:
+  - id: sneaky
+    kind: co_attendance
+    when: "true"
+    params: {occasion: "event.properties.o", edge: attended, valid_days: 0}
+"""
+    with pytest.raises(ValidationError) as caught:
+        parse_rules(text, "s.yaml")
+    paths = sorted(p.path for p in caught.value.problems)
+    assert paths == ["s.yaml:rules[0].params.edge", "s.yaml:rules[0].params.valid_days"]
+    assert "written by the graph itself" in " ".join(p.message for p in caught.value.problems)

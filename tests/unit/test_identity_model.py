@@ -123,6 +123,17 @@ def test_a_claim_reads_every_identifier_strongest_first_and_keeps_rejections() -
     assert claim.account == "c-9" and claim.source == "call_centre" and claim.seq == 7
 
 
+def test_a_cached_number_does_not_make_true_or_a_float_an_identifier() -> None:
+    norm = Normaliser(POLICY)
+    assert claim_of(event(traits={"pos_member_id": 1}), norm).keys[0] == ("pos_member_id", "1")
+    for raw in (True, 1.0):
+        claim = claim_of(event(traits={"pos_member_id": raw}), norm)
+        assert ("pos_member_id", "1") not in claim.keys
+        assert [r.reason for r in claim.rejections] == [
+            f"must be a string, not {type(raw).__name__}"
+        ]
+
+
 def test_user_ids_are_typed_per_source_and_alias_links_the_previous_id() -> None:
     norm = Normaliser(POLICY)
     assert claim_of(event(user="M1", source="pos"), norm).keys[0] == ("pos_member_id", "M1")

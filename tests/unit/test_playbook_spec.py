@@ -167,3 +167,13 @@ def test_the_cli_validate_lists_every_problem_and_exits_65(tmp_path: Any) -> Non
     [report] = json.loads(result.stdout)
     paths = {p["path"] for p in report["problems"]}
     assert {"steps[0].component", "trigger.condition", "steps[1].with.txt"} <= paths
+
+
+def test_graph_facts_are_fetched_only_for_playbooks_whose_conditions_mention_the_graph() -> None:
+    from crmos.playbooks.runtime import reads_graph
+
+    assert not reads_graph(parse(RENEWAL, REGISTRY, RETENTION))
+    audience = RENEWAL.replace("steps:", "audience: 'graph.scores.buyer > 0.5'\nsteps:", 1)
+    assert reads_graph(parse(audience, REGISTRY, RETENTION))
+    where = RENEWAL.replace('== "/renewal/compare"', '== "/renewal/compare" && size(graph) > 0')
+    assert reads_graph(parse(where, REGISTRY, RETENTION))

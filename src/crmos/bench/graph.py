@@ -10,6 +10,13 @@ PostgreSQL, beside NetworkX in memory; edge-update ingest; inference rules event
 - **inference**: events through the graph consumer (after identity stitched them), a realistic
   mix where about 1 event in 4 matches a shipped rule; identity's rate on the same events is
   printed beside it.
+
+Sizes: the full run is the issue's 5M nodes (about 25M edges, 50M adjacency rows per store).
+``--quick`` is 250k nodes: loading is linear in the edges (on a quiet 2-core machine about
+3 s per million adjacency rows on SQLite, 2 s on PostgreSQL, 4 s per million NetworkX edges),
+so the issue's 1M (10M rows per store) needs about a minute and a half, and 3.3 minutes
+measured at load average 5; 250k runs in about 30 s at load average 4.
+Each phase's seconds are printed as it ends and listed under ``phase_seconds``.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import networkx as nx
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Connection
 
 from crmos.bench.graph_data import (
     TYPES,
@@ -58,12 +66,18 @@ def _pct(samples: list[float], q: float) -> float:
     return float(np.percentile(np.array(samples) * 1000, q)) if samples else float("nan")
 
 
-def _timed(fn: Callable[[Any], Any], args: Sequence[Any]) -> list[float]:
+def _timed(
+    fn: Callable[[Any], Any], args: Sequence[Any], cpu: list[float] | None = None
+) -> list[float]:
+    """Wall seconds of ``fn(a)`` for each ``a``; with ``cpu``, this thread's CPU seconds too
+    (on a shared 2-core machine the difference is time spent waiting for a core)."""
     out = []
     for a in args:
-        t = time.perf_counter()
+        c, t = time.thread_time(), time.perf_counter()
         fn(a)
         out.append(time.perf_counter() - t)
+        if cpu is not None:
+            cpu.append(time.thread_time() - c)
     return out
 
 
@@ -81,36 +95,31 @@ def measure_store(
     t = time.perf_counter()
     rows = (load_sqlite if dialect == "sqlite" else load_postgres)(engine, g, arrays)
     load_s = time.perf_counter() - t
+    status.print(f"[dim]  {dialect} bulk load: {rows:,} rows in {load_s:.1f} s[/]")
     with engine.connect() as conn:
-
-        def two_hop(start: str) -> None:
-            neighbourhood(
-                conn,
-                WS,
-                start,
-                hops=2,
-                edge_types=QUERY_TYPES,
-                limit=50,
-                fanout=FANOUT,
-                evidence=False,
-            )
-
-        def path(pair: tuple[str, str]) -> None:
-            with suppress(NotFound):
-                shortest_path(conn, WS, pair[0], pair[1], max_hops=3, fanout=100, evidence=False)
-
-        _timed(two_hop, starts[:20])  # warm the caches
-        hop = _timed(two_hop, starts)
-        paths = _timed(path, pairs)
-    updates = _edge_updates(engine, g) if dialect == "sqlite" else None
+        out = _time_queries(conn, starts, pairs)
+    out["edge_updates_per_s"] = _edge_updates(engine, g) if dialect == "sqlite" else None
     engine.dispose()
-    return {
-        "rows": rows,
-        "load_rows_per_s": rows / load_s,
-        "two_hop": hop,
-        "path": paths,
-        "edge_updates_per_s": updates,
-    }
+    return out | {"rows": rows, "load_rows_per_s": rows / load_s}
+
+
+def _time_queries(
+    conn: Connection, starts: list[str], pairs: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """2-hop and path latencies through the API's code path (without the evidence lookup)."""
+
+    def two_hop(start: str) -> None:
+        types, n = QUERY_TYPES, FANOUT
+        neighbourhood(conn, WS, start, hops=2, edge_types=types, limit=50, fanout=n, evidence=False)
+
+    def path(pair: tuple[str, str]) -> None:
+        with suppress(NotFound):
+            shortest_path(conn, WS, pair[0], pair[1], max_hops=3, fanout=100, evidence=False)
+
+    _timed(two_hop, starts[:20])  # warm the caches
+    cpu: list[float] = []
+    hop = _timed(two_hop, starts, cpu)
+    return {"two_hop": hop, "two_hop_cpu": cpu, "path": _timed(path, pairs)}
 
 
 def _edge_updates(engine: Any, g: Synthetic, n: int = 5000) -> float:
@@ -134,18 +143,34 @@ def _edge_updates(engine: Any, g: Synthetic, n: int = 5000) -> float:
     return n / (time.perf_counter() - t)
 
 
+def _networkx_graph(g: Synthetic, chunk: int = 1_000_000) -> nx.Graph[str]:
+    """The synthetic graph as a ``networkx.Graph`` (edge attributes ``type`` and ``weight``).
+
+    The collector is off while tens of millions of dicts are created (each young-generation
+    pass would walk them again) and the result is frozen like the generator's heap.
+    """
+    graph: nx.Graph[str] = nx.Graph()
+    graph.add_nodes_from(g.names)  # a start without edges is a node too (an empty answer)
+    name = g.names.__getitem__
+    gc.disable()
+    try:
+        for lo in range(0, g.edges, chunk):
+            src, dst, typ, weight = (
+                a[lo : lo + chunk].tolist() for a in (g.src, g.dst, g.typ, g.weight)
+            )
+            attrs = ({"type": TYPES[t], "weight": w} for t, w in zip(typ, weight, strict=True))
+            graph.add_edges_from(zip(map(name, src), map(name, dst), attrs, strict=True))
+    finally:
+        gc.enable()
+    gc.freeze()
+    return graph
+
+
 def networkx_reference(
     g: Synthetic, starts: list[str], pairs: list[tuple[str, str]]
 ) -> dict[str, Any]:
     """The same 2-hop query and a shortest path through NetworkX on the graph in memory."""
-    graph = nx.Graph()
-    names, types = g.names, TYPES
-    graph.add_edges_from(
-        (names[a], names[b], {"type": types[t], "weight": w})
-        for a, b, t, w in zip(
-            g.src.tolist(), g.dst.tolist(), g.typ.tolist(), g.weight.tolist(), strict=True
-        )
-    )
+    graph = _networkx_graph(g)
     wanted = set(QUERY_TYPES)
 
     def top(node: str, k: int = FANOUT) -> list[tuple[str, float]]:
@@ -173,11 +198,29 @@ def networkx_reference(
     return {"two_hop": _timed(two_hop, starts), "path": _timed(path, pairs)}
 
 
+QUICK_NODES = 250_000  # what loads into both stores and NetworkX within a minute on 2 cores
+FULL_NODES = 5_000_000
+
+
+class _Phases:
+    """Wall-clock seconds of each phase, printed as they end (where a run's minute goes)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self._t, 2)
+        status.print(f"[dim]{name}: {now - self._t:.1f} s[/]")
+        self._t = now
+
+
 def run(quick: bool, as_json: bool, nodes: int | None = None) -> None:
     """Run the benchmark and print the table (and with ``as_json`` the JSON object last)."""
-    n = nodes or (1_000_000 if quick else 5_000_000)
+    n = nodes or (QUICK_NODES if quick else FULL_NODES)
     samples = 300 if quick else 1000
-    status.print(f"[dim]generating a power-law graph of {n:,} nodes[/]")
+    phases = _Phases()
     g = generate(n)
     arrays = adjacency(g)
     rng = random.Random(11)
@@ -187,25 +230,28 @@ def run(quick: bool, as_json: bool, nodes: int | None = None) -> None:
     # during the timed queries scan them (tens of ms): a server holds no such heap, so park them.
     gc.collect()
     gc.freeze()
+    phases.done(f"generate {n:,} nodes, {g.edges:,} edges")
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="crmos-bench-graph-") as tmp:
-        status.print("[dim]SQLite: bulk load and queries[/]")
         results["sqlite"] = measure_store(
             f"sqlite:///{Path(tmp) / 'g.db'}", g, arrays, starts, pairs, "sqlite"
         )
+    phases.done("SQLite: bulk load, queries, edge updates")
     pg_url = os.environ.get("CRMOS_TEST_PG_URL")
     if pg_url:
-        status.print("[dim]PostgreSQL: COPY and queries[/]")
         with pg_store_factory(pg_url)("graph") as (url, _home):
             results["postgresql"] = measure_store(url, g, arrays, starts, pairs, "postgresql")
-    status.print("[dim]NetworkX reference (graph in memory)[/]")
-    reference = networkx_reference(g, starts, pairs)
+        phases.done("PostgreSQL: COPY, key build, queries")
     del arrays
-    status.print("[dim]inference rules through the stream consumer[/]")
+    reference = networkx_reference(g, starts, pairs)
+    phases.done("NetworkX: build in memory, queries")
     infer = inference_rate(10_000 if quick else 30_000, "typical")
     heavy = inference_rate(5_000 if quick else 15_000, "heavy")
     infer["heavy"] = heavy["graph"]
+    phases.done("inference rules through the stream consumer")
     figures = _figures(n, g, results, reference, infer)
+    figures["phase_seconds"] = phases.seconds
+    figures["seconds"] = round(sum(phases.seconds.values()), 1)
     _render(figures, pg_url is not None)
     if as_json:
         sys.stdout.write(json.dumps(figures) + "\n")
@@ -222,6 +268,7 @@ def _figures(
         "fanout": FANOUT,
         "two_hop_p50_ms": round(_pct(s["two_hop"], 50), 3),
         "two_hop_p99_ms": round(_pct(s["two_hop"], 99), 3),
+        "two_hop_cpu_p99_ms": round(_pct(s["two_hop_cpu"], 99), 3),
         "path_p50_ms": round(_pct(s["path"], 50), 3),
         "path_p99_ms": round(_pct(s["path"], 99), 3),
         "sqlite_load_rows_per_s": round(s["load_rows_per_s"]),
@@ -271,6 +318,9 @@ def _render(f: dict[str, Any], pg: bool) -> None:
         f"{f['two_hop_p99_ms']:,.3f}",
         pgv("two_hop_p99_ms"),
         f"{f['networkx_two_hop_p99_ms']:,.3f}",
+    )
+    table.add_row(
+        "  same, CPU time of the querying thread", f"{f['two_hop_cpu_p99_ms']:,.3f}", "", ""
     )
     table.add_row(
         "path ≤3 hops p99 ms",

@@ -46,12 +46,20 @@ def identity(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
     run(quick=quick, as_json=as_json)
 
 
+@app.command("graph-infer")
+def graph_infer(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
+    """Inference rules events/s, typical and rule-heavy mixes, beside identity's rate."""
+    from crmos.bench.graph_infer import run
+
+    run(quick=quick, as_json=as_json)
+
+
 @app.command("graph")
 def graph(
     quick: QuickOpt = False,
     as_json: JsonOpt = False,
     nodes: Annotated[
-        int | None, typer.Option(help="Graph size (default: 1M with --quick, else 5M).")
+        int | None, typer.Option(help="Graph size (default: 250k with --quick, else 5M).")
     ] = None,
 ) -> None:
     """2-hop and path p50/p99 on power-law graphs (SQLite, PostgreSQL, NetworkX), inference/s."""

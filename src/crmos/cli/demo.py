@@ -36,6 +36,8 @@ def demo(
         out = c.settings.home / "demo"
         out.mkdir(parents=True, exist_ok=True)
         _write_ground_truth(out / "ground_truth.csv", world.ground_truth())
+        # Before the events, so the stream evaluates them: scenarios 1 and 9 fire in the demo.
+        published = c.playbooks.publish_examples(ws.id, "crmos demo")
         lines = [orjson.dumps(event) for event in world.events]
         (out / "events.jsonl").write_bytes(b"\n".join(lines) + b"\n")
         accepted = duplicates = 0
@@ -47,6 +49,8 @@ def demo(
             f"{len(world.events)} events ({accepted} new, {duplicates} already stored); "
             f"ground truth in {out / 'ground_truth.csv'}"
         )
+        if published:
+            console.print(f"example playbooks in force: {', '.join(published)}")
         _announce(c, host, port)
     if serve:
         from crmos.cli.main import run_server

@@ -378,6 +378,18 @@ class GraphSettings(BaseModel):
     health_window_s: int = Field(
         default=3600, ge=60, description="Default window of the graph health figures, s."
     )
+    expiry_sweep_s: float = Field(
+        default=60,
+        gt=0,
+        description="A serving process takes edges whose validity ended out of queries and "
+        "audiences this often, s (the graph consumer also does it at every batch).",
+    )
+    expired_edge_retention_days: float = Field(
+        default=365,
+        ge=0,
+        description="Ended (expired or closed) edges are deleted, evidence included, this "
+        "long after their end; 0 keeps them forever.",
+    )
 
 
 class PlaybookSettings(BaseModel):
@@ -388,6 +400,13 @@ class PlaybookSettings(BaseModel):
     )
     timer_poll_s: float = Field(
         default=1.0, gt=0, le=60, description="How often due absence timers are checked, s."
+    )
+    launch_workers: int = Field(
+        default=4,
+        ge=1,
+        le=32,
+        description="Runs a batch of firings starts in parallel on PostgreSQL (SQLite, one "
+        "writer at a time, starts them one by one).",
     )
 
 

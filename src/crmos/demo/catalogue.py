@@ -117,9 +117,10 @@ LIBRARIES = {"wechat": ("analytics-wechat-miniprogram", "1.4.2"),
               "pos": ("analytics-java", "3.5.1"), "email": ("analytics-python", "2.3.3"),
               "ios": ("analytics-swift", "1.5.11"), "android": ("analytics-kotlin", "1.16.0")}
 # Traits a first identify on a touchpoint carries, with the chance of each (scenarios: all).
-LINKS = {"wechat": (("wechat_openid", 1.0), ("phone", 0.4)), "web": (("email", 1.0),),
+LINKS = {"wechat": (("wechat_openid", 1.0), ("phone", 0.4)),
+          "web": (("email", 1.0), ("phone", 0.5)),  # sign-up and lead forms ask for a phone
           "app": (("email", 0.6), ("phone", 0.6)), "pos": (("pos_member_id", 1.0), ("phone", 0.7)),
-          "call_centre": (("phone", 1.0), ("email", 0.3))}
+          "call_centre": (("phone", 1.0), ("email", 0.3)), "email": (("email", 1.0),)}
 # Chance that a person uses a touchpoint, for people outside and inside China.
 USE_CHANCES = {cn: (("wechat", 0.95 if cn else 0.1), ("app", 0.55), ("pos", 0.4), ("web", 0.85))
                 for cn in (False, True)}

@@ -13,6 +13,7 @@ from typing import Any
 
 from crmos.demo.catalogue import COUNTRIES, ERASURE, FX, HOURS, LIBRARIES, LINKS, PRODUCTS, SITE
 from crmos.demo.model import Company, Person
+from crmos.demo.personal import recorded
 
 
 @dataclass(slots=True)
@@ -135,9 +136,14 @@ def moment(w: Writer, day: int, code: str) -> datetime:
 def introduce(
     w: Writer, p: Person, touchpoint: str, at: datetime, scenario: int = 0, **extra: Any
 ) -> None:
-    """Identify a person on a touchpoint (a scenario links every key), then alias and group."""
+    """Identify a person on a touchpoint (a scenario links every key), then alias and group.
+
+    The traits are what that touchpoint's system holds: its own copy of the person's name,
+    birthday and address (`crmos.demo.personal.recorded`), and the identifiers it links.
+    """
     links = [key for key, chance in LINKS[touchpoint] if scenario or w.rng.random() < chance]
-    traits: dict[str, Any] = {"name": p.name, **{key: getattr(p, key) for key in links}, **extra}
+    traits: dict[str, Any] = {**recorded(w.rng, touchpoint, p), **extra}
+    traits |= {key: getattr(p, key) for key in links}
     firm = w.firms.get(p.company_id or "")
     if firm:
         traits |= {"title": p.role, "company": {"id": firm.id, "name": firm.name}}
@@ -174,6 +180,7 @@ def scenarios(w: Writer, cast: dict[str, Person], crowd: list[Person]) -> None:
         introduce(w, cast[f"conflict_{label}"], touchpoint, w.ago(days=days), scenario=6)
     _erasure(w, cast["erasure"])
     _brazil_invoice(w, cast["cpf"])
+    _insurance_renewal(w, crowd)  # last: the rng draws of the stories above stay as they were
 
 
 def _renewal_risk(w: Writer, buyer: Person, control: Person) -> None:
@@ -187,7 +194,9 @@ def _renewal_risk(w: Writer, buyer: Person, control: Person) -> None:
                 person, "web", at, "page", signed_in=True, name="Renewal Compare", properties=view
             )
     props = {"plan": "enterprise", "term_months": 24, "demo_scenario": 1, "demo_control": True}
-    w.track(control, "web", w.ago(hours=51), "Renewal Form Submitted", props, signed_in=True)
+    # Between the control's second and third view: the third one completes the count with a
+    # form already in the window, so the renewal-risk playbook stays quiet for the control.
+    w.track(control, "web", w.ago(hours=60), "Renewal Form Submitted", props, signed_in=True)
 
 
 def _promotion(w: Writer, crowd: list[Person]) -> None:
@@ -277,6 +286,17 @@ def _brazil_invoice(w: Writer, p: Person) -> None:
             "demo_valid": number == good,
         }
         w.track(p, "web", w.ago(hours=hours), "Invoice Requested", props, signed_in=True)
+
+
+def _insurance_renewal(w: Writer, crowd: list[Person]) -> None:
+    """Scenario 9: policy holders where an agent is licensed (DE, CN, BR) are due for renewal."""
+    holders = [p for p in crowd if p.country in ("DE", "CN", "BR")][:3]
+    for i, p in enumerate(holders):
+        policy = f"POL-{_short(p.id)}"
+        extra = {"country": p.country, "policy_id": policy, "claims": i % 2}
+        introduce(w, p, "web", w.ago(days=5), scenario=9, **extra)
+        props = {"policy_id": policy, "days_left": 21 + i, "demo_scenario": 9}
+        w.track(p, "web", w.ago(hours=6 + i), "Policy Renewal Due", props, signed_in=True)
 
 
 _CNPJ_WEIGHTS = (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)

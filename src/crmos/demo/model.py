@@ -35,8 +35,22 @@ class Company:
 
 
 @dataclass(frozen=True, slots=True)
+class Home:
+    """Where a person lives; the members of a household share one."""
+
+    postcode: str
+    city: str
+    street: str
+
+
+@dataclass(frozen=True, slots=True)
 class Person:
-    """One real person and every identifier they use; `None` where they do not use it."""
+    """One real person and every identifier they use; `None` where they do not use it.
+
+    `given`, `family`, `birthday` (ISO 8601) and `home` are the true personal details; each
+    source system records its own, sometimes wrong, copy of them (`crmos.demo.personal`).
+    `household` is the id of the first member of the person's household (themselves if alone).
+    """
 
     id: str
     name: str
@@ -50,6 +64,11 @@ class Person:
     web_anonymous_id: str | None
     country: str
     role: str
+    given: str
+    family: str
+    birthday: str
+    home: Home
+    household: str
 
 
 @dataclass(frozen=True, slots=True)

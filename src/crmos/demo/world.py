@@ -39,6 +39,12 @@ from crmos.demo.episodes import (
     step,
 )
 from crmos.demo.model import IDENTIFIERS, TOUCHPOINTS, Company, Person, World
+from crmos.demo.personal import birthday, home
+
+HOUSEHOLD_CHANCE = 0.15
+"""Chance that someone lives with the person generated before them (family, flatmates)."""
+TWIN_CHANCE = 0.08
+"""Chance that such a relative is a twin: same birthday, home and (mostly) family name."""
 
 __all__ = [
     "IDENTIFIERS",
@@ -130,12 +136,16 @@ def _make_people(
     for slot, (label, country, role, force) in zip(slots, CAST, strict=True):
         firm = None if role == "consumer" else fixed.get(label) or rng.choice(firms)
         code = country or (firm.country if firm else "CN")
-        cast[label] = _person(rng, seed, f"person-{slot + 1:04d}", code, firm, role, force, taken)
+        pid = f"person-{slot + 1:04d}"
+        cast[label] = _person(rng, seed, pid, code, firm, role, force, taken)
     switchboard = cast["conflict_1"].phone  # scenario 6: one number, three companies
     cast |= {k: replace(cast[k], phone=switchboard) for k in ("conflict_2", "conflict_3")}
     by_id = {person.id: person for person in cast.values()}
-    ids = (f"person-{i + 1:04d}" for i in range(count))
-    return cast, [by_id.get(pid) or _crowd(rng, seed, pid, firms, taken) for pid in ids]
+    everyone: list[Person] = []
+    for pid in (f"person-{i + 1:04d}" for i in range(count)):
+        kin = everyone[-1] if everyone and rng.random() < HOUSEHOLD_CHANCE else None
+        everyone.append(by_id.get(pid) or _crowd(rng, seed, pid, firms, taken, kin))
+    return cast, everyone
 
 
 def _trio(rng: random.Random, firms: list[Company]) -> list[Company]:
@@ -148,18 +158,29 @@ def _trio(rng: random.Random, firms: list[Company]) -> list[Company]:
 
 
 def _crowd(
-    rng: random.Random, seed: int, pid: str, firms: list[Company], taken: set[str]
+    rng: random.Random,
+    seed: int,
+    pid: str,
+    firms: list[Company],
+    taken: set[str],
+    kin: Person | None = None,
 ) -> Person:
-    """Someone outside the stories: mostly a company's contact, else a private consumer."""
+    """Someone outside the stories: mostly a company's contact, else a private consumer.
+
+    With `kin`, a member of kin's household: same home, mostly the same family name, and
+    now and then a twin (same birthday): the hard cases for matching on personal details.
+    """
     firm: Company | None = None
     role = "consumer"
     if rng.random() < 0.8:
         firm, role = rng.choice(firms), rng.choice(ROLES)
-    if firm and rng.random() < 0.9:
+    if kin is not None:
+        code = kin.country
+    elif firm and rng.random() < 0.9:
         code = firm.country
     else:
         code = rng.choices(list(COUNTRIES), COUNTRY_WEIGHTS)[0]
-    return _person(rng, seed, pid, code, firm, role, frozenset(), taken)
+    return _person(rng, seed, pid, code, firm, role, frozenset(), taken, kin)
 
 
 def _person(
@@ -171,18 +192,27 @@ def _person(
     role: str,
     force: frozenset[str],
     taken: set[str],
+    kin: Person | None = None,
 ) -> Person:
     """A person; identifiers come from a hash of (seed, id), contact details from the rng."""
     country = COUNTRIES[code]
     (family, family_latin), (given, given_latin) = map(rng.choice, (country.family, country.given))
+    if kin is not None:  # a relative: mostly the family name, never the same first name
+        given, given_latin = rng.choice([g for g in country.given if g[0] != kin.given])
+        if rng.random() < 0.8:
+            family, family_latin = next(f for f in country.family if f[0] == kin.family)
     domain = firm.domain if firm else rng.choice(country.mail)
     email = _fresh(taken, lambda n: f"{given_latin}.{family_latin}{n or ''}@{domain}")
     prefix, nationals, digits = country.phone
-    phone = _fresh(taken, lambda _: prefix + rng.choice(nationals) + _digits(rng, digits))
+    phone = _fresh(taken, lambda _: prefix + rng.choice(nationals) + _subscriber(rng, digits))
     uses = {t for t, chance in USE_CHANCES[code == "CN"] if t in force or rng.random() < chance}
     name = f"{family}{given}" if code in ("CN", "JP") else f"{given} {family}"
     company_id = firm.id if firm else None
-    return Person(pid, name, company_id, email, phone, *_keys(seed, pid, uses), code, role)
+    born = kin.birthday if kin is not None and rng.random() < TWIN_CHANCE else birthday(rng)
+    place = kin.home if kin is not None else home(rng, code)
+    keys = _keys(seed, pid, uses)
+    personal = (given, family, born, place, kin.household if kin is not None else pid)
+    return Person(pid, name, company_id, email, phone, *keys, code, role, *personal)
 
 
 def _keys(
@@ -197,6 +227,11 @@ def _keys(
         str(uuid.UUID(bytes=key[:16], version=4)) if app else None,
         str(uuid.UUID(bytes=key[16:], version=4)) if "web" in uses else None,
     )
+
+
+def _subscriber(rng: random.Random, count: int) -> str:
+    """A subscriber number; it never starts with 0 (JP 090-0... does not exist)."""
+    return rng.choice("123456789") + _digits(rng, count - 1)
 
 
 def _digits(rng: random.Random, count: int) -> str:
@@ -299,7 +334,7 @@ def _activity(w: Writer, p: Person) -> None:
     for day in range((w.now - w.start).days + 1):
         for _ in range(int(rate) + (rng.random() < rate % 1) if channels else 0):
             channel, at = rng.choices(channels, weights)[0], moment(w, day, p.country)
-            if channel not in seen:
+            if channel not in seen and w.start <= at <= w.now:  # first session in the window
                 seen.add(channel)
                 introduce(w, p, channel, at)
                 at = step(w, at, 5, 30)
@@ -308,9 +343,13 @@ def _activity(w: Writer, p: Person) -> None:
 
 
 def _mailings(w: Writer, p: Person) -> None:
-    rng, day = w.rng, w.rng.randint(0, 6)
+    """Campaign mail; the mailing list's sign-up record comes with the first one sent."""
+    rng, day, listed = w.rng, w.rng.randint(0, 6), False
     while day <= (w.now - w.start).days:
         at, campaign = moment(w, day, p.country), f"cmp-{day // 7 + 1:02d}"
+        if not listed and w.start <= at <= w.now:
+            listed = True
+            introduce(w, p, "email", at - timedelta(minutes=rng.randint(1, 30)))
         w.track(p, "email", at, "Email Delivered", {"campaign_id": campaign})
         if rng.random() < 0.45:
             at += timedelta(minutes=rng.randint(2, 600))

@@ -12,6 +12,7 @@ from crmos.graph.audiences import (
 )
 from crmos.graph.consumer import GraphConsumer
 from crmos.graph.edges import add_manual_edge, close_edge, ensure_node, put_edge
+from crmos.graph.expiry import ExpirySweeper, expire_edges
 from crmos.graph.follow import follow_identity
 from crmos.graph.health import GraphHealthCollector, graph_health
 from crmos.graph.model import Answer, EdgeView, Neighbour, node_id
@@ -24,6 +25,7 @@ __all__ = [
     "Answer",
     "Audience",
     "EdgeView",
+    "ExpirySweeper",
     "GraphConsumer",
     "GraphHealthCollector",
     "GraphRuntime",
@@ -35,6 +37,7 @@ __all__ = [
     "create_audience",
     "delete_audience",
     "ensure_node",
+    "expire_edges",
     "follow_identity",
     "get_audience",
     "graph_health",

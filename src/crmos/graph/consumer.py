@@ -1,10 +1,12 @@
 """The graph consumer: the event-stream consumer that keeps the graph, scores and audiences.
 
 Registered after identity's consumer, so every event's profile is known when it arrives. Per
-batch and workspace: follow identity merges/splits, resolve each event's profile, write
-structural edges and activity, run the inference rules, then re-evaluate the audiences of the
-profiles touched. A rule failing on an event (bad data, a missing field) is counted, logged and
-kept in ``graph_rule_failures``; the other rules and events go on.
+batch and workspace: follow identity merges/splits, take edges that ended out of the query
+index, resolve each event's profile, write structural edges and activity, run the inference
+rules, then re-evaluate the audiences of the profiles touched. Edge and rule-state changes
+are collected for the whole batch (``pending.EdgeBuffer``) and written together before the
+audiences look at them. A rule failing on an event (bad data, a missing field) is counted,
+logged and kept in ``graph_rule_failures``; the other rules and events go on.
 """
 
 from __future__ import annotations
@@ -17,18 +19,23 @@ from typing import Any
 
 import cel
 from sqlalchemy import Connection, select
+from sqlalchemy.sql.dml import Insert
 
 from crmos.core.event import Event
 from crmos.core.settings import GraphSettings
 from crmos.graph import audiences, inference, structure
 from crmos.graph.context import Activation, Batch, Subject, ms
+from crmos.graph.expiry import expire_edges
 from crmos.graph.follow import follow_identity
+from crmos.graph.pending import EdgeBuffer, run_many
 from crmos.graph.rulebook import Rule
+from crmos.store import record_decisions
 from crmos.store.dialect import upsert_add
 from crmos.store.tables_graph import graph_rule_failures, graph_rule_stats, upsert_activity
 from crmos.store.tables_identity import profile_events, profiles
 
 log = logging.getLogger(__name__)
+_ACTIVITY: dict[str, Insert] = {}
 KNOWN_CAP = 200_000
 POSSIBLE_CAP = 10_000
 
@@ -63,9 +70,12 @@ class GraphConsumer:
         self._high = max(self._high, max(e.seq or 0 for e in events))
 
     def _handle(self, conn: Connection, workspace_id: str, events: list[Event]) -> None:
+        now = int(time.time() * 1000)
         moved = follow_identity(conn, workspace_id)
+        moved |= expire_edges(conn, workspace_id, now, self._settings.expired_edge_retention_days)
         subjects = _subjects(conn, [e.seq for e in events if e.seq is not None])
-        b = Batch(conn, workspace_id, self._settings, subjects, self._known)
+        edges = EdgeBuffer(conn, workspace_id, self._settings.max_evidence, now)
+        b = Batch(conn, workspace_id, self._settings, subjects, self._known, edges, now)
         tally: Counter[tuple[str, str]] = Counter()
         failures: list[dict[str, Any]] = []
         activity: dict[tuple[str, str], list[int]] = {}
@@ -77,6 +87,9 @@ class GraphConsumer:
                 _count(activity, s, event)
                 structure.extract(b, event, s)
             self._infer(b, event, tally, failures)
+        edges.flush()
+        inference.save_states(b)
+        record_decisions(conn, b.decisions)
         _flush(conn, workspace_id, activity, tally, failures)
         audiences.refresh(conn, workspace_id, touched)
 
@@ -161,7 +174,10 @@ def _flush(
             | {"count": n, "last_ms": at, "last_seq": seq}
             for (pid, name), (n, at, seq) in activity.items()
         ]
-        conn.execute(upsert_activity(conn.engine), rows)
+        dialect = conn.engine.dialect.name
+        if dialect not in _ACTIVITY:
+            _ACTIVITY[dialect] = upsert_activity(conn.engine)
+        run_many(conn, _ACTIVITY[dialect], rows)
     now = int(time.time() * 1000)
     if tally:
         stmt = upsert_add(

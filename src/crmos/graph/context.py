@@ -13,6 +13,8 @@ from sqlalchemy import Connection
 from crmos.core.event import Event
 from crmos.core.settings import GraphSettings
 from crmos.graph.model import node_id
+from crmos.graph.pending import EdgeBuffer
+from crmos.store import Decision
 
 DAY_MS = 86_400_000
 
@@ -32,14 +34,20 @@ class Subject:
 
 @dataclass(slots=True)
 class Batch:
-    """One consumer call for one workspace."""
+    """One consumer call for one workspace (``edges``: the rule edges it changed, unwritten;
+    ``now``: the wall-clock time that decides which edges are still in force)."""
 
     conn: Connection
     workspace_id: str
     settings: GraphSettings
     subjects: dict[int, Subject]
     known: set[tuple[str, str]]
+    edges: EdgeBuffer
+    now: int
     touched: set[str] = field(default_factory=set)
+    states: dict[tuple[str, str], tuple[dict[str, Any], int]] = field(default_factory=dict)
+    stored_states: dict[str, dict[str, str]] = field(default_factory=dict)
+    decisions: list[Decision] = field(default_factory=list)
 
 
 class Activation:

@@ -12,11 +12,23 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, and_, bindparam, delete, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnElement
 
 from crmos.core.errors import NotFound, Problem, ValidationError
-from crmos.graph.model import EdgeView, kind_of, ordered
+from crmos.graph.model import SYMMETRIC, EdgeView, kind_of, ordered
 from crmos.store.dialect import insert_ignore
 from crmos.store.tables_graph import graph_adjacency, graph_edges, graph_nodes
 
@@ -70,6 +82,11 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def live(valid_to_ms: int | None, now: int) -> bool:
+    """Whether an edge ending at ``valid_to_ms`` (None: no end) is still in force at ``now``."""
+    return valid_to_ms is None or valid_to_ms > now
+
+
 def ensure_node(
     conn: Connection,
     workspace_id: str,
@@ -101,6 +118,27 @@ def ensure_node(
         )
 
 
+def ensure_nodes(conn: Connection, workspace_id: str, nodes: dict[str, str | None]) -> None:
+    """:func:`ensure_node` for many nodes (node -> label or None), in two statements."""
+    if not nodes:
+        return
+    now = now_ms()
+    rows = [
+        {"workspace_id": workspace_id, "id": node, "kind": kind_of(node)}
+        | {"label": label[:255] if label else None, "props": "{}"}
+        | {"created_ms": now, "updated_ms": now}
+        for node, label in nodes.items()
+    ]
+    conn.execute(_insert_ignore(conn, graph_nodes), rows)
+    labels = [
+        {"ws": workspace_id, "node": r["id"], "label": r["label"], "now": now}
+        for r in rows
+        if r["label"]
+    ]
+    if labels:
+        conn.execute(_RELABEL, labels)
+
+
 def put_edge(
     conn: Connection,
     workspace_id: str,
@@ -125,8 +163,9 @@ def put_edge(
         src_key, src, dst_key, dst = dst_key, dst, src_key, src
     pk = {"ws": workspace_id, "sk": src_key, "ty": type_, "dk": dst_key}
     old = conn.execute(_SELECT_EDGE, pk).one_or_none()
-    evidence = _evidence(orjson.loads(old.evidence) if old else None, seqs, note, keep)
-    new_weight = _weight(old.weight if old else None, weight, mode)
+    evidence = evidence_of(orjson.loads(old.evidence) if old else None, seqs, note, keep)
+    new_weight = weight_of(old.weight if old else None, weight, mode)
+    was_live = old is not None and live(old.valid_to_ms, now_ms())
     values: dict[str, Any] = {
         "weight": new_weight,
         "rule": rule[:100],
@@ -139,15 +178,16 @@ def put_edge(
         conn.execute(graph_edges.insert(), row | values | {"valid_to_ms": None})
     else:
         conn.execute(_UPDATE_EDGE, pk | values)
-        if old.valid_to_ms is None and old.weight != new_weight:
+        if was_live and old.weight != new_weight:
             unlink(conn, workspace_id, old.src, type_, old.dst, old.weight)
-    if old is None or old.valid_to_ms is not None or old.weight != new_weight:
+    if old is None or not was_live or old.weight != new_weight:
         link(conn, workspace_id, src, type_, dst, new_weight)
     valid_from = at_ms if old is None else old.valid_from_ms
     return EdgeView(src, type_, dst, new_weight, valid_from, None, rule[:100], evidence)
 
 
-def _weight(old: float | None, new: float, mode: str) -> float:
+def weight_of(old: float | None, new: float, mode: str) -> float:
+    """An edge's weight after a change of ``new`` in ``mode`` (see :func:`put_edge`)."""
     if old is None or mode == "set":
         return new
     if mode == "add":
@@ -155,9 +195,10 @@ def _weight(old: float | None, new: float, mode: str) -> float:
     return max(old, new)
 
 
-def _evidence(
+def evidence_of(
     old: dict[str, Any] | None, seqs: Iterable[int], note: dict[str, Any] | None, keep: int
 ) -> dict[str, Any]:
+    """An edge's evidence after a change: the latest ``keep`` event seqs and notes."""
     events = list((old or {}).get("events", []))
     for seq in seqs:
         if seq not in events:
@@ -170,17 +211,67 @@ def _evidence(
 
 def link(conn: Connection, workspace_id: str, src: str, type_: str, dst: str, w: float) -> None:
     """Add the two adjacency rows of an edge (one per end)."""
-    rows = [
+    link_many(conn, link_rows(workspace_id, src, type_, dst, w))
+
+
+def link_rows(
+    workspace_id: str, src: str, type_: str, dst: str, w: float, live: bool = True
+) -> list[dict[str, Any]]:
+    """The adjacency rows of an edge (none for a self-loop or an edge no longer in force)."""
+    return [
         {"workspace_id": workspace_id, "node": a, "type": type_, "neg_weight": -w, "other": b}
         for a, b in ((src, dst), (dst, src))
-        if a != b
+        if a != b and live
     ]
+
+
+def link_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert adjacency rows (from :func:`link_rows`); rows already there stay as they are."""
     if rows:
         conn.execute(_insert_ignore(conn, graph_adjacency), rows)
 
 
-def unlink(conn: Connection, workspace_id: str, src: str, type_: str, dst: str, w: float) -> None:
-    """Remove the two adjacency rows of an edge."""
+# Two live edges may hold the same adjacency rows: after a merge, edges first seen on two
+# profiles can join the same pair of nodes with the same type and weight (or a symmetric pair
+# may exist in both directions). The rows go only when no live edge holds them any more.
+def _holders(a: str, b: str) -> Select[tuple[str]]:
+    return select(_e.src_key).where(
+        _e.workspace_id == bindparam("ws"),
+        _e.src == bindparam(a),
+        _e.type == bindparam("ty"),
+        _e.dst == bindparam(b),
+        _e.weight == bindparam("w"),
+        or_(_e.valid_to_ms.is_(None), _e.valid_to_ms > bindparam("now")),
+    )
+
+
+# One indexed lookup per direction (an OR of both made SQLite scan the workspace's edges).
+_HOLDERS = union_all(_holders("a", "b"), _holders("b", "a")).limit(1)
+
+
+def in_force(now: int) -> ColumnElement[bool]:
+    """SQL: the edge is in force at ``now`` (no end, or an end still ahead)."""
+    return or_(_e.valid_to_ms.is_(None), _e.valid_to_ms > now)
+
+
+def unlink(
+    conn: Connection,
+    workspace_id: str,
+    src: str,
+    type_: str,
+    dst: str,
+    w: float,
+    now: int | None = None,
+) -> None:
+    """Remove the two adjacency rows of an edge, unless another edge in force at ``now``
+    (default: the wall clock) holds them too.
+
+    Call it after the edge's own row stopped holding them (re-weighted, moved, ended).
+    """
+    at = now if now is not None else now_ms()
+    held = {"ws": workspace_id, "ty": type_, "w": w, "a": src, "b": dst, "now": at}
+    if conn.execute(_HOLDERS, held).first() is not None:
+        return
     rows = [
         {"ws": workspace_id, "a": a, "ty": type_, "nw": -w, "b": b}
         for a, b in ((src, dst), (dst, src))
@@ -259,7 +350,7 @@ def edge_views(
     for i in range(0, len(wanted), 200):
         part = wanted[i : i + 200]
         cond = [and_(_e.src == s, _e.dst == d, _e.type == t) for s, d, t in part]
-        stmt = select(graph_edges).where(_e.workspace_id == workspace_id, _e.valid_to_ms.is_(None))
+        stmt = select(graph_edges).where(_e.workspace_id == workspace_id, in_force(now_ms()))
         for r in conn.execute(stmt.where(or_(*cond))):
             out.append(view(r))
     return sorted(out, key=lambda e: (-e.weight, e.src, e.type, e.dst))
@@ -283,13 +374,12 @@ def close_edge(
     if not reason.strip():
         raise ValidationError("closing needs a reason", [Problem("reason", "must not be empty")])
     a, b = ordered(src, type_, dst)
+    ends = and_(_e.src == a, _e.dst == b)
+    if type_ in SYMMETRIC:  # after merges a symmetric pair may be stored either way round
+        ends = or_(ends, and_(_e.src == b, _e.dst == a))
     rows = conn.execute(
         select(graph_edges).where(
-            _e.workspace_id == workspace_id,
-            _e.src == a,
-            _e.type == type_,
-            _e.dst == b,
-            _e.valid_to_ms.is_(None),
+            _e.workspace_id == workspace_id, _e.type == type_, ends, in_force(now_ms())
         )
     ).all()
     if not rows:
@@ -297,7 +387,7 @@ def close_edge(
     now = now_ms()
     closed = []
     for r in rows:
-        evidence = _evidence(
+        evidence = evidence_of(
             orjson.loads(r.evidence), (), {"closed_by": actor, "reason": reason}, 20
         )
         pk = {"ws": workspace_id, "sk": r.src_key, "ty": type_, "dk": r.dst_key}
@@ -312,85 +402,3 @@ def close_edge(
             EdgeView(r.src, type_, r.dst, r.weight, r.valid_from_ms, now, r.rule, evidence)
         )
     return closed
-
-
-def put_new_edges(
-    conn: Connection,
-    workspace_id: str,
-    items: list[tuple[tuple[str, str, str, str], list[int]]],
-    type_: str,
-    *,
-    weight: float,
-    at_ms: int,
-    rule: str,
-    note: dict[str, Any] | None = None,
-    keep: int = 20,
-) -> None:
-    """:func:`put_edge` (mode ``max``) for many edges of one type: the new ones are written in
-    two multi-row statements; those that exist already go through :func:`put_edge`."""
-    wanted: dict[tuple[str, str], tuple[tuple[str, str, str, str], list[int]]] = {}
-    for (sk, s, dk, d), seqs in items:
-        if ordered(sk, type_, dk) != (sk, dk):
-            sk, s, dk, d = dk, d, sk, s
-        wanted[(sk, dk)] = ((sk, s, dk, d), seqs)
-    if not wanted:
-        return
-    cond = [and_(_e.src_key == sk, _e.dst_key == dk) for sk, dk in wanted]
-    existing = {
-        (r.src_key, r.dst_key)
-        for r in conn.execute(
-            select(_e.src_key, _e.dst_key).where(
-                _e.workspace_id == workspace_id, _e.type == type_, or_(*cond)
-            )
-        )
-    }
-    rows, adjacency = [], []
-    now = now_ms()
-    for key, (ends, seqs) in wanted.items():
-        if key in existing:
-            put_edge(
-                conn,
-                workspace_id,
-                ends,
-                type_,
-                weight=weight,
-                at_ms=at_ms,
-                rule=rule,
-                seqs=seqs,
-                note=note,
-                keep=keep,
-            )
-            continue
-        sk, s, dk, d = ends
-        evidence = orjson.dumps(_evidence(None, seqs, note, keep)).decode()
-        rows.append(
-            {
-                "workspace_id": workspace_id,
-                "src_key": sk,
-                "type": type_,
-                "dst_key": dk,
-                "src": s,
-                "dst": d,
-                "weight": weight,
-                "valid_from_ms": at_ms,
-                "valid_to_ms": None,
-                "rule": rule[:100],
-                "evidence": evidence,
-                "updated_ms": now,
-            }
-        )
-        adjacency += [
-            {
-                "workspace_id": workspace_id,
-                "node": x,
-                "type": type_,
-                "neg_weight": -weight,
-                "other": y,
-            }
-            for x, y in ((s, d), (d, s))
-            if x != y
-        ]
-    if rows:
-        conn.execute(graph_edges.insert(), rows)
-    if adjacency:
-        conn.execute(_insert_ignore(conn, graph_adjacency), adjacency)

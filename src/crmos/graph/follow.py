@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete, or_, select, update
 
-from crmos.graph.edges import ensure_node, link, unlink
+from crmos.graph.edges import ensure_node, link, live, now_ms, unlink
 from crmos.graph.model import node_id
 from crmos.store.tables_graph import (
     graph_audience_members,
@@ -70,6 +70,7 @@ def _trees(conn: Connection, workspace_id: str, ids: set[str]) -> dict[str, str]
 def _repoint(conn: Connection, workspace_id: str, roots: dict[str, str]) -> None:
     now = {node_id("profile", pid): node_id("profile", root) for pid, root in roots.items()}
     keys = sorted(now)
+    at = now_ms()
     for i in range(0, len(keys), 500):
         part = keys[i : i + 500]
         rows = conn.execute(
@@ -82,16 +83,15 @@ def _repoint(conn: Connection, workspace_id: str, roots: dict[str, str]) -> None
             src, dst = now.get(r.src_key, r.src), now.get(r.dst_key, r.dst)
             if (src, dst) == (r.src, r.dst):
                 continue
-            live = r.valid_to_ms is None
-            if live:
-                unlink(conn, workspace_id, r.src, r.type, r.dst, r.weight)
             conn.execute(
                 update(graph_edges)
                 .where(_e.workspace_id == workspace_id, _e.src_key == r.src_key)
                 .where(_e.type == r.type, _e.dst_key == r.dst_key)
                 .values(src=src, dst=dst)
             )
-            if live:
+            if live(r.valid_to_ms, at):
+                # After the update: the old rows stay if another live edge still holds them.
+                unlink(conn, workspace_id, r.src, r.type, r.dst, r.weight)
                 link(conn, workspace_id, src, r.type, dst, r.weight)
 
 

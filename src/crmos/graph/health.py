@@ -1,7 +1,7 @@
 """Graph health, the seed's dashboard: event loss, entity-match conflicts, inference failures.
 
-- event loss rate: rejected / received from intake accounting (``intake_stats``). Intake keeps
-  running totals without time, so this figure covers everything since the store began.
+- event loss rate: rejected / received in the window, from intake accounting
+  (``intake_stats``, which keeps its counters per minute as well as in total).
 - match conflict rate: identifier conflicts identity recorded in the window / events identity
   attributed in the window.
 - inference failure rate: rule evaluations that failed / rule evaluations, in the window.
@@ -29,7 +29,7 @@ def graph_health(
     """The three health figures of a workspace over the last ``window_s`` seconds."""
     now = int(time.time() * 1000)
     since = now - window_s * 1000
-    sources = intake_stats(log, workspace_id)
+    sources = intake_stats(log, workspace_id, window_s)
     received = sum(s.received for s in sources)
     rejected = sum(sum(s.rejected.values()) for s in sources)
     c, e = identity_conflicts.c, profile_events.c

@@ -14,12 +14,12 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, bindparam, func, literal, select
 
 from crmos.core.errors import NotFound, Problem, ValidationError
 from crmos.graph.edges import edge_views
 from crmos.graph.model import NODE_KINDS, Answer, EdgeView, Neighbour, kind_of, node_id
-from crmos.store.tables_graph import graph_nodes, strongest_edges_sql
+from crmos.store.tables_graph import graph_nodes, strongest_edges
 from crmos.store.tables_identity import profiles
 
 # Untyped queries follow these (the structural, shipped-rule and manual types); name others.
@@ -31,7 +31,6 @@ DEFAULT_TYPES = (
     "potential_partner",
     "related",
 )
-CHUNK = 200
 FRONTIER = 1000
 
 Row = tuple[str, str, float, str]
@@ -45,38 +44,29 @@ def neighbours(
     k: int,
 ) -> list[Row]:
     """(node, type, weight, other) for the ``k`` strongest edges per node and type."""
-    arms = [(n, t) for n in nodes for t in types]
-    out: list[Row] = []
-    postgres = conn.engine.dialect.name == "postgresql"
-    for i in range(0, len(arms), CHUNK):
-        part = arms[i : i + CHUNK]
-        params: dict[str, object] = {"ws": workspace_id, "k": k}
-        if postgres:
-            params |= {"nodes": [n for n, _ in part], "types": [t for _, t in part]}
-        else:
-            for j, (n, t) in enumerate(part):
-                params[f"n{j}"], params[f"t{j}"] = n, t
-        sql = strongest_edges_sql(conn.engine, 1 if postgres else len(part))
-        out += [(r[0], r[1], -r[2], r[3]) for r in conn.execute(text(sql), params)]
-    return out
+    return strongest_edges(conn, workspace_id, nodes, types, k)
+
+
+_p, _n = profiles.c, graph_nodes.c
+# One round trip: a profile id resolves to its merge survivor inside the node lookup.
+_LIVE_PROFILE = func.coalesce(
+    select(literal("profile:").concat(_p.root_id))
+    .where(_p.workspace_id == bindparam("ws"), _p.id == bindparam("key"))
+    .scalar_subquery(),
+    bindparam("node"),
+)
+_RESOLVE_PROFILE = select(_n.id).where(_n.workspace_id == bindparam("ws"), _n.id == _LIVE_PROFILE)
+_RESOLVE = select(_n.id).where(_n.workspace_id == bindparam("ws"), _n.id == bindparam("node"))
 
 
 def resolve(conn: Connection, workspace_id: str, node: str) -> str:
     """The live id of ``node`` (a merged profile resolves to its survivor), or ``NotFound``."""
-    kind = kind_of(node)
-    if kind == "profile":
-        p = profiles.c
-        root = conn.execute(
-            select(p.root_id).where(p.workspace_id == workspace_id, p.id == node[8:])
-        ).scalar_one_or_none()
-        node = node_id("profile", root) if root else node
-    n = graph_nodes.c
-    found = conn.execute(
-        select(n.id).where(n.workspace_id == workspace_id, n.id == node)
-    ).scalar_one_or_none()
+    profile = kind_of(node) == "profile"
+    params = {"ws": workspace_id, "node": node, "key": node[8:]}
+    found = conn.execute(_RESOLVE_PROFILE if profile else _RESOLVE, params).scalar_one_or_none()
     if found is None:
         raise NotFound("node", node)
-    return node
+    return str(found)
 
 
 def _check(types: Sequence[str] | None, kinds: Sequence[str] | None, hops: int) -> None:

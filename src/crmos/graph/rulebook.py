@@ -30,6 +30,17 @@ def _snake(value: str) -> str:
     return value
 
 
+# Edge types the consumer writes itself, edge by edge; rules write their own types in batches.
+DIRECT_TYPES = ("attended", "works_at", "uses_device")
+
+
+def _rule_edge(value: str) -> str:
+    _snake(value)
+    if value in DIRECT_TYPES:
+        raise ValueError(f"'{value}' is written by the graph itself; name the rule's own edge type")
+    return value
+
+
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -41,8 +52,15 @@ class CoAttendance(_Spec):
     label: str | None = Field(default=None, description="CEL: the occasion's name")
     window_days: float = Field(default=30, gt=0)
     edge: str = "co_attended"
+
+    _edge = field_validator("edge")(lambda cls, v: _rule_edge(v))
     weight: float = Field(default=1.0, gt=0)
     max_pairs: int = Field(default=200, ge=1, description="co-attendees linked per event, cap")
+    valid_days: float | None = Field(
+        default=None,
+        gt=0,
+        description="the edge expires this long after its latest co-attendance (none: never)",
+    )
 
 
 class AccountSignal(_Spec):
@@ -53,8 +71,13 @@ class AccountSignal(_Spec):
     via: str = "co_attended"
     window_days: float = Field(default=30, gt=0)
     edge: str = "potential_partner"
+
+    _edge = field_validator("edge")(lambda cls, v: _rule_edge(v))
     weight: float = Field(default=0.5, gt=0)
     mode: Literal["add", "max"] = "add"
+    valid_days: float | None = Field(
+        default=None, gt=0, description="the edge expires this long after its latest signal"
+    )
 
 
 class Dwell(_Spec):

@@ -8,8 +8,8 @@ from typing import Any
 
 from crmos.core.event import Event
 from crmos.graph.context import Batch, Subject, ms
-from crmos.graph.edges import ensure_node, put_edge
 from crmos.graph.model import node_id
+from crmos.graph.pending import Change
 
 RULE = "structure"
 
@@ -19,7 +19,7 @@ def extract(b: Batch, event: Event, s: Subject) -> None:
     origin, root = s.keys
     for node in {origin, root}:
         if (b.workspace_id, node) not in b.known:
-            ensure_node(b.conn, b.workspace_id, node)
+            b.edges.node(node)
             b.known.add((b.workspace_id, node))
     body = event.body
     account, label = _account(event.type, body)
@@ -51,16 +51,7 @@ def _edge(b: Batch, event: Event, s: Subject, node: str, type_: str, label: str 
     seen = (b.workspace_id, f"{origin}|{type_}|{node}|{label or ''}")
     if seen in b.known:
         return  # already stated: the first events stay its evidence, and nothing else changes
-    ensure_node(b.conn, b.workspace_id, node, label)
+    b.edges.node(node, label)
     b.known.add(seen)
-    put_edge(
-        b.conn,
-        b.workspace_id,
-        (origin, root, node, node),
-        type_,
-        weight=1.0,
-        at_ms=ms(event),
-        rule=RULE,
-        seqs=[event.seq or 0],
-        keep=b.settings.max_evidence,
-    )
+    ends = (origin, root, node, node)
+    b.edges.add([Change(ends, type_, 1.0, "max", ms(event), RULE, (event.seq or 0,))])

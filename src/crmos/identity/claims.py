@@ -38,6 +38,10 @@ class Claim(NamedTuple):
 NormCache = dict[tuple[str, Any], str | ValueError]
 """Recent normalisation answers, valid for one default region."""
 
+# Only plain strings and ints are cached, and only they are looked up: ``True`` and ``1.0``
+# equal ``1`` as dict keys, yet are rejected where ``1`` is accepted.
+_CACHED = (str, int)
+
 
 class Normaliser:
     """Normalises raw identifier values for one policy, remembering recent answers in a cache
@@ -53,9 +57,8 @@ class Normaliser:
 
     def __call__(self, kind: str, raw: Any) -> str:
         """The canonical value; raises ``ValueError`` with the reason."""
-        try:
-            hit = self._cache[(kind, raw)]
-        except (KeyError, TypeError):  # TypeError: an unhashable value (a dict, a list)
+        hit = self._cache.get((kind, raw)) if raw.__class__ in _CACHED else None
+        if hit is None:
             hit = self._miss(kind, raw)
         if isinstance(hit, ValueError):
             raise hit
@@ -68,7 +71,7 @@ class Normaliser:
             hit = exc
         if len(self._cache) >= self._size:
             evict_oldest(self._cache)
-        if isinstance(raw, str | int) and not isinstance(raw, bool):
+        if raw.__class__ in _CACHED:
             self._cache[(kind, raw)] = hit
         return hit
 
@@ -80,9 +83,8 @@ class Normaliser:
         keys: list[Key] = []
         rejections: list[Rejection] = []
         for _, _, kind, raw, path in found:
-            try:
-                hit = cache[(kind, raw)]
-            except (KeyError, TypeError):
+            hit = cache.get((kind, raw)) if raw.__class__ in _CACHED else None
+            if hit is None:
                 hit = self._miss(kind, raw)
             if isinstance(hit, ValueError):
                 rejections.append(Rejection(kind, str(raw)[:255], path, str(hit)[:300]))
@@ -167,13 +169,7 @@ def _trait_identifiers(
     traits: dict[str, Any],
     where: str,
 ) -> None:
-    trait_types = norm.policy.trait_types
-    common = trait_types.keys() & traits.keys()
-    if not common:
-        return
-    rank = norm.policy.rank
-    for name in sorted(common) if len(common) > 1 else common:  # sorted: a stable order
-        value = traits[name]
+    for name, kind, rank in norm.policy.trait_order:  # by trait name: a stable order
+        value = traits.get(name)
         if value is not None:
-            kind = trait_types[name]
-            found.append((rank[kind], len(found) + 4, kind, value, where + name))
+            found.append((rank, len(found) + 4, kind, value, where + name))

@@ -183,6 +183,11 @@ def infer_roles(
         covered = [r for r in roles if r.kind in _COVERED_BY_POSTCODE]
         roles = [r for r in roles if r.kind not in _COVERED_BY_POSTCODE]
         ignored += [(r.column, f"a {r.kind}, correlated with the postcode") for r in covered]
+    kinds = {r.kind for r in roles}
+    if {"forename", "surname"} <= kinds and "name" in kinds:
+        covered = [r for r in roles if r.kind == "name"]
+        roles = [r for r in roles if r.kind != "name"]
+        ignored += [(r.column, "a full name, covered by forename and surname") for r in covered]
     return roles, ignored
 
 

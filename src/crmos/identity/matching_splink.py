@@ -10,7 +10,7 @@ comparison free once) and predicts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import duckdb
@@ -19,6 +19,7 @@ from splink import DuckDBAPI, Linker, SettingsCreator
 from splink.blocking_rule_library import CustomRule
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
+from splink.internals.exceptions import SplinkException
 from splink.internals.splink_dataframe import SplinkDataFrame
 
 from crmos.identity.matching_frames import scalar
@@ -70,16 +71,41 @@ def comparison_for(spec: ComparisonSpec) -> ComparisonCreator:
         return cl.NameComparison(col).configure(term_frequency_adjustments=True)
     if kind == "date":
         return cl.DateOfBirthComparison(col, input_is_string=False)
-    if kind in ("postcode", "phone", "identifier"):
+    if kind == "phone":
+        # One digit apart is a typo; two apart is mostly another line of the same exchange.
+        return cl.DamerauLevenshteinAtThresholds(col, [1])
+    if kind in ("postcode", "identifier"):
         out = cl.DamerauLevenshteinAtThresholds(col, [1, 2])
         return out.configure(term_frequency_adjustments=True) if kind == "postcode" else out
     if kind == "email":
-        return cl.EmailComparison(col)
+        # Exact only: addresses one edit or one domain apart are mostly namesakes
+        # (jing.zhang@ and jing.zhang1@), and the user name repeats the name comparison.
+        return cl.ExactMatch(col)
     if kind in ("address", "locality", "text"):
         return cl.JaroWinklerAtThresholds(col, [0.92, 0.8]).configure(
             term_frequency_adjustments=True
         )
     return cl.ExactMatch(col).configure(term_frequency_adjustments=True)
+
+
+M_FLOOR = 1e-6
+"""The least m a level keeps after EM (Splink's own m for a level never observed): on a few
+hundred records EM can push m towards 1e-300, a veto of -800 bits that breaks later SQL."""
+
+
+def _floor_m(linker: Linker) -> None:
+    """Raise every trained m below ``M_FLOOR`` to it (Splink keeps them only here)."""
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison.comparison_levels:
+            m = level._m_probability
+            if not level.is_null_level and isinstance(m, float) and m < M_FLOOR:
+                level.m_probability = M_FLOOR
+
+
+def _degenerate(exc: Exception) -> bool:
+    """Whether an EM failure comes from m values collapsing to zero (small data)."""
+    text = str(exc)
+    return "below the minimum allowed" in text or "__splink__m_u_counts" in text
 
 
 def _eq(c: str) -> str:
@@ -212,6 +238,7 @@ class SplinkRun:
     rules: list[ChosenRule]
     id_column: str
     linker: Linker | None = None
+    skipped_sessions: list[str] = field(default_factory=list)
 
     @property
     def link_type(self) -> LinkType:
@@ -249,14 +276,22 @@ class SplinkRun:
         sessions = em_rules(self.rules, self.plan.comparisons)
         for i, chosen in enumerate(sessions):
             cap = opts.em_pairs if chosen.pairs > opts.em_pairs else None
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                chosen.rule.sql(),
-                estimate_without_term_frequencies=True,
-                max_pairs=cap,
-                populate_probability_two_random_records_match_from_trained_values=(
-                    opts.estimate_prior and i == len(sessions) - 1
-                ),
-            )
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    chosen.rule.sql(),
+                    estimate_without_term_frequencies=True,
+                    max_pairs=cap,
+                    populate_probability_two_random_records_match_from_trained_values=(
+                        opts.estimate_prior and i == len(sessions) - 1
+                    ),
+                )
+            except (ValueError, SplinkException) as exc:
+                # On a few hundred records EM can drive a level's m to zero, which Splink
+                # refuses; that session teaches nothing, the others and the defaults stand.
+                if not _degenerate(exc):
+                    raise
+                self.skipped_sessions.append(chosen.rule.label)
+            _floor_m(linker)
         if opts.estimate_prior and sessions:
             self._cap_prior(linker)
 

@@ -30,6 +30,7 @@ from crmos.identity.matching import build_run
 from crmos.identity.matching_evidence import Suggestion, suggestions_of
 from crmos.identity.matching_frames import connect
 from crmos.identity.matching_frames import profiles as column_profiles
+from crmos.identity.matching_guards import forename_clash, torn
 from crmos.identity.matching_model import MatchPlan, infer_plan
 from crmos.identity.matching_overrides import Overrides
 from crmos.identity.matching_splink import EngineOptions
@@ -92,7 +93,8 @@ def match_workspace(
         plan, model, found = score(con, people, opts)
     run = _Run(new_id("mrun_"), workspace_id, started, auto, review)
     with engine.begin() as conn:
-        outcomes = apply(conn, workspace_id, run.id, people, found, auto)
+        forenames = [r.column for r in plan.roles if r.kind == "forename"]
+        outcomes = apply(conn, workspace_id, run.id, people, found, auto, forenames)
         conn.execute(
             identity_match_runs.insert().values(run.row(people, found, outcomes, plan, model))
         )
@@ -232,10 +234,18 @@ def apply(
     people: Sequence[Person],
     found: Sequence[Suggestion],
     auto: float,
+    forenames: Sequence[str] = (),
 ) -> dict[str, int]:
-    """Merge, queue or set aside each pair, best first; returns counts per outcome."""
+    """Merge, queue or set aside each pair, best first; returns counts per outcome.
+
+    Pairs whose ``forenames`` clearly differ are queued whatever their score.
+    """
     seen = _suggested_before(conn, workspace_id, {s.left_id for s in found})
-    decider = _Decider(conn, workspace_id, run_id, auto, {p.profile_id: p for p in people})
+    by_id = {p.profile_id: p for p in people}
+    sure = [(s.left_id, s.right_id) for s in found if s.probability >= auto]
+    traits = {pid: p.traits for pid, p in by_id.items()}
+    doubtful = torn(sure, traits, forenames)
+    decider = _Decider(conn, workspace_id, run_id, auto, by_id, tuple(forenames), doubtful)
     counts: dict[str, int] = {}
     rows = []
     for s in sorted(found, key=lambda s: (-s.probability, s.left_id, s.right_id)):
@@ -259,6 +269,8 @@ class _Decider:
     run_id: str
     auto: float
     people: dict[str, Person]
+    forenames: tuple[str, ...] = ()
+    torn: set[str] = field(default_factory=set)
     groups: _Groups = field(init=False)
 
     def __post_init__(self) -> None:
@@ -272,11 +284,17 @@ class _Decider:
             return row | {"outcome": "implied"}
         evidence = {"run_id": self.run_id, "suggestion_id": row["id"], **s.as_evidence()}
         accounts = self.groups.accounts(left.profile_id) | self.groups.accounts(right.profile_id)
-        if s.probability >= self.auto and len(accounts) < 2:
+        clash = forename_clash(left.traits, right.traits, self.forenames)
+        torn = sorted({left.profile_id, right.profile_id} & self.torn)
+        if s.probability >= self.auto and len(accounts) < 2 and not clash and not torn:
             merge_id = self._merge(left, right, s, evidence)
             return row | {"outcome": "merged", "merge_id": merge_id}
         if len(accounts) > 1:
             evidence["accounts"] = sorted(accounts)
+        if clash:
+            evidence["forenames_differ"] = clash
+        if torn:
+            evidence["fits_relatives"] = torn
         pair = [left.profile_id, right.profile_id]
         review_id = open_review(
             self.conn, self.workspace_id, "match", pair, evidence, score=s.probability

@@ -36,6 +36,8 @@ class IdentityPolicy:
     min_accounts: int
     min_sources: int
     version: str = ""
+    trait_order: tuple[tuple[str, str, int], ...] = ()
+    """(trait name, type, rank) of every identifier trait, by name: the hot path's loop."""
 
     @property
     def types(self) -> frozenset[str]:
@@ -79,11 +81,12 @@ def build_policy(
     known = frozenset(BUILTIN_TYPES) | frozenset(merged.trait_types.values())
     _check_names(merged, known)
     ordered = [*merged.priority, *(t for t in sorted(known) if t not in merged.priority)]
+    rank = {kind: i for i, kind in enumerate(ordered)}
     return IdentityPolicy(
         region=merged.default_region,
         limits={kind: merged.limits.get(kind, merged.default_limit) for kind in known},
         default_limit=merged.default_limit,
-        rank={kind: i for i, kind in enumerate(ordered)},
+        rank=rank,
         trait_types=trait_types,
         user_id_types=dict(merged.user_id_types),
         account_path=tuple(p for p in merged.account_trait.split(".") if p),
@@ -91,6 +94,7 @@ def build_policy(
         min_accounts=merged.conflict_min_accounts,
         min_sources=merged.conflict_min_sources,
         version=_fingerprint(merged),
+        trait_order=tuple((t, trait_types[t], rank[trait_types[t]]) for t in sorted(trait_types)),
     )
 
 

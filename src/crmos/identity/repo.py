@@ -51,6 +51,11 @@ def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]
         yield items[start : start + size]
 
 
+def mark(conn: Connection) -> str:
+    """The driver's positional placeholder (sqlite3: ``?``, psycopg: ``%s``)."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
 def bulk_insert(
     conn: Connection, table: Table, rows: list[dict[str, Any]], stmt: Insert | None = None
 ) -> None:

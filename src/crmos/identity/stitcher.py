@@ -35,11 +35,9 @@ from crmos.store.tables_identity import (
 )
 
 _p = profiles.c
-_SET_TRAITS = (
-    update(profiles)
-    .where(_p.id == bindparam("pid"))
-    .values(traits=bindparam("traits"), updated_ms=bindparam("now"))
-)
+# Driver-level, as bulk inserts are: SQLAlchemy's per-row parameter processing would cost more
+# than the statement itself.
+_SET_TRAITS = f"UPDATE {profiles.name} SET traits = {{0}}, updated_ms = {{0}} WHERE id = {{0}}"
 _REROOT = update(profiles).where(_p.root_id == bindparam("other")).values(root_id=bindparam("to"))
 _LINK = (
     update(profiles)
@@ -131,10 +129,9 @@ def flush(conn: Connection, plan: Plan) -> None:
     _write_merges(conn, plan)
     dirty = [r for r in plan.dirty if r not in plan.created and st.find(r) == r]
     if dirty:
-        rows = [
-            {"pid": r, "traits": repo.dumps(st.live[r].traits), "now": plan.now_ms} for r in dirty
-        ]
-        conn.execute(_SET_TRAITS, rows)
+        now, live, dumps = plan.now_ms, st.live, repo.dumps
+        rows = [(dumps(live[r].traits), now, r) for r in dirty]
+        conn.exec_driver_sql(_SET_TRAITS.format(repo.mark(conn)), rows)
     if plan.events:
         ignore = insert_ignore(conn.engine, profile_events)
         repo.bulk_insert(conn, profile_events, plan.events, ignore)

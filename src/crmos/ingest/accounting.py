@@ -7,6 +7,7 @@ Prometheus collector and every process see one truth that survives restarts.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,10 +44,14 @@ class SourceStats:
         }
 
 
-def intake_stats(log: EventLog, workspace_id: str) -> list[SourceStats]:
-    """Figures per source for one workspace."""
+def intake_stats(
+    log: EventLog, workspace_id: str, window_s: int | None = None
+) -> list[SourceStats]:
+    """Figures per source for one workspace: since the store began, or over the last
+    ``window_s`` seconds (to the minute; sequence gaps always cover the whole range)."""
+    since = None if window_s is None else int(time.time() * 1000) - window_s * 1000
     stats: dict[str, SourceStats] = {}
-    for row in log.counts(workspace_id):
+    for row in log.counts(workspace_id, since):
         s = stats.setdefault(row.source, SourceStats(row.source))
         n: int = row._mapping["count"]  # `row.count` would be tuple.count
         if row.outcome == "rejected":

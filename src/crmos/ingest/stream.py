@@ -5,6 +5,16 @@ the next events together with a connection; the consumer's writes and its new of
 one transaction, so a crash never loses or repeats an event's effects. A batch that fails is
 retried event by event; an event that fails on its own is recorded in ``stream_failures`` and
 skipped, so one bad event never stops the stream.
+
+A consumer whose latency matters may set ``near_head_batch``: when the log is near its head
+(what it reads is at most four such batches) its events come in transactions of at most that
+many, so an effect commits soon after its event; when it is behind, in batches as large as the
+runner's, for throughput.
+
+A consumer that keeps state in memory, or acts once its writes are durable, may also define
+``committed()`` (called right after its transaction committed, in the stream's thread: e.g. to
+start the runs it recorded without another poll) and ``rolled_back()`` (called when its
+transaction did not commit: its memory may be ahead of the store). Both are optional.
 """
 
 from __future__ import annotations
@@ -107,7 +117,8 @@ class StreamRunner:
                 events = self._reader.to_events(conn, rows)
             if not events:
                 return total
-            self._apply(consumer, events)
+            for chunk in _chunks(events, getattr(consumer, "near_head_batch", None)):
+                self._apply(consumer, chunk)
             total += len(events)
 
     def _apply(self, consumer: Consumer, events: list[Event]) -> None:
@@ -116,11 +127,14 @@ class StreamRunner:
                 consumer.handle(conn, events)
                 set_offset(conn, consumer.name, _last_seq(events))
         except Exception as exc:
+            _after(consumer, "rolled_back")
             if len(events) == 1:
                 self._skip(consumer, events[0], exc)
                 return
             for event in events:  # find the bad one(s); the good ones still take effect
                 self._apply(consumer, [event])
+        else:
+            _after(consumer, "committed")
 
     def _skip(self, consumer: Consumer, event: Event, exc: Exception) -> None:
         log.error("consumer %s skipped event seq=%s: %s", consumer.name, event.seq, exc)
@@ -128,6 +142,25 @@ class StreamRunner:
         with self._engine.begin() as conn:
             record_failure(conn, consumer.name, event.seq or 0, event.workspace_id, error)
             set_offset(conn, consumer.name, event.seq or 0)
+
+
+def _chunks(events: list[Event], small: int | None) -> list[list[Event]]:
+    """``events`` in one batch, or near the head in batches of ``small``."""
+    if not small or len(events) > 4 * small:
+        return [events]
+    return [events[i : i + small] for i in range(0, len(events), small)]
+
+
+def _after(consumer: Consumer, hook: str) -> None:
+    """Call the consumer's optional ``committed``/``rolled_back`` hook; its failure is logged,
+    never raised: the transaction's outcome is settled and the stream must go on."""
+    method = getattr(consumer, hook, None)
+    if method is None:
+        return
+    try:
+        method()
+    except Exception:
+        log.exception("consumer %s failed in %s()", consumer.name, hook)
 
 
 def _last_seq(events: Sequence[Event]) -> int:

@@ -2,13 +2,14 @@
 
 Nothing is written: no state, no firing, no Decision, no run. The audience filter and the
 experiment split apply as they would live; consent is not checked (checking it records
-Decisions), which the report says.
+Decisions), which the report says. Conditions that read ``graph`` see today's graph facts (the
+graph keeps no history to replay).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,8 +60,10 @@ def backtest(
     playbook: Playbook,
     registry: ComponentRegistry,
     batches: Iterable[list[tuple[Event, ProfileFacts]]],
+    graph: Callable[[str], dict[str, Any]] | None = None,
 ) -> Backtest:
-    """Replay ``batches`` of (event, profile) through ``playbook``'s trigger."""
+    """Replay ``batches`` of (event, profile) through ``playbook``'s trigger; ``graph`` gives
+    a profile's graph facts when the playbook's conditions read them."""
     report = Backtest(playbook.id, playbook.hash)
     evaluator = evaluator_of([playbook])
     timers: dict[tuple[str, str], int] = {}
@@ -68,7 +71,7 @@ def backtest(
         for event, facts in batch:
             now = ts_ms(event)
             _due(evaluator, timers, now, playbook, registry, report)
-            act = activation(event, facts)
+            act = activation(event, facts, graph(facts.id) if graph is not None else None)
             view = EventView(event.message_id, event.name, event.type, now)
             for firing in evaluator.observe(facts.id, view, act):
                 _count(report, playbook, registry, firing, act)

@@ -110,8 +110,9 @@ def record(
     firing: Firing,
     verdict: Verdict,
     now_ms: int,
-) -> bool:
-    """Write the firing (once per playbook and event) and its Decision; false if a duplicate."""
+) -> str | None:
+    """Write the firing (once per playbook and event) and its Decision; returns the firing's
+    id, or ``None`` when this playbook already fired for this event."""
     firing_id, decision_id = new_id("fir_"), new_id("dec_")
     request = run_request(playbook, firing, verdict.variant, decision_id)
     row = {
@@ -130,11 +131,11 @@ def record(
     }
     inserted = conn.execute(insert_ignore(conn.engine, playbook_firings).values(**row))
     if inserted.rowcount == 0:
-        return False
+        return None
     record_decision(
         conn, _decision(workspace_id, playbook, firing, verdict, decision_id, firing_id)
     )
-    return True
+    return firing_id
 
 
 def _decision(

@@ -1,50 +1,62 @@
 """Starting the runs of firings, after the transaction that recorded them committed.
 
 The trigger consumer writes each firing to an outbox (``playbook_firings``, unique per playbook
-and event). The launcher, the next stream consumer, claims pending firings on its own
-connection (``pending`` -> ``starting``, committed), starts the run through the sagas engine
-and records the run id. A firing is claimed once, so the same event never starts the same
-playbook twice; a crash between claim and start leaves it ``starting`` for a person to check.
+and event) and, once its transaction committed, hands the new firing ids to :meth:`launch_ids`
+in the same thread. A launch claims the batch's firings in one write (``pending`` ->
+``starting``, committed), starts their runs through the sagas engine (several at once on
+PostgreSQL) and records the run ids in one more write. A firing is claimed once (a conditional
+update), so the same event never starts the same playbook twice. Whatever is
+still ``pending`` (an approved firing, a launch that failed) is picked up by :meth:`launch`,
+which the background thread calls every second.
+
+A crash between the claim and the run id being recorded leaves a firing ``starting``.
+:meth:`recover` settles those whose launch began more than five minutes ago (no live launch
+takes that long): the sagas journal, where a run is written before it is queued, says whether
+the run exists; if it does the firing records it, if not the firing is pending again and is
+launched once. (A run written but never queued is queued again by the sagas engine.)
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from crmos.core.errors import CrmosError
-from crmos.core.event import Event
 from crmos.playbooks.firing import loads
 from crmos.store.tables_playbooks import playbook_firings as fir
+from crmos.store.tables_sagas import saga_runs
 
 log = logging.getLogger(__name__)
 StartRun = Callable[[str, dict[str, Any]], str]  # (workspace, run request) -> run id
+POLL_S = 1.0
+STALE_MS = 300_000  # a launch that began longer ago than this was interrupted
+RECOVER_EVERY = 60  # polls between two recoveries
 
 
 class Launcher:
-    """The ``playbook-launcher`` stream consumer (and the timer thread's second half)."""
+    """Starts the runs of pending firings: right after they commit, and in the background."""
 
-    name = "playbook-launcher"
-
-    def __init__(self, engine: Engine, start_run: StartRun, clock: Callable[[], int]) -> None:
+    def __init__(
+        self, engine: Engine, start_run: StartRun, clock: Callable[[], int], workers: int = 1
+    ) -> None:
         self.engine = engine
         self.start_run = start_run
         self.clock = clock
+        # Starting a run is a few round trips to the store: on PostgreSQL several go at once;
+        # SQLite takes one writer at a time, so there they would only queue for its lock.
+        self.workers = 1 if engine.dialect.name == "sqlite" else workers
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
-        self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def wake(self) -> None:
-        """Firings were recorded (their transaction commits right after): launch them soon."""
-        self._wake.set()
-
     def start(self) -> None:
-        """Launch in a background thread, woken by :meth:`wake` (and every second)."""
+        """Launch what is pending in a background thread, every second."""
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._loop, name="crmos-launcher", daemon=True)
@@ -53,55 +65,126 @@ class Launcher:
     def close(self) -> None:
         """Stop the background thread."""
         self._stop.set()
-        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
-            woken = self._wake.wait(1.0)
-            self._wake.clear()
-            # Woken before the recording transaction committed: look again a few times.
-            for _ in range(200 if woken else 1):
-                try:
-                    if self.launch() or self._stop.is_set():
-                        break
-                except Exception:
-                    log.exception("launching firings failed; retrying")
-                self._stop.wait(0.005)
+        polls = 0
+        while not self._stop.wait(POLL_S):
+            try:
+                if polls % RECOVER_EVERY == 0:
+                    self.recover()
+                self.launch()
+            except Exception:  # the next round retries; the stream is not affected
+                log.exception("launching firings failed; retrying")
+            polls += 1
 
-    def handle(self, conn: Connection, events: Sequence[Event]) -> None:
-        """Start the runs of pending firings (the events themselves need nothing more)."""
-        self.launch()
-
-    def launch(self, limit: int = 200) -> list[str]:
-        """Start the runs of up to ``limit`` pending firings; returns the run ids."""
+    def recover(self, stale_ms: int = STALE_MS) -> int:
+        """Settle the firings left ``starting`` by an interrupted launch; how many."""
+        cutoff = self.clock() - stale_ms
+        stmt = select(fir.c.id, fir.c.workspace_id, fir.c.decision_id, fir.c.request).where(
+            fir.c.status == "starting", fir.c.started_ms < cutoff
+        )
         with self._lock:
             with self.engine.connect() as conn:
-                stmt = select(fir.c.id, fir.c.workspace_id, fir.c.request)
-                stmt = stmt.where(fir.c.status == "pending").order_by(fir.c.created_ms)
-                rows = conn.execute(stmt.limit(limit)).all()
-            return [run for row in rows if (run := self._start(row)) is not None]
+                rows = conn.execute(stmt).all()
+            for row in rows:
+                with self.engine.begin() as conn:
+                    run = _written_run(conn, row)
+                    values: dict[str, Any] = {"status": "pending", "started_ms": None}
+                    if run is not None:
+                        values = {"status": "started", "run_id": run[0], "started_ms": run[1]}
+                    still = (fir.c.id == row.id) & (fir.c.status == "starting")
+                    conn.execute(update(fir).where(still).values(**values))
+                log.warning("firing %s was left starting; now %s", row.id, values["status"])
+        return len(rows)
 
-    def _start(self, row: Any) -> str | None:
-        with self.engine.begin() as conn:
-            claimed = conn.execute(
-                update(fir)
-                .where(fir.c.id == row.id, fir.c.status == "pending")
-                .values(status="starting")
-            ).rowcount
-        if not claimed:
-            return None
+    def launch_ids(self, firing_ids: Sequence[str]) -> list[str]:
+        """Start the runs of these just-committed firings (those still pending); the run ids."""
+        return self._launch(fir.c.id.in_(list(firing_ids)))
+
+    def launch(self, limit: int = 200) -> list[str]:
+        """Start the runs of up to ``limit`` pending firings, oldest first; the run ids."""
+        oldest = select(fir.c.id).where(fir.c.status == "pending")
+        return self._launch(fir.c.id.in_(oldest.order_by(fir.c.created_ms, fir.c.id).limit(limit)))
+
+    def _launch(self, which: Any) -> list[str]:
+        """Claim the pending firings ``which`` selects (one write), start their runs, then
+        record the outcomes (one write): two transactions for the whole batch. The claim is a
+        conditional update, so concurrent launchers never claim the same firing."""
+        rows = self._claim(which)
+        started: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
         try:
-            run_id = self.start_run(row.workspace_id, loads(row.request))
-        except CrmosError as exc:
-            log.error("firing %s could not start its run: %s", row.id, exc)
-            self._set(row.id, status="failed", reason=str(exc)[:2000])
-            return None
-        self._set(row.id, status="started", run_id=run_id, started_ms=self.clock())
-        return run_id
+            for row, outcome in zip(rows, self._start_all(rows), strict=True):
+                if isinstance(outcome, CrmosError):
+                    log.error("firing %s could not start its run: %s", row.id, outcome)
+                    failed.append({"fid": row.id, "why": str(outcome)[:2000]})
+                else:
+                    started.append({"fid": row.id, "rid": outcome[0], "at": outcome[1]})
+        finally:
+            # Also when a launch raised something unexpected: what started is recorded, and
+            # the firings not reached stay ``starting`` until :meth:`recover` settles them.
+            if started or failed:
+                self._settle(started, failed)
+        return [s["rid"] for s in started]
 
-    def _set(self, firing_id: str, **values: Any) -> None:
+    def _start_all(self, rows: list[Any]) -> Iterator[tuple[str, int] | CrmosError]:
+        """(run id, start time) or the refusal of each row's run, in order."""
+        if self.workers == 1 or len(rows) < 2:
+            return (self._start_one(row) for row in rows)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="crmos-launch")
+        return self._pool.map(self._start_one, rows)
+
+    def _start_one(self, row: Any) -> tuple[str, int] | CrmosError:
+        try:
+            return self.start_run(row.workspace_id, loads(row.request)), self.clock()
+        except CrmosError as exc:
+            return exc
+
+    def _claim(self, which: Any) -> list[Any]:
+        # Written first (no read before it): a SQLite transaction that read first could not
+        # take the write lock after another writer committed. ``started_ms`` holds when the
+        # launch began until the run id replaces it.
+        stmt = (
+            update(fir)
+            .where(which, fir.c.status == "pending")
+            .values(status="starting", started_ms=self.clock())
+            .returning(fir.c.id, fir.c.workspace_id, fir.c.request, fir.c.created_ms)
+        )
         with self.engine.begin() as conn:
-            conn.execute(update(fir).where(fir.c.id == firing_id).values(**values))
+            rows = conn.execute(stmt).all()
+        return sorted(rows, key=lambda r: (r.created_ms, r.id))
+
+    def _settle(self, started: list[dict[str, Any]], failed: list[dict[str, Any]]) -> None:
+        one = fir.c.id == bindparam("fid")
+        with self.engine.begin() as conn:
+            if started:
+                stmt = (
+                    update(fir)
+                    .where(one)
+                    .values(status="started", run_id=bindparam("rid"), started_ms=bindparam("at"))
+                )
+                conn.execute(stmt, started)
+            if failed:
+                stmt = update(fir).where(one).values(status="failed", reason=bindparam("why"))
+                conn.execute(stmt, failed)
+
+
+def _written_run(conn: Connection, firing: Any) -> tuple[str, int] | None:
+    """(id, created_ms) of the run the sagas journal holds for ``firing``, if any: same
+    workspace and name, its input naming the firing's decision (a unique id)."""
+    name = loads(firing.request)["name"]
+    r = saga_runs.c
+    stmt = select(r.id, r.created_ms).where(
+        r.workspace_id == firing.workspace_id,
+        r.name == name,
+        r.plan.contains(f'"{firing.decision_id}"', autoescape=True),
+    )
+    found = conn.execute(stmt.limit(1)).first()
+    return None if found is None else (str(found.id), int(found.created_ms))

@@ -1,7 +1,8 @@
 """The profile side of an event: which profile it belongs to, and the CEL activation.
 
 Identity stitched every event before triggers see it (it consumes the log first); one query per
-batch finds each event's live profile with its traits and flags.
+batch finds each event's live profile with its traits and flags. Graph facts (role scores,
+strongest edges) are read only for workspaces whose conditions mention ``graph``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import orjson
 from sqlalchemy import Connection, select
 
 from crmos.core.event import Event
+from crmos.graph import neighbours, node_id, scores_of
 from crmos.store.tables_identity import profile_events, profiles
 
 
@@ -77,8 +79,31 @@ def event_dict(event: Event) -> dict[str, Any]:
     }
 
 
-def activation(event: Event | None, facts: ProfileFacts) -> dict[str, Any]:
-    """Every variable a condition may read for ``event`` (none: a timer) of ``facts``."""
+# The edge types conditions see under ``graph.edges`` (the graph's structural, shipped-rule and
+# manual types), and how many of the strongest edges of each type.
+EDGE_TYPES = ("works_at", "uses_device", "attended", "co_attended", "potential_partner", "related")
+EDGES_PER_TYPE = 20
+
+
+def graph_facts(conn: Connection, workspace_id: str, profile_id: str, at_ms: int) -> dict[str, Any]:
+    """The ``graph`` variable of conditions: role/intent confidences at ``at_ms`` by name, the
+    strongest edges of the profile by type (``{node, weight}``), and its accounts."""
+    scores = {s["name"]: s["confidence"] for s in scores_of(conn, workspace_id, profile_id, at_ms)}
+    edges: dict[str, list[dict[str, Any]]] = {}
+    node = node_id("profile", profile_id)
+    for _, type_, weight, other in neighbours(
+        conn, workspace_id, [node], EDGE_TYPES, EDGES_PER_TYPE
+    ):
+        edges.setdefault(type_, []).append({"node": other, "weight": round(weight, 6)})
+    accounts = [e["node"].partition(":")[2] for e in edges.get("works_at", [])]
+    return {"scores": scores, "edges": edges, "accounts": accounts}
+
+
+def activation(
+    event: Event | None, facts: ProfileFacts, graph: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Every variable a condition may read for ``event`` (none: a timer) of ``facts``; ``graph``
+    holds the profile's graph facts when a condition reads them (see :func:`graph_facts`)."""
     account = {"name": facts.traits.get("company"), "id": facts.traits.get("company_id")}
     profile = {"id": facts.id, "traits": facts.traits, "flags": facts.flags}
     return {
@@ -87,7 +112,7 @@ def activation(event: Event | None, facts: ProfileFacts) -> dict[str, Any]:
         "traits": facts.traits,
         "flags": facts.flags,
         "account": {k: v for k, v in account.items() if v is not None},
-        "graph": {},
+        "graph": graph or {},
     }
 
 

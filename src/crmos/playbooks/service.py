@@ -7,14 +7,16 @@ consumer, the launcher, the components as sagas actions, and the timer thread.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import time
 from collections.abc import Callable
+from importlib.resources import files
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from crmos.core.errors import ConfigError, Conflict, NotFound
 from crmos.core.settings import Settings
@@ -25,7 +27,8 @@ from crmos.playbooks.backtest import Backtest, backtest, stored_batches
 from crmos.playbooks.components import ComponentAction, ComponentRegistry, Ports, Refusal
 from crmos.playbooks.firing import ConsentCheck
 from crmos.playbooks.launcher import Launcher, StartRun
-from crmos.playbooks.runtime import TriggerConsumer
+from crmos.playbooks.profiles import graph_facts
+from crmos.playbooks.runtime import TriggerConsumer, reads_graph
 from crmos.playbooks.spec import Playbook, parse
 from crmos.store import EventLog, append_audit
 from crmos.store.tables_playbooks import component_refusals, playbook_firings
@@ -50,7 +53,6 @@ class Playbooks:
         source: tuple[EventLog, EventReader],
         consent: ConsentCheck | None = None,
         clock: Callable[[], int] = now_ms,
-        upstream: str = "identity",
     ) -> None:
         self.settings = settings
         self.reader = source[1]
@@ -58,9 +60,10 @@ class Playbooks:
         self.registry = registry
         self.clock = clock
         self.retention_ms = settings.playbooks.retention_days * DAY_MS
-        self.launcher = Launcher(engine, self._start_run, clock)
+        workers = settings.playbooks.launch_workers
+        self.launcher = Launcher(engine, self._start_run, clock, workers)
         self.consumer = TriggerConsumer(
-            registry, self.retention_ms, clock, source, consent, upstream, self.launcher.wake
+            registry, self.retention_ms, clock, consent, launch=self.launcher.launch_ids
         )
         self._start: StartRun | None = None
         self._stop = threading.Event()
@@ -140,7 +143,7 @@ class Playbooks:
             with self.engine.begin() as conn:
                 self.consumer.tick(conn)
         except Exception:
-            self.consumer.invalidate()  # the commit failed: memory is ahead of the store
+            self.consumer.rolled_back()  # the commit failed: memory is ahead of the store
             raise
         return self.launcher.launch()
 
@@ -180,6 +183,18 @@ class Playbooks:
         playbook = self.validate(text)
         with self.engine.begin() as conn:
             return versions.publish(conn, workspace_id, playbook, author, comment, self.clock())
+
+    def publish_examples(self, workspace_id: str, author: str) -> list[str]:
+        """Put the shipped example playbooks (scenarios 1 and 9) in force, each unless some
+        version of it already is (a re-run never replaces a user's edit); the ids published."""
+        current = {v.playbook_id for v in self.in_force_all(workspace_id)}
+        published = []
+        for text in examples().values():
+            playbook = self.validate(text)
+            if playbook.id not in current:
+                self.publish(workspace_id, text, author, "shipped example")
+                published.append(playbook.id)
+        return published
 
     def in_force(
         self, workspace_id: str, playbook_id: str, at_ms: int | None = None
@@ -228,7 +243,10 @@ class Playbooks:
         playbook = self.validate(text)
         with self.engine.connect() as conn:
             batches = stored_batches(self.reader, conn, workspace_id, since_ms)
-            return backtest(playbook, self.registry, batches)
+            graph = (
+                _graph_lookup(conn, workspace_id, self.clock()) if reads_graph(playbook) else None
+            )
+            return backtest(playbook, self.registry, batches, graph)
 
     # -- firings -----------------------------------------------------------------------------
 
@@ -278,6 +296,28 @@ class Playbooks:
         stmt = select(component_refusals).where(c.workspace_id == workspace_id).order_by(c.id)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def examples() -> dict[str, str]:
+    """The shipped example playbook files (package data), by file name."""
+    folder = files("crmos.playbooks.examples")
+    return {
+        f.name: f.read_text("utf-8")
+        for f in sorted(folder.iterdir(), key=lambda f: f.name)
+        if f.name.endswith(".yaml")
+    }
+
+
+def _graph_lookup(
+    conn: Connection, workspace_id: str, at_ms: int
+) -> Callable[[str], dict[str, Any]]:
+    """Today's graph facts of a profile, read once per profile."""
+
+    @functools.cache
+    def lookup(profile_id: str) -> dict[str, Any]:
+        return graph_facts(conn, workspace_id, profile_id, at_ms)
+
+    return lookup
 
 
 def request_of(firing_row: dict[str, Any]) -> dict[str, Any]:

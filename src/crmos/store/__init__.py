@@ -23,6 +23,7 @@ from crmos.store.records import (
     decisions_of,
     get_decision,
     record_decision,
+    record_decisions,
     verify_audit,
 )
 from crmos.store.vault import DataKey, Vault, load_master_key
@@ -53,6 +54,7 @@ __all__ = [
     "migrate",
     "normalise_url",
     "record_decision",
+    "record_decisions",
     "record_failure",
     "secure_delete",
     "set_offset",

@@ -5,14 +5,17 @@ The intake writer appends rows in groups inside one transaction; readers page by
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, select
+from sqlalchemy import BigInteger, Connection, Engine, Row, cast, func, select
 
 from crmos.store.dialect import insert_ignore, upsert_add
-from crmos.store.tables import events, intake_counts, intake_sequences
+from crmos.store.tables import events, intake_buckets, intake_counts, intake_sequences
+
+BUCKET_MS = 60_000  # intake counters are also kept per minute
 
 # SQLite allows 32,766 bound parameters; stay far below it and below PostgreSQL's 65,535.
 _IN_CHUNK = 900
@@ -59,6 +62,12 @@ class EventLog:
         self._add_count = upsert_add(
             engine, intake_counts, ("workspace_id", "source", "outcome", "reason"), "count"
         )
+        self._add_bucket = upsert_add(
+            engine,
+            intake_buckets,
+            ("workspace_id", "bucket_ms", "source", "outcome", "reason"),
+            "count",
+        )
 
     def existing_ids(self, conn: Connection, workspace_id: str, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are already stored for ``workspace_id``."""
@@ -92,9 +101,13 @@ class EventLog:
         return int(conn.exec_driver_sql(self._insert_sql, list(rows)).rowcount)
 
     def add_counts(
-        self, conn: Connection, counts: Iterable[tuple[str, str, str, str, int]]
+        self,
+        conn: Connection,
+        counts: Iterable[tuple[str, str, str, str, int]],
+        at_ms: int | None = None,
     ) -> None:
-        """Add (workspace, source, outcome, reason, n) to the intake counters."""
+        """Add (workspace, source, outcome, reason, n) to the intake counters: the totals and
+        the minute of ``at_ms`` (default: now)."""
         rows = [
             {"workspace_id": w, "source": s, "outcome": o, "reason": r, "count": n}
             for w, s, o, r, n in counts
@@ -102,6 +115,9 @@ class EventLog:
         ]
         if rows:
             conn.execute(self._add_count, rows)
+            at = at_ms if at_ms is not None else int(time.time() * 1000)
+            bucket = at - at % BUCKET_MS
+            conn.execute(self._add_bucket, [r | {"bucket_ms": bucket} for r in rows])
 
     def read(self, query: EventQuery) -> list[Row[Any]]:
         """Events matching ``query``, oldest first unless ``newest_first``."""
@@ -127,14 +143,27 @@ class EventLog:
             stmt = stmt.where(events.c.seq <= until)
         return list(conn.execute(stmt.order_by(events.c.seq).limit(limit)).all())
 
-    def counts(self, workspace_id: str) -> list[Row[Any]]:
-        """The intake counters of a workspace."""
-        with self.engine.connect() as conn:
-            return list(
-                conn.execute(
-                    select(intake_counts).where(intake_counts.c.workspace_id == workspace_id)
-                ).all()
+    def counts(self, workspace_id: str, since_ms: int | None = None) -> list[Row[Any]]:
+        """The intake counters of a workspace: the totals, or (``since_ms`` given) the sums of
+        the minutes from the one holding ``since_ms`` on."""
+        if since_ms is None:
+            stmt = select(intake_counts).where(intake_counts.c.workspace_id == workspace_id)
+        else:
+            b = intake_buckets.c
+            stmt = (
+                select(
+                    b.source,
+                    b.outcome,
+                    b.reason,
+                    cast(func.sum(b.count), BigInteger).label("count"),
+                )
+                .where(
+                    b.workspace_id == workspace_id, b.bucket_ms >= since_ms - since_ms % BUCKET_MS
+                )
+                .group_by(b.source, b.outcome, b.reason)
             )
+        with self.engine.connect() as conn:
+            return list(conn.execute(stmt).all())
 
     def sequences(self, workspace_id: str) -> list[Row[Any]]:
         """The per-source sequence-number ranges of a workspace."""

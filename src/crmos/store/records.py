@@ -43,24 +43,32 @@ class Decision:
 
 def record_decision(conn: Connection, decision: Decision) -> str:
     """Store ``decision`` in the caller's transaction; returns its id."""
-    conn.execute(
-        decisions.insert().values(
-            id=decision.id,
-            workspace_id=decision.workspace_id,
-            at_ms=decision.at_ms,
-            kind=decision.kind,
-            subject_profile_id=decision.subject_profile_id,
-            rule=decision.rule,
-            version=decision.version,
-            score=decision.score,
-            reason=decision.reason,
-            inputs=_json(decision.inputs),
-            event_ids=_json(list(decision.event_ids)),
-            actions=_json(list(decision.actions)),
-            approver=decision.approver,
-        )
-    )
+    record_decisions(conn, [decision])
     return decision.id
+
+
+def record_decisions(conn: Connection, many: Sequence[Decision]) -> None:
+    """Store several decisions in the caller's transaction, in one multi-row insert."""
+    rows = [
+        {
+            "id": d.id,
+            "workspace_id": d.workspace_id,
+            "at_ms": d.at_ms,
+            "kind": d.kind,
+            "subject_profile_id": d.subject_profile_id,
+            "rule": d.rule,
+            "version": d.version,
+            "score": d.score,
+            "reason": d.reason,
+            "inputs": _json(d.inputs),
+            "event_ids": _json(list(d.event_ids)),
+            "actions": _json(list(d.actions)),
+            "approver": d.approver,
+        }
+        for d in many
+    ]
+    if rows:
+        conn.execute(decisions.insert(), rows)
 
 
 def decisions_of(

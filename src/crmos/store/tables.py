@@ -91,6 +91,20 @@ intake_counts = Table(
     PrimaryKeyConstraint("workspace_id", "source", "outcome", "reason"),
 )
 
+# The same counters per minute (``bucket_ms``: start of the minute received), so health
+# figures can cover a time window; ``intake_counts`` keeps the running totals.
+intake_buckets = Table(
+    "intake_buckets",
+    metadata,
+    Column("workspace_id", String(40), nullable=False),
+    Column("bucket_ms", BigInteger, nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("outcome", String(16), nullable=False, comment="received|accepted|duplicate|rejected"),
+    Column("reason", String(64), nullable=False, default=""),
+    Column("count", BigInteger, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "bucket_ms", "source", "outcome", "reason"),
+)
+
 intake_sequences = Table(
     "intake_sequences",
     metadata,

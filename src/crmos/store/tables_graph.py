@@ -11,9 +11,13 @@ column, so the same scan is index-only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import orjson
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     Engine,
     Float,
     Index,
@@ -64,6 +68,7 @@ graph_edges = Table(
     Index("ix_graph_edges_now", "workspace_id", "src", "type", "dst"),
     Index("ix_graph_edges_dst", "workspace_id", "dst", "type"),
     Index("ix_graph_edges_dst_key", "workspace_id", "dst_key"),
+    Index("ix_graph_edges_valid_to", "workspace_id", "valid_to_ms"),  # expiry sweeps
 )
 
 graph_adjacency = Table(
@@ -192,24 +197,47 @@ def upsert_replace(engine: Engine, table: Table, keys: list[str], columns: list[
     )
 
 
-def strongest_edges_sql(engine: Engine, arms: int) -> str:
-    """SQL for the ``:k`` strongest adjacency rows of each (node, type) pair given.
+# SQLite has no LATERAL join: a correlated scalar subquery per (node, type) pair reads that
+# pair's ``k`` strongest rows (one range scan of the key, LIMIT k) and hands them back as one
+# JSON array; weights travel as 17-digit text ('!' lifts printf's 16-digit cap), since JSON's
+# 15 digits would not give back the stored float. The statement's text is the same whatever
+# the number of pairs (they travel as two JSON arrays), so SQLite prepares it once per
+# connection; a UNION ALL of one arm per pair was a new statement for every frontier size,
+# re-prepared and re-bound through SQLAlchemy (milliseconds).
+_STRONGEST_SQLITE = (
+    "SELECT n.value, t.value, (SELECT json_group_array(json_array(printf('%!.17g', x.neg_weight), "
+    "x.other)) "
+    "FROM (SELECT g.neg_weight, g.other FROM graph_adjacency g WHERE g.workspace_id = ?1 "
+    "AND g.node = n.value AND g.type = t.value ORDER BY g.neg_weight, g.other LIMIT ?4) AS x) "
+    "FROM json_each(?2) AS n CROSS JOIN json_each(?3) AS t"
+)
+_STRONGEST_POSTGRES = (
+    "SELECT a.node, a.type, a.neg_weight, a.other "
+    "FROM unnest(%(nodes)s::text[]) AS p(node) CROSS JOIN unnest(%(types)s::text[]) AS q(type) "
+    "CROSS JOIN LATERAL (SELECT g.node, g.type, g.neg_weight, g.other "
+    "FROM graph_adjacency g WHERE g.workspace_id = %(ws)s AND g.node = p.node "
+    "AND g.type = q.type ORDER BY g.neg_weight, g.other LIMIT %(k)s) AS a"
+)
 
-    PostgreSQL takes the pairs as two arrays (``:nodes``, ``:types``) and runs one LATERAL
-    index scan per pair; SQLite, without LATERAL, gets a UNION ALL of ``arms`` limited scans
-    with parameters ``:n0, :t0, :n1, :t1 ...``. Either way each pair reads at most ``:k`` rows.
+Adjacent = tuple[str, str, float, str]
+
+
+def strongest_edges(
+    conn: Connection, workspace_id: str, nodes: Sequence[str], types: Sequence[str], k: int
+) -> list[Adjacent]:
+    """(node, type, weight, other) for the ``k`` strongest edges of each node and type given.
+
+    One statement whatever the number of nodes; each (node, type) pair reads at most ``k``
+    rows of the adjacency key, however many edges a hub has.
     """
-    if engine.dialect.name == "postgresql":
-        return (
-            "SELECT a.node, a.type, a.neg_weight, a.other "
-            "FROM unnest(CAST(:nodes AS text[]), CAST(:types AS text[])) AS p(node, type) "
-            "CROSS JOIN LATERAL (SELECT g.node, g.type, g.neg_weight, g.other "
-            "FROM graph_adjacency g WHERE g.workspace_id = :ws AND g.node = p.node "
-            "AND g.type = p.type ORDER BY g.neg_weight LIMIT :k) AS a"
-        )
-    return " UNION ALL ".join(
-        f"SELECT * FROM (SELECT node, type, neg_weight, other FROM graph_adjacency "
-        f"WHERE workspace_id = :ws AND node = :n{j} AND type = :t{j} "
-        f"ORDER BY neg_weight LIMIT :k)"
-        for j in range(arms)
-    )
+    if not nodes or not types or k < 1:
+        return []
+    if conn.engine.dialect.name == "postgresql":
+        params = {"ws": workspace_id, "nodes": list(nodes), "types": list(types), "k": k}
+        rows = conn.exec_driver_sql(_STRONGEST_POSTGRES, params)
+        return [(r[0], r[1], -r[2], r[3]) for r in rows]
+    args = (workspace_id, orjson.dumps(list(nodes)).decode(), orjson.dumps(list(types)).decode(), k)
+    out: list[Adjacent] = []
+    for node, type_, found in conn.exec_driver_sql(_STRONGEST_SQLITE, args):
+        out += [(node, type_, -float(nw), other) for nw, other in orjson.loads(found)]
+    return out
