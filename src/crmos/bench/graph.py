@@ -12,10 +12,10 @@ PostgreSQL, beside NetworkX in memory; edge-update ingest; inference rules event
   printed beside it.
 
 Sizes: the full run is the issue's 5M nodes (about 25M edges, 50M adjacency rows per store).
-``--quick`` is 250k nodes: loading is linear in the edges (on a quiet 2-core machine about
-3 s per million adjacency rows on SQLite, 2 s on PostgreSQL, 4 s per million NetworkX edges),
-so the issue's 1M (10M rows per store) needs about a minute and a half, and 3.3 minutes
-measured at load average 5; 250k runs in about 30 s at load average 4.
+``--quick`` is the issue's 1M nodes (10M adjacency rows per store): about 85 s on a quiet
+2-core machine, 3.3 minutes at load average 5 (loading is linear in the edges: about 3 s per
+million adjacency rows on SQLite, 2 s on PostgreSQL, 4 s per million NetworkX edges).
+``--nodes 250000`` fits in about 30 s.
 Each phase's seconds are printed as it ends and listed under ``phase_seconds``.
 """
 
@@ -198,7 +198,7 @@ def networkx_reference(
     return {"two_hop": _timed(two_hop, starts), "path": _timed(path, pairs)}
 
 
-QUICK_NODES = 250_000  # what loads into both stores and NetworkX within a minute on 2 cores
+QUICK_NODES = 1_000_000  # the issue's quick size; about 85 s on a quiet 2-core machine
 FULL_NODES = 5_000_000
 
 

@@ -59,7 +59,7 @@ def graph(
     quick: QuickOpt = False,
     as_json: JsonOpt = False,
     nodes: Annotated[
-        int | None, typer.Option(help="Graph size (default: 250k with --quick, else 5M).")
+        int | None, typer.Option(help="Graph size (default: 1M with --quick, else 5M).")
     ] = None,
 ) -> None:
     """2-hop and path p50/p99 on power-law graphs (SQLite, PostgreSQL, NetworkX), inference/s."""
