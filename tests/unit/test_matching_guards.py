@@ -30,3 +30,11 @@ def test_a_record_that_fits_two_relatives_with_different_first_names_is_torn() -
     assert torn([("wechat", "twin_a"), ("wechat", "twin_b")], traits, ["firstName"]) == {"wechat"}
     assert torn([("wechat", "twin_a"), ("wechat", "app")], traits, ["firstName"]) == set()
     assert torn([("wechat", "twin_a")], traits, ["firstName"]) == set()
+
+
+def test_two_neighbouring_letters_swapped_after_the_first_are_a_typo() -> None:
+    assert similar_names("Ana", "Aan")
+    assert similar_names("Lea", "Lae")
+    assert not similar_names("Ana", "Naa")
+    assert not similar_names("Jim", "Tim")
+    assert forename_clash({"firstName": "Ana"}, {"firstName": "Aan"}, ["firstName"]) == []

@@ -9,7 +9,7 @@ import base64
 import hashlib
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -144,7 +144,8 @@ def _make_people(
     everyone: list[Person] = []
     for pid in (f"person-{i + 1:04d}" for i in range(count)):
         kin = everyone[-1] if everyone and rng.random() < HOUSEHOLD_CHANCE else None
-        everyone.append(by_id.get(pid) or _crowd(rng, seed, pid, firms, taken, kin))
+        given = [p.given for p in everyone if kin is not None and p.household == kin.household]
+        everyone.append(by_id.get(pid) or _crowd(rng, seed, pid, firms, taken, kin, given))
     return cast, everyone
 
 
@@ -164,6 +165,7 @@ def _crowd(
     firms: list[Company],
     taken: set[str],
     kin: Person | None = None,
+    household: Sequence[str] = (),
 ) -> Person:
     """Someone outside the stories: mostly a company's contact, else a private consumer.
 
@@ -180,7 +182,7 @@ def _crowd(
         code = firm.country
     else:
         code = rng.choices(list(COUNTRIES), COUNTRY_WEIGHTS)[0]
-    return _person(rng, seed, pid, code, firm, role, frozenset(), taken, kin)
+    return _person(rng, seed, pid, code, firm, role, frozenset(), taken, kin, household)
 
 
 def _person(
@@ -193,12 +195,16 @@ def _person(
     force: frozenset[str],
     taken: set[str],
     kin: Person | None = None,
+    household: Sequence[str] = (),
 ) -> Person:
     """A person; identifiers come from a hash of (seed, id), contact details from the rng."""
     country = COUNTRIES[code]
     (family, family_latin), (given, given_latin) = map(rng.choice, (country.family, country.given))
     if kin is not None:  # a relative: mostly the family name, never the same first name
-        given, given_latin = rng.choice([g for g in country.given if g[0] != kin.given])
+        names = [g for g in country.given if g[0] != kin.given]
+        given, given_latin = rng.choice(names)
+        if given in household:  # nor a third member's: the next free name, no extra draw
+            given, given_latin = next(g for g in names if g[0] not in household)
         if rng.random() < 0.8:
             family, family_latin = next(f for f in country.family if f[0] == kin.family)
     domain = firm.domain if firm else rng.choice(country.mail)

@@ -29,11 +29,30 @@ def forename_clash(
 
 
 def similar_names(a: str, b: str) -> bool:
-    """Whether ``a`` and ``b`` can be one name: equal, one the start of the other, or alike."""
+    """Whether ``a`` and ``b`` can be one name: equal, one the start of the other, or alike.
+
+    Alike: a difflib ratio of at least ``SIMILAR``, or two neighbouring letters after the
+    first swapped (``Ana``, ``Aan``), the commonest slip of the keyboard, which the ratio
+    undervalues in short names (typists rarely get the first letter wrong, so a swap there
+    does not count).
+    """
     a, b = a.strip().casefold(), b.strip().casefold()
-    if a == b or a.startswith(b) or b.startswith(a):
+    if a == b or a.startswith(b) or b.startswith(a) or _transposed(a, b):
         return True
     return SequenceMatcher(None, a, b).ratio() >= SIMILAR
+
+
+def _transposed(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with two neighbouring characters after the first swapped."""
+    if len(a) != len(b):
+        return False
+    diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    return (
+        len(diff) == 2
+        and 0 < diff[0] == diff[1] - 1
+        and a[diff[0]] == b[diff[1]]
+        and a[diff[1]] == b[diff[0]]
+    )
 
 
 def torn(

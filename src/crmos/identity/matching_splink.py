@@ -10,6 +10,7 @@ comparison free once) and predicts.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -269,31 +270,52 @@ class SplinkRun:
         )
 
     def train(self) -> None:
-        """u by seeded random sampling; m by EM; the prior from EM, within what can be."""
+        """u by seeded random sampling; m by EM; the prior from EM, within what can be.
+
+        The prior comes from the sessions that trained: when the last one fails, from the
+        ones before it (rather than Splink's default of 1e-4, far too low for a few hundred
+        profiles, where it hides every match).
+        """
         linker = self._linker()
         opts = self.options
         linker.training.estimate_u_using_random_sampling(max_pairs=self.u_pairs(), seed=opts.seed)
         sessions = em_rules(self.rules, self.plan.comparisons)
-        for i, chosen in enumerate(sessions):
-            cap = opts.em_pairs if chosen.pairs > opts.em_pairs else None
-            try:
-                linker.training.estimate_parameters_using_expectation_maximisation(
-                    chosen.rule.sql(),
-                    estimate_without_term_frequencies=True,
-                    max_pairs=cap,
-                    populate_probability_two_random_records_match_from_trained_values=(
-                        opts.estimate_prior and i == len(sessions) - 1
-                    ),
-                )
-            except (ValueError, SplinkException) as exc:
-                # On a few hundred records EM can drive a level's m to zero, which Splink
-                # refuses; that session teaches nothing, the others and the defaults stand.
-                if not _degenerate(exc):
-                    raise
-                self.skipped_sessions.append(chosen.rule.label)
-            _floor_m(linker)
+        trained = [
+            self._session(linker, chosen, i == len(sessions) - 1)
+            for i, chosen in enumerate(sessions)
+        ]
+        if opts.estimate_prior and any(trained) and not trained[-1]:
+            # What the last session would have done: the prior from every session that trained.
+            linker._populate_probability_two_random_records_match_from_trained_values()  # type: ignore[no-untyped-call]
         if opts.estimate_prior and sessions:
             self._cap_prior(linker)
+
+    def _session(self, linker: Linker, chosen: ChosenRule, last: bool) -> bool:
+        """One EM session blocked on ``chosen``; whether it trained."""
+        cap = self.options.em_pairs if chosen.pairs > self.options.em_pairs else None
+        # A session takes the comparisons its rule fixes out of the linker's model and puts
+        # them back only when it succeeds: keep a copy to restore on failure.
+        saved = deepcopy(linker._settings_obj.core_model_settings)
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                chosen.rule.sql(),
+                estimate_without_term_frequencies=True,
+                max_pairs=cap,
+                populate_probability_two_random_records_match_from_trained_values=(
+                    self.options.estimate_prior and last
+                ),
+            )
+        except (ValueError, SplinkException) as exc:
+            # On a few hundred records EM can drive a level's m to zero, which Splink
+            # refuses; that session teaches nothing, the others and the defaults stand.
+            if not _degenerate(exc):
+                raise
+            linker._settings_obj.core_model_settings = saved
+            self.skipped_sessions.append(chosen.rule.label)
+            return False
+        finally:
+            _floor_m(linker)
+        return True
 
     def _cap_prior(self, linker: Linker) -> None:
         """Keep the EM prior under what the data allows.

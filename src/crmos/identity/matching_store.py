@@ -27,6 +27,7 @@ from crmos.core.settings import IdentitySettings
 from crmos.identity import repo
 from crmos.identity.config import effective_config
 from crmos.identity.matching import build_run
+from crmos.identity.matching_account import ACCOUNT_COLUMN, with_account
 from crmos.identity.matching_evidence import Suggestion, suggestions_of
 from crmos.identity.matching_frames import connect
 from crmos.identity.matching_frames import profiles as column_profiles
@@ -206,10 +207,15 @@ def score(
     columns = sorted({c for p in people for c in p.traits})
     data: dict[str, list[str | None]] = {ID_COLUMN: [p.profile_id for p in people]}
     data |= {c: [p.traits.get(c) for p in people] for c in columns}
+    accounts = [p.account for p in people]
+    if any(accounts):
+        data[ACCOUNT_COLUMN] = accounts
     con.register("people_arrow", pa.table(data))
     con.execute("create table raw_0 as select * from people_arrow").fetchall()
     con.unregister("people_arrow")
     plan = infer_plan(column_profiles(con, ["raw_0"], columns), ID_COLUMN)
+    if any(accounts) and plan.roles:
+        plan = with_account(plan)
     if not plan.roles:
         raise ValidationError("nothing to compare", [_no_traits(plan)])
     run, _ = build_run(con, ["raw_0"], ["t_0"], ID_COLUMN, plan, options, Overrides())
