@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crmos.identity.matching_guards import forename_clash, similar_names, torn
+from crmos.identity.matching_guards import date_clash, forename_clash, similar_names, torn
 
 
 def test_a_short_form_a_typo_or_another_case_is_one_name() -> None:
@@ -38,3 +38,40 @@ def test_two_neighbouring_letters_swapped_after_the_first_are_a_typo() -> None:
     assert not similar_names("Ana", "Naa")
     assert not similar_names("Jim", "Tim")
     assert forename_clash({"firstName": "Ana"}, {"firstName": "Aan"}, ["firstName"]) == []
+
+
+def test_chinese_names_that_sound_the_same_are_one_name_mistyped() -> None:
+    assert similar_names("思远", "思元")
+    assert similar_names("磊", "蕾")
+    assert forename_clash({"firstName": "静"}, {"firstName": "晶"}, ["firstName"]) == []
+
+
+def test_chinese_names_that_sound_different_still_clash() -> None:
+    assert not similar_names("静", "敏")
+    assert not similar_names("思远", "雨桐")
+    assert not similar_names("思远", "思明")
+    assert not similar_names("思远", "远")
+    assert forename_clash({"firstName": "磊"}, {"firstName": "芳"}, ["firstName"]) == ["firstName"]
+
+
+def test_birth_dates_clash_unless_equal_or_day_and_month_swapped() -> None:
+    left = {"birthday": "1990-03-05"}
+    assert date_clash(left, {"birthday": "1990-05-03"}, ["birthday"]) == []
+    assert date_clash(left, {"birthday": "1990-03-05"}, ["birthday"]) == []
+    assert date_clash(left, {}, ["birthday"]) == []
+    assert date_clash(left, {"birthday": "1991-03-05"}, ["birthday"]) == ["birthday"]
+
+
+def test_a_record_that_fits_two_namesakes_born_on_different_days_is_torn() -> None:
+    traits = {
+        "card": {"firstName": "娜"},
+        "buyer_a": {"firstName": "娜", "birthday": "1996-06-14"},
+        "buyer_b": {"firstName": "娜", "birthday": "1998-11-30"},
+        "app": {"firstName": "娜", "birthday": "1996-14-06"},
+    }
+    pairs = [("card", "buyer_a"), ("card", "buyer_b")]
+    assert torn(pairs, traits, ["firstName"], ["birthday"]) == {"card"}
+    assert torn(pairs, traits, ["firstName"]) == set()
+    assert (
+        torn([("card", "buyer_a"), ("card", "app")], traits, ["firstName"], ["birthday"]) == set()
+    )

@@ -8,9 +8,12 @@ they go to the review queue with the reason.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from difflib import SequenceMatcher
 from itertools import combinations
+
+from pypinyin import lazy_pinyin
 
 SIMILAR = 0.75
 """Names at least this alike (difflib ratio, case-folded) count as one name mistyped."""
@@ -31,15 +34,34 @@ def forename_clash(
 def similar_names(a: str, b: str) -> bool:
     """Whether ``a`` and ``b`` can be one name: equal, one the start of the other, or alike.
 
-    Alike: a difflib ratio of at least ``SIMILAR``, or two neighbouring letters after the
+    Alike: a difflib ratio of at least ``SIMILAR``, two neighbouring letters after the
     first swapped (``Ana``, ``Aan``), the commonest slip of the keyboard, which the ratio
     undervalues in short names (typists rarely get the first letter wrong, so a swap there
-    does not count).
+    does not count), or two Chinese names that sound the same (``思远``, ``思元``).
     """
     a, b = a.strip().casefold(), b.strip().casefold()
-    if a == b or a.startswith(b) or b.startswith(a) or _transposed(a, b):
+    if a == b or a.startswith(b) or b.startswith(a) or _transposed(a, b) or homophones(a, b):
         return True
     return SequenceMatcher(None, a, b).ratio() >= SIMILAR
+
+
+def homophones(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` are Chinese names (all Han characters) with the same pinyin.
+
+    Names are mostly keyed from speech (a call centre, a till) through a pinyin input
+    method, which offers every character of the sound: picking ``元`` for ``远`` is the
+    commonest Chinese typo. Tones are ignored (the input method ignores them too).
+    """
+    if len(a) != len(b) or not (_han(a) and _han(b)):
+        return False
+    return bool(lazy_pinyin(a) == lazy_pinyin(b))
+
+
+def _han(text: str) -> bool:
+    """Whether ``text`` is non-empty and only CJK unified ideographs."""
+    return bool(text) and all(
+        "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in text
+    )
 
 
 def _transposed(a: str, b: str) -> bool:
@@ -59,11 +81,14 @@ def torn(
     pairs: Iterable[tuple[str, str]],
     traits: Mapping[str, Mapping[str, str]],
     columns: Sequence[str],
+    dates: Sequence[str] = (),
 ) -> set[str]:
-    """Records that ``pairs`` (the sure ones) tie to two records whose first names clash.
+    """Records that ``pairs`` (the sure ones) tie to two records of clearly different people.
 
-    A record without a first name matching both of two twins fits either: merging it with
-    one would be a coin toss, so it goes to review.
+    Clearly different: first names (``columns``) that clash, or birth dates (``dates``) that
+    differ other than by the day and month swapped. A record without a first name matching
+    both of two twins, or one without a birthday matching two namesakes, fits either:
+    merging it with one would be a coin toss, so it goes to review.
     """
     partners: dict[str, set[str]] = {}
     for a, b in pairs:
@@ -74,7 +99,24 @@ def torn(
         for record, others in partners.items()
         if len(others) > 1
         and any(
-            forename_clash(traits[y], traits[z], columns)
+            forename_clash(traits[y], traits[z], columns) or date_clash(traits[y], traits[z], dates)
             for y, z in combinations(sorted(others), 2)
         )
     }
+
+
+def date_clash(
+    left: Mapping[str, str], right: Mapping[str, str], columns: Sequence[str]
+) -> list[str]:
+    """The date ``columns`` on which both records have a value and the dates differ.
+
+    Dates made of the same numbers (``1990-03-05``, ``1990-05-03``: day and month swapped)
+    do not count.
+    """
+    return [
+        c
+        for c in columns
+        if left.get(c)
+        and right.get(c)
+        and sorted(re.findall(r"\d+", left[c])) != sorted(re.findall(r"\d+", right[c]))
+    ]

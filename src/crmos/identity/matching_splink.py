@@ -71,7 +71,7 @@ def comparison_for(spec: ComparisonSpec) -> ComparisonCreator:
     if kind in ("forename", "surname", "name"):
         return cl.NameComparison(col).configure(term_frequency_adjustments=True)
     if kind == "date":
-        return cl.DateOfBirthComparison(col, input_is_string=False)
+        return date_comparison(col)
     if kind == "phone":
         # One digit apart is a typo; two apart is mostly another line of the same exchange.
         return cl.DamerauLevenshteinAtThresholds(col, [1])
@@ -111,6 +111,24 @@ def _degenerate(exc: Exception) -> bool:
 
 def _eq(c: str) -> str:
     return f'"{c}_l" = "{c}_r"'
+
+
+def date_comparison(col: str) -> ComparisonCreator:
+    """Splink's date-of-birth levels, plus day and month swapped (``05/03`` for ``03/05``).
+
+    The swap is the commonest slip with dates (a form in the other order, a caller reading
+    the day first); without its own level it falls in "within a year", a weak agreement.
+    """
+    levels: list[ComparisonLevelCreator | dict[str, Any]] = list(
+        cl.DateOfBirthComparison(col, input_is_string=False).create_comparison_levels()
+    )
+    left, right = f'"{col}_l"', f'"{col}_r"'
+    swapped = (
+        f"year({left}) = year({right}) and month({left}) = day({right})"
+        f" and day({left}) = month({right})"
+    )
+    levels.insert(3, {"sql_condition": swapped, "label_for_charts": "day and month swapped"})
+    return cl.CustomComparison(levels, output_column_name=col)
 
 
 def address_comparison(spec: ComparisonSpec) -> ComparisonCreator:

@@ -95,7 +95,8 @@ def match_workspace(
     run = _Run(new_id("mrun_"), workspace_id, started, auto, review)
     with engine.begin() as conn:
         forenames = [r.column for r in plan.roles if r.kind == "forename"]
-        outcomes = apply(conn, workspace_id, run.id, people, found, auto, forenames)
+        dates = [r.column for r in plan.roles if r.kind == "date"]
+        outcomes = apply(conn, workspace_id, run.id, people, found, auto, forenames, dates)
         conn.execute(
             identity_match_runs.insert().values(run.row(people, found, outcomes, plan, model))
         )
@@ -241,16 +242,17 @@ def apply(
     found: Sequence[Suggestion],
     auto: float,
     forenames: Sequence[str] = (),
+    dates: Sequence[str] = (),
 ) -> dict[str, int]:
     """Merge, queue or set aside each pair, best first; returns counts per outcome.
 
-    Pairs whose ``forenames`` clearly differ are queued whatever their score.
+    Pairs whose ``forenames`` differ, or tying a record to two clearly different people
+    (``forenames`` or ``dates`` differ), are queued whatever their score.
     """
     seen = _suggested_before(conn, workspace_id, {s.left_id for s in found})
     by_id = {p.profile_id: p for p in people}
     sure = [(s.left_id, s.right_id) for s in found if s.probability >= auto]
-    traits = {pid: p.traits for pid, p in by_id.items()}
-    doubtful = torn(sure, traits, forenames)
+    doubtful = torn(sure, {pid: p.traits for pid, p in by_id.items()}, forenames, dates)
     decider = _Decider(conn, workspace_id, run_id, auto, by_id, tuple(forenames), doubtful)
     counts: dict[str, int] = {}
     rows = []
