@@ -11,18 +11,16 @@ every ``graph.expiry_sweep_s`` in a serving process, so a quiet workspace is swe
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 
 from sqlalchemy import Connection, Engine, bindparam, delete, select
 
+from crmos.core.periodic import Periodic
 from crmos.graph import audiences
 from crmos.graph.edges import unlink
 from crmos.store.tables import workspaces
 from crmos.store.tables_graph import graph_cursors, graph_edges, upsert_replace
 
-log = logging.getLogger(__name__)
 _e = graph_edges.c
 _c = graph_cursors.c
 _DUE = select(_e.src, _e.type, _e.dst, _e.weight).where(
@@ -98,22 +96,15 @@ class ExpirySweeper:
         self._engine = engine
         self._every = every_s
         self._retention = retention_days
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = Periodic("crmos-graph-expiry", every_s, self.run_once)
 
     def start(self) -> None:
         """Start sweeping in the background."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="crmos-graph-expiry")
-            self._thread.daemon = True
-            self._thread.start()
+        self._thread.start()
 
     def close(self) -> None:
         """Stop after the current sweep."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        self._thread.close(timeout=30)
 
     def run_once(self) -> None:
         """Sweep every workspace once, each in its own transaction."""
@@ -122,10 +113,3 @@ class ExpirySweeper:
         for ws in spaces:
             with self._engine.begin() as conn:
                 sweep(conn, ws, self._retention)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._every):
-            try:
-                self.run_once()
-            except Exception:  # a failed sweep is retried at the next tick
-                log.exception("graph edge expiry sweep failed")

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from crmos.core.errors import CrmosError
+from crmos.core.periodic import Periodic
 from crmos.playbooks.firing import loads
 from crmos.store.tables_playbooks import playbook_firings as fir
 from crmos.store.tables_sagas import saga_runs
@@ -52,36 +53,25 @@ class Launcher:
         self.workers = 1 if engine.dialect.name == "sqlite" else workers
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._polls = 0
+        self._thread = Periodic("crmos-launcher", POLL_S, self._poll)
 
     def start(self) -> None:
         """Launch what is pending in a background thread, every second."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="crmos-launcher", daemon=True)
-            self._thread.start()
+        self._thread.start()
 
     def close(self) -> None:
         """Stop the background thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._thread.close(timeout=10)
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
 
-    def _loop(self) -> None:
-        polls = 0
-        while not self._stop.wait(POLL_S):
-            try:
-                if polls % RECOVER_EVERY == 0:
-                    self.recover()
-                self.launch()
-            except Exception:  # the next round retries; the stream is not affected
-                log.exception("launching firings failed; retrying")
-            polls += 1
+    def _poll(self) -> None:
+        polls, self._polls = self._polls, self._polls + 1
+        if polls % RECOVER_EVERY == 0:
+            self.recover()
+        self.launch()
 
     def recover(self, stale_ms: int = STALE_MS) -> int:
         """Settle the firings left ``starting`` by an interrupted launch; how many."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import threading
 import time
 from collections.abc import Callable
 from importlib.resources import files
@@ -19,6 +18,7 @@ import orjson
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from crmos.core.errors import ConfigError, Conflict, NotFound
+from crmos.core.periodic import Periodic
 from crmos.core.settings import Settings
 from crmos.identity import profile_view
 from crmos.ingest import EventReader
@@ -66,8 +66,7 @@ class Playbooks:
             registry, self.retention_ms, clock, consent, launch=self.launcher.launch_ids
         )
         self._start: StartRun | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._timers = Periodic("crmos-timers", settings.playbooks.timer_poll_s, self.tick)
 
     # -- wiring ------------------------------------------------------------------------------
 
@@ -149,28 +148,13 @@ class Playbooks:
 
     def start_timers(self) -> None:
         """Check timers every ``playbooks.timer_poll_s``, and launch runs, in the background."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="crmos-timers", daemon=True)
-            self._thread.start()
+        self._timers.start()
         self.launcher.start()
 
     def close(self) -> None:
         """Stop the timer thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._timers.close(timeout=10)
         self.launcher.close()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.settings.playbooks.timer_poll_s):
-            try:
-                self.tick()
-            except Exception:  # the next tick retries; the stream is not affected
-                import logging
-
-                logging.getLogger(__name__).exception("playbook timers failed")
 
     # -- versions ----------------------------------------------------------------------------
 
