@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import phonenumbers
 import pytest
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
@@ -15,7 +16,7 @@ from crmos.core.event import Event
 from crmos.core.settings import IdentitySettings
 from crmos.identity import build_policy, normalise
 from crmos.identity.claims import Normaliser, claim_of
-from crmos.identity.identifiers import _plain_email, auto_type, parse_identifier
+from crmos.identity.identifiers import _plain_e164, _plain_email, auto_type, parse_identifier
 from crmos.identity.traits import apply_statement, combine, replay
 
 POLICY = build_policy(IdentitySettings())
@@ -177,3 +178,37 @@ def test_the_plain_email_fast_path_agrees_with_email_validator(local: str, domai
     except EmailNotValidError:
         full = None
     assert fast is None or fast == full
+
+
+_E164_LIKE = st.builds(
+    "{}{}".format,
+    st.sampled_from(["+", "+", "+", "", "++", "+0"]),
+    st.one_of(
+        st.sampled_from(["49151", "8613", "1415", "39", "3906", "44", "81", "800", "882", "1"]),
+        st.text(alphabet="0123456789", min_size=1, max_size=3),
+    ).flatmap(lambda cc: st.text(alphabet="0123456789", min_size=0, max_size=14).map(cc.__add__)),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(text=_E164_LIKE)
+def test_the_e164_fast_path_agrees_with_the_phonenumbers_parser(text: str) -> None:
+    fast = _plain_e164(text)
+    try:
+        number = phonenumbers.parse(text, None)
+        full = (
+            phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            if phonenumbers.is_valid_number(number)
+            else None
+        )
+    except phonenumbers.NumberParseException:
+        full = None
+    assert fast is None or fast == full
+
+
+def test_the_e164_fast_path_takes_valid_numbers_and_leaves_the_rest_to_the_parser() -> None:
+    assert _plain_e164("+8613800138000") == "+8613800138000"
+    assert _plain_e164("+4915112345678") == "+4915112345678"
+    assert _plain_e164("+390612345678") is None  # Rome: a national leading zero
+    assert _plain_e164("+86 138 0013 8000") is None
+    assert _plain_e164("+8612345") is None  # too short to be valid: the parser says why

@@ -35,12 +35,17 @@ class Claim(NamedTuple):
     account: str | None
 
 
-NormCache = dict[tuple[str, Any], str | ValueError]
-"""Recent normalisation answers, valid for one default region."""
+NormCache = dict[str, dict[Any, Key | ValueError]]
+"""Recent normalisation answers per identifier type, raw value -> key (or the reason it was
+refused), valid for one default region. Flat per type: the hot path's most frequent look-up
+hashes one string instead of a (type, value) tuple."""
 
 # Only plain strings and ints are cached, and only they are looked up: ``True`` and ``1.0``
 # equal ``1`` as dict keys, yet are rejected where ``1`` is accepted.
-_CACHED = (str, int)
+_CACHED = frozenset((str, int))
+
+Found = tuple[int, int, str, Any, str]
+"""(rank, order, type, raw value, path): one identifier an event names, before normalising."""
 
 
 class Normaliser:
@@ -54,56 +59,68 @@ class Normaliser:
         self.policy = policy
         self._size = size
         self._cache: NormCache = {} if cache is None else cache
+        self._user_id_types: dict[str, str] = {}
+        self.trait_specs = {
+            name: (rank, order, kind)
+            for order, (name, kind, rank) in enumerate(policy.trait_order, start=4)
+        }
+        """trait name -> (rank, order, type) of each identifier trait, numbered by name."""
 
     def __call__(self, kind: str, raw: Any) -> str:
         """The canonical value; raises ``ValueError`` with the reason."""
-        hit = self._cache.get((kind, raw)) if raw.__class__ in _CACHED else None
-        if hit is None:
-            hit = self._miss(kind, raw)
+        hit = self._lookup(kind, raw)
         if isinstance(hit, ValueError):
             raise hit
-        return hit
+        return hit[1]
 
-    def _miss(self, kind: str, raw: Any) -> str | ValueError:
+    def _lookup(self, kind: str, raw: Any) -> Key | ValueError:
+        cache = self._cache.get(kind)
+        if cache is None:
+            cache = self._cache[kind] = {}
+        hit = cache.get(raw) if raw.__class__ in _CACHED else None
+        if hit is not None:
+            return hit
         try:
-            hit: str | ValueError = normalise(kind, raw, self.policy.region)
+            hit = (kind, normalise(kind, raw, self.policy.region))
         except ValueError as exc:
             hit = exc
-        if len(self._cache) >= self._size:
-            evict_oldest(self._cache)
         if raw.__class__ in _CACHED:
-            self._cache[(kind, raw)] = hit
+            if sum(map(len, self._cache.values())) >= self._size:  # a miss costs far more
+                evict_oldest(max(self._cache.values(), key=len))
+            cache[raw] = hit
         return hit
 
-    def keys_of(
-        self, found: list[tuple[int, int, str, Any, str]]
-    ) -> tuple[list[Key], list[Rejection]]:
+    def keys_of(self, found: list[Found]) -> tuple[list[Key], list[Rejection]]:
         """Normalise (rank, order, type, raw, path) entries: distinct keys and rejections."""
-        cache = self._cache
+        caches, cached, empty = self._cache, _CACHED, _NO_CACHE
         keys: list[Key] = []
         rejections: list[Rejection] = []
         for _, _, kind, raw, path in found:
-            hit = cache.get((kind, raw)) if raw.__class__ in _CACHED else None
+            hit = caches.get(kind, empty).get(raw) if raw.__class__ in cached else None
             if hit is None:
-                hit = self._miss(kind, raw)
-            if isinstance(hit, ValueError):
+                hit = self._lookup(kind, raw)
+            if hit.__class__ is tuple:
+                if hit not in keys:
+                    keys.append(hit)
+            else:
                 rejections.append(Rejection(kind, str(raw)[:255], path, str(hit)[:300]))
-                continue
-            key = (kind, hit)
-            if key not in keys:
-                keys.append(key)
         return keys, rejections
 
     def user_id_type(self, source: str, user_id: str) -> str:
         """The type of a ``userId`` from ``source`` (``auto`` looks at the value, once)."""
-        kind = self.policy.user_id_type(source)
+        kind = self._user_id_types.get(source)
+        if kind is None:
+            kind = self._user_id_types[source] = self.policy.user_id_type(source)
         if kind != "auto":
             return kind
-        hit = self._cache.get(("auto", user_id))
-        if not isinstance(hit, str):
-            hit = auto_type(user_id)
-            self._cache[("auto", user_id)] = hit
-        return hit
+        cache = self._cache.setdefault("", {})  # no identifier type is named ""
+        hit = cache.get(user_id)
+        if hit is None or hit.__class__ is not tuple:
+            hit = cache[user_id] = ("", auto_type(user_id))
+        return hit[1]
+
+
+_NO_CACHE: dict[Any, Key | ValueError] = {}
 
 
 def evict_oldest(cache: dict[Any, Any]) -> None:
@@ -119,7 +136,7 @@ def claim_of(event: Event, norm: Normaliser) -> Claim:
     if context.__class__ is not dict:
         context = _EMPTY
     rank = norm.policy.rank
-    found: list[tuple[int, int, str, Any, str]] = []  # (rank, order, type, raw, path)
+    found: list[Found] = []
     if event.user_id:
         kind = norm.user_id_type(event.touchpoint, event.user_id)
         found.append((rank[kind], 0, kind, event.user_id, "userId"))
@@ -135,9 +152,9 @@ def claim_of(event: Event, norm: Normaliser) -> Claim:
     statement = _statement(event, body)
     traits = context.get("traits")
     if traits.__class__ is dict:
-        _trait_identifiers(norm, found, traits, "context.traits.")
+        _trait_identifiers(norm, found, traits, "context.traits.", 0)
     if statement is not None and event.type == "identify":
-        _trait_identifiers(norm, found, statement, "traits.")
+        _trait_identifiers(norm, found, statement, "traits.", len(norm.trait_specs))
     found.sort()  # strongest type first; (rank, order) is unique, so raw values never compare
     keys, rejections = norm.keys_of(found)
     account = norm.policy.account_of(statement) if statement is not None else None
@@ -164,12 +181,11 @@ def _statement(event: Event, body: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _trait_identifiers(
-    norm: Normaliser,
-    found: list[tuple[int, int, str, Any, str]],
-    traits: dict[str, Any],
-    where: str,
+    norm: Normaliser, found: list[Found], traits: dict[str, Any], where: str, after: int
 ) -> None:
-    for name, kind, rank in norm.policy.trait_order:  # by trait name: a stable order
-        value = traits.get(name)
-        if value is not None:
-            found.append((rank, len(found) + 4, kind, value, where + name))
+    """Add the identifier traits of ``traits``; their order is by name, ``after`` others."""
+    specs = norm.trait_specs
+    for name, value in traits.items():
+        spec = specs.get(name)
+        if spec is not None and value is not None:
+            found.append((spec[0], spec[1] + after, spec[2], value, where + name))

@@ -129,6 +129,9 @@ def _plain_email(text: str) -> str | None:
 
 
 def _phone(text: str, region: str) -> str:
+    fast = _plain_e164(text)
+    if fast is not None:
+        return fast
     try:
         number = phonenumbers.parse(text, region or None)
     except phonenumbers.NumberParseException as exc:
@@ -184,3 +187,29 @@ def parse_identifier(
         raise ValidationError(
             "malformed identifier", [Problem("identifier", f"{kind} '{raw}' {exc}")]
         ) from exc
+
+
+# Most phone numbers that reach the stitcher are already E.164 (+<country code><number>).
+# phonenumbers' general parser (ten-odd regular expressions for extensions, letters, national
+# prefixes...) takes two thirds of a first sighting's cost for them, yet learns nothing a split
+# of the digits at the country code does not: country codes are prefix-free (ITU-T E.164).
+# phonenumbers still decides validity. Anything else goes through the parser whole; a property
+# test holds both paths to the same answers.
+_E164 = re.compile(r"\+([1-9][0-9]{5,14})\Z")
+
+
+def _plain_e164(text: str) -> str | None:
+    """``text`` when it is a valid E.164 number without a leading national zero; else None."""
+    match = _E164.match(text)
+    if match is None:
+        return None
+    digits = match.group(1)
+    for size in (1, 2, 3):
+        code = int(digits[:size])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[size:]
+            if not national or national[0] == "0":
+                return None  # Italian-style leading zeros: the parser's flags, not ours
+            number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+            return text if phonenumbers.is_valid_number(number) else None
+    return None
