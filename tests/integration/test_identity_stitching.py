@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from crmos.bootstrap import Container
 from crmos.core.event import Event
@@ -305,3 +305,42 @@ def test_identifiers_another_process_attached_are_found_after_the_store_refuses_
     assert pid(container, ws, "anonymous_id", "a-x") == pid(container, ws, "user_id", "u-1")
     with container.engine.connect() as conn:
         assert failures(conn, "identity") == []
+
+
+def test_a_stitcher_that_saw_a_workspace_from_its_start_looks_up_no_identifier_it_lacks(
+    container: Container,
+) -> None:
+    ws = workspace(container)
+    lookups: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if "FROM profile_identifiers AS i" in statement:
+            lookups.append(statement)
+
+    event.listen(container.engine, "before_cursor_execute", count)
+    try:
+        send(container, ws, identify("app", user_id="u-1", email="a@example.com"))
+        send(
+            container,
+            ws,
+            identify("web", anon="c-1", email="A@example.com", phone="+4915112345678"),
+        )
+        assert lookups == []  # every identifier the workspace has, this stitcher made
+        assert pid(container, ws, "anonymous_id", "c-1") == pid(container, ws, "user_id", "u-1")
+        with container.engine.begin() as conn:  # a new stitcher (a restart) must read the store
+            Stitcher(IdentitySettings()).handle(conn, [_identify_event(ws, "c-9", "a@example.com")])
+        assert lookups
+        lookups.clear()
+        send(container, ws, identify("web", anon="c-9", plan="pro"))
+        assert lookups  # the restart moved the epoch: this stitcher's cache is not trusted
+        assert pid(container, ws, "anonymous_id", "c-9") == pid(container, ws, "user_id", "u-1")
+        with container.engine.connect() as conn:
+            assert failures(conn, "identity") == []
+    finally:
+        event.remove(container.engine, "before_cursor_execute", count)
+
+
+def _identify_event(ws: str, anon: str, email: str) -> Event:
+    now = datetime.now(UTC)
+    body = {"type": "identify", "traits": {"email": email}}
+    return Event(ws, f"m-{anon}", "identify", None, anon, None, now, now, "crm", body, 10**9)

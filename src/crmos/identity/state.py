@@ -58,6 +58,11 @@ class WorkspaceState:
         self.parent: dict[str, str] = {}
         self.live: dict[str, Live] = {}
         self.seen_conflicts: set[tuple[str, Key, str | None, str | None]] = set()
+        self.complete = False
+        """True while ``origin`` holds every identifier of the workspace: set when the state
+        starts on a workspace without identifiers (a new workspace, a backfill) and cleared by
+        ``trim``. Identity's other writers move the epoch, which replaces the state; should
+        another stitcher write meanwhile, the identifiers' primary key refuses the batch."""
 
     def find(self, profile_id: str) -> str:
         """The live profile ``profile_id`` resolves to."""
@@ -77,6 +82,7 @@ class WorkspaceState:
         links (``parent``) stay, since a forgotten one would make a merged profile look live.
         """
         if len(self.origin) > limit:
+            self.complete = False
             evict_oldest(self.origin)
             evict_oldest(self.live)
             self.seen_conflicts.clear()
@@ -97,12 +103,18 @@ class WorkspaceState:
                     missing.add(key)
                 elif pid not in live:
                     self._need(pid, need)
-        if missing:
+        if missing and not self.complete:
             for pid in self._load_identifiers(conn, missing):
                 if pid not in live:
                     self._need(pid, need)
         if need:
             self._load_live(conn, sorted(need))
+
+    def start_complete(self, conn: Connection) -> None:
+        """Mark the state complete if the workspace has no identifiers yet."""
+        i = profile_identifiers.c
+        stmt = select(i.value).where(i.workspace_id == self.workspace_id).limit(1)
+        self.complete = conn.execute(stmt).first() is None
 
     def _need(self, profile_id: str, need: set[str]) -> None:
         root = self.find(profile_id) if profile_id in self.parent else profile_id

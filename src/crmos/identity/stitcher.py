@@ -3,7 +3,8 @@
 Per ``handle`` call it plans every event in memory (see ``stitch``) and writes the plan in a
 few multi-row statements, in the stream's transaction. Its cache is dropped whenever it cannot
 be sure the cache matches the store: another writer moved the workspace epoch, the stream
-replays events (its transaction rolled back), or handling failed.
+replays events (its transaction rolled back), or handling failed. Each batch moves the epoch
+on too, so a second stitcher (another process) never trusts a cache this one made stale.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ _p = profiles.c
 # Driver-level, as bulk inserts are: SQLAlchemy's per-row parameter processing would cost more
 # than the statement itself.
 _SET_TRAITS = f"UPDATE {profiles.name} SET traits = {{0}}, updated_ms = {{0}} WHERE id = {{0}}"
+_BUMP = (
+    update(identity_workspaces)
+    .where(identity_workspaces.c.workspace_id == bindparam("ws"))
+    .values(epoch=identity_workspaces.c.epoch + 1)
+)
 _REROOT = update(profiles).where(_p.root_id == bindparam("other")).values(root_id=bindparam("to"))
 _LINK = (
     update(profiles)
@@ -85,6 +91,8 @@ class Stitcher:
             if claim.keys or claim.rejections:
                 plan.add(claim)
         flush(conn, plan)
+        conn.execute(_BUMP, {"ws": workspace_id})  # the row _read locked
+        state.epoch += 1
 
     def _state(self, conn: Connection, workspace_id: str) -> WorkspaceState:
         epoch, override = _read(conn, workspace_id)
@@ -95,6 +103,7 @@ class Stitcher:
             cache = self._norm_caches.setdefault(policy.region, {})
             size = self._settings.cache_identifiers
             state = WorkspaceState(workspace_id, policy, epoch, cache, size)
+            state.start_complete(conn)
             self._states[workspace_id] = state
         state.trim(self._settings.cache_identifiers)
         return state
