@@ -7,10 +7,13 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from crmos.bootstrap import Container
+from crmos.graph import expiry
 from crmos.ingest import intake_stats
-from crmos.store.tables_graph import graph_rule_stats
+from crmos.store.tables import intake_buckets
+from crmos.store.tables_graph import graph_rule_failures, graph_rule_stats
 from tests.integration.conftest import Tenant
 from tests.integration.graph_support import quiet_client, send, track
 
@@ -73,3 +76,35 @@ def test_inference_failures_of_an_older_minute_leave_a_shorter_window(
         f'crmos_graph_event_loss_rate{{window_s="3600",workspace="{tenant.workspace_id}"}} 0.0'
         in metrics
     )
+
+
+def test_minutes_older_than_the_longest_window_are_deleted_and_newer_ones_kept(
+    container: Container, tenant: Tenant
+) -> None:
+    ws, day_ms = tenant.workspace_id, 24 * HOUR_MS
+    now = int(time.time() * 1000)
+    with container.engine.begin() as conn:
+        for days_ago in (120, 91, 89):
+            at = now - days_ago * day_ms
+            container.log.add_counts(conn, [(ws, f"feed-{days_ago}", "received", "", 1)], at)
+            conn.execute(
+                graph_rule_stats.insert(),
+                {"workspace_id": ws, "bucket_ms": at, "rule": f"r{days_ago}"}
+                | {"outcome": "evaluated", "count": 1},
+            )
+            conn.execute(
+                graph_rule_failures.insert(),
+                {"workspace_id": ws, "rule": f"r{days_ago}", "seq": 1, "error": "x"}
+                | {"created_ms": at},
+            )
+    send(container, ws, track("ann", "Page Viewed", 0))  # intake's minute: the old ones go
+    with container.engine.begin() as conn:
+        expiry.sweep(conn, ws)  # the serving process's sweep: graph's old minutes go
+        kept = {r.source for r in conn.execute(select(intake_buckets.c.source))}
+        rules = {r.rule for r in conn.execute(select(graph_rule_stats.c.rule))}
+        failed = {r.rule for r in conn.execute(select(graph_rule_failures.c.rule))}
+    assert kept == {"feed-89", "test"}
+    assert "r89" in rules and not rules & {"r120", "r91"}  # the stream adds this minute's
+    assert failed == {"r89"}
+    totals = {s.source for s in intake_stats(container.log, ws)}
+    assert {"feed-120", "feed-91", "feed-89", "test"} <= totals  # the totals keep everything

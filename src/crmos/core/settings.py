@@ -376,7 +376,11 @@ class GraphSettings(BaseModel):
         default=20, ge=1, description="Event ids kept as evidence per edge (the latest)."
     )
     health_window_s: int = Field(
-        default=3600, ge=60, description="Default window of the graph health figures, s."
+        default=3600,
+        ge=60,
+        le=90 * 86_400,
+        description="Default window of the graph health figures, s (per-minute counters are "
+        "kept 90 days).",
     )
     expiry_sweep_s: float = Field(
         default=60,

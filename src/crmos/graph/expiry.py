@@ -18,8 +18,15 @@ from sqlalchemy import Connection, Engine, bindparam, delete, select
 from crmos.core.periodic import Periodic
 from crmos.graph import audiences
 from crmos.graph.edges import unlink
+from crmos.store.eventlog import MINUTES_KEPT_MS
 from crmos.store.tables import workspaces
-from crmos.store.tables_graph import graph_cursors, graph_edges, upsert_replace
+from crmos.store.tables_graph import (
+    graph_cursors,
+    graph_edges,
+    graph_rule_failures,
+    graph_rule_stats,
+    upsert_replace,
+)
 
 _e = graph_edges.c
 _c = graph_cursors.c
@@ -86,7 +93,19 @@ def sweep(
         conn, workspace_id, at, retention_days, cursor="expiry_sweep", slack_ms=SWEEP_SLACK_MS
     )
     audiences.refresh(conn, workspace_id, dict.fromkeys(roots))
+    _prune_health(conn, workspace_id, at - MINUTES_KEPT_MS)
     return len(roots)
+
+
+def _prune_health(conn: Connection, workspace_id: str, before_ms: int) -> None:
+    """Delete inference counters and failures older than health windows reach."""
+    s, f = graph_rule_stats.c, graph_rule_failures.c
+    conn.execute(
+        delete(graph_rule_stats).where(s.workspace_id == workspace_id, s.bucket_ms < before_ms)
+    )
+    conn.execute(
+        delete(graph_rule_failures).where(f.workspace_id == workspace_id, f.created_ms < before_ms)
+    )
 
 
 class ExpirySweeper:

@@ -10,12 +10,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Engine, Row, cast, func, select
+from sqlalchemy import BigInteger, Connection, Engine, Row, cast, delete, func, select
 
 from crmos.store.dialect import insert_ignore, upsert_add
 from crmos.store.tables import events, intake_buckets, intake_counts, intake_sequences
 
 BUCKET_MS = 60_000  # intake counters are also kept per minute
+MINUTES_KEPT_MS = 90 * 86_400_000
+"""Per-minute health counters (intake's here, graph inference's in the graph room) older than
+this are deleted: the longest window the health figures cover."""
+_PRUNE_EVERY_MS = 3_600_000
 
 # SQLite allows 32,766 bound parameters; stay far below it and below PostgreSQL's 65,535.
 _IN_CHUNK = 900
@@ -68,6 +72,7 @@ class EventLog:
             ("workspace_id", "bucket_ms", "source", "outcome", "reason"),
             "count",
         )
+        self._pruned: dict[str, int] = {}  # workspace -> minute its old minutes were deleted
 
     def existing_ids(self, conn: Connection, workspace_id: str, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are already stored for ``workspace_id``."""
@@ -108,16 +113,27 @@ class EventLog:
     ) -> None:
         """Add (workspace, source, outcome, reason, n) to the intake counters: the totals and
         the minute of ``at_ms`` (default: now)."""
+        given = [c for c in counts if c[4]]
         rows = [
             {"workspace_id": w, "source": s, "outcome": o, "reason": r, "count": n}
-            for w, s, o, r, n in counts
-            if n
+            for w, s, o, r, n in given
         ]
         if rows:
             conn.execute(self._add_count, rows)
             at = at_ms if at_ms is not None else int(time.time() * 1000)
             bucket = at - at % BUCKET_MS
             conn.execute(self._add_bucket, [r | {"bucket_ms": bucket} for r in rows])
+            for workspace_id in {c[0] for c in given}:
+                self._prune(conn, workspace_id, bucket)
+
+    def _prune(self, conn: Connection, workspace_id: str, bucket: int) -> None:
+        """Delete the workspace's minutes past ``MINUTES_KEPT_MS``, at most hourly."""
+        if abs(bucket - self._pruned.get(workspace_id, 0)) < _PRUNE_EVERY_MS:
+            return
+        self._pruned[workspace_id] = bucket
+        b = intake_buckets.c
+        old = (b.workspace_id == workspace_id) & (b.bucket_ms < bucket - MINUTES_KEPT_MS)
+        conn.execute(delete(intake_buckets).where(old))
 
     def read(self, query: EventQuery) -> list[Row[Any]]:
         """Events matching ``query``, oldest first unless ``newest_first``."""

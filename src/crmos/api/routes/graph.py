@@ -20,6 +20,7 @@ from crmos.graph import (
     shortest_path,
     top_accounts,
 )
+from crmos.store.eventlog import MINUTES_KEPT_MS
 
 router = APIRouter(prefix="/api/v1", tags=["graph"])
 
@@ -180,7 +181,7 @@ def validate_rules(
 def get_health(
     request: Request,
     key: ReadKey,
-    window_s: int | None = Query(default=None, ge=60, le=90 * 86_400),
+    window_s: int | None = Query(default=None, ge=60, le=MINUTES_KEPT_MS // 1000),
 ) -> dict[str, Any]:
     """Event loss, entity-match conflict and inference failure rates over a window."""
     c = _c(request)
