@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -48,10 +47,10 @@ def test_the_demo_world_stitches_without_a_false_merge_and_runs_scenarios_3_and_
 def test_batch_matching_joins_what_stitching_cannot_without_merging_two_people(
     container: Container,
 ) -> None:
-    # A fixed hour: the world (and so EM on its 100 profiles) changes with ``now``.
-    world = generate(
-        seed=12, companies=6, people=60, days=30, now=datetime(2026, 11, 25, 15, tzinfo=UTC)
-    )
+    # The world changes with the hour it is generated at (``now``); training on its 100
+    # profiles is steady at every hour (checked at 00, 04, 08, 12, 15, 16 and 20 UTC: recall
+    # gains 0.19 to 0.29 over stitching), so the test takes the current one.
+    world = generate(seed=12, companies=6, people=60, days=30)
     ws = container.workspaces.create("demo")[0].id
     lines = [orjson.dumps(e) for e in world.events]
     for _ in container.ingest().ingest_lines(ws, "import", lines):
@@ -62,7 +61,7 @@ def test_batch_matching_joins_what_stitching_cannot_without_merging_two_people(
     matched = score(container.engine, world)
     assert result.merged > 0 and result.reviews > 0
     assert matched["precision"] >= 0.995
-    assert matched["recall"] >= stitched["recall"] + 0.1, (stitched, matched)
+    assert matched["recall"] >= stitched["recall"] + 0.15, (stitched, matched)
     with container.engine.connect() as conn:
         tickets = list_reviews(conn, ws, kind="match")
     assert len(tickets) == result.reviews

@@ -1,8 +1,9 @@
-"""Matching details learned on the demo world: the account as evidence, EM sessions that fail."""
+"""Matching details learned on the demo world: the account as evidence, EM on small data."""
 
 from __future__ import annotations
 
 from contextlib import closing
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
@@ -13,7 +14,7 @@ from crmos.identity.matching_frames import connect
 from crmos.identity.matching_frames import profiles as column_profiles
 from crmos.identity.matching_model import ColumnRole, MatchPlan, infer_plan
 from crmos.identity.matching_overrides import Overrides
-from crmos.identity.matching_splink import EngineOptions
+from crmos.identity.matching_splink import EngineOptions, SplinkRun
 from crmos.identity.matching_store import ID_COLUMN, flatten
 
 
@@ -37,10 +38,9 @@ def test_the_account_is_compared_and_names_are_blocked_within_it() -> None:
     assert ACCOUNT_COLUMN in {c.name for c in out.comparisons}
 
 
-def test_an_em_session_that_fails_leaves_every_comparison_in_the_model() -> None:
-    # On this world's identify records EM blocked on the names collapses (an m of zero);
-    # Splink had already taken the name comparison out of the model for that session.
-    world = generate(seed=10)
+def _train(prior_matches: float) -> tuple[MatchPlan, SplinkRun]:
+    """Train on the identify records of a demo world whose name session collapses."""
+    world = generate(seed=10, now=datetime(2026, 11, 25, 16, tzinfo=UTC))
     records = [
         dict(flatten({k: v for k, v in e["traits"].items() if k not in ("email", "phone")}))
         for e in world.events
@@ -49,12 +49,24 @@ def test_an_em_session_that_fails_leaves_every_comparison_in_the_model() -> None
     columns = sorted({c for r in records for c in r})
     data = {ID_COLUMN: [str(i) for i in range(len(records))]}
     data |= {c: [r.get(c) for r in records] for c in columns}
+    options = EngineOptions(prior_matches=prior_matches)
     with closing(connect()) as con:
         con.register("records", pa.table(data))
         con.execute("create table raw_0 as select * from records").fetchall()
         plan = infer_plan(column_profiles(con, ["raw_0"], columns), ID_COLUMN)
-        run, _ = build_run(con, ["raw_0"], ["t_0"], ID_COLUMN, plan, EngineOptions(), Overrides())
-        model = run.model()
-    assert run.skipped_sessions, "the world changed: find a seed whose EM session fails"
-    kept = [c["output_column_name"] for c in model["comparisons"]]
+        run, _ = build_run(con, ["raw_0"], ["t_0"], ID_COLUMN, plan, options, Overrides())
+    return plan, run
+
+
+def test_an_em_session_that_fails_leaves_every_comparison_in_the_model() -> None:
+    # Without the prior on m (Splink's own estimate), EM blocked on this world's names drives
+    # an m to zero; Splink had already taken the name comparison out of the model then.
+    plan, run = _train(prior_matches=0.0)
+    assert run.skipped_sessions, "the world changed: find an hour whose EM session fails"
+    kept = [c["output_column_name"] for c in run.model()["comparisons"]]
     assert kept == [c.name for c in plan.comparisons]
+
+
+def test_the_prior_on_m_lets_every_em_session_of_that_world_train() -> None:
+    _, run = _train(prior_matches=1.0)
+    assert run.skipped_sessions == []

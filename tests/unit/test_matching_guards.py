@@ -1,8 +1,15 @@
-"""Guards on batch merges: clashing first names and records that fit two relatives."""
+"""Guards on batch merges: clashing first names, namesake colleagues, records that fit two."""
 
 from __future__ import annotations
 
-from crmos.identity.matching_guards import date_clash, forename_clash, similar_names, torn
+from crmos.identity.matching_guards import (
+    date_clash,
+    forename_clash,
+    mailbox_clash,
+    pet_name,
+    similar_names,
+    torn,
+)
 
 
 def test_a_short_form_a_typo_or_another_case_is_one_name() -> None:
@@ -75,3 +82,40 @@ def test_a_record_that_fits_two_namesakes_born_on_different_days_is_torn() -> No
     assert (
         torn([("card", "buyer_a"), ("card", "app")], traits, ["firstName"], ["birthday"]) == set()
     )
+
+
+def test_pet_forms_of_a_first_name_are_one_name() -> None:
+    assert pet_name("Luki", "Lukas") and pet_name("Kathi", "Katharina")
+    assert pet_name("Nanda", "Fernanda") and pet_name("Andy", "Andrew")
+    assert pet_name("远远", "思远") and pet_name("思远", "远远")
+    assert similar_names("Jürgi", "Jürgen")
+
+
+def test_names_that_only_share_a_letter_or_two_are_not_pet_forms() -> None:
+    assert not pet_name("Bi", "Bianca")
+    assert not pet_name("Ana", "Hana")
+    assert not pet_name("远远", "远远")
+    assert not pet_name("明明", "晓远")
+    assert not similar_names("Ben", "Lena")
+
+
+def test_two_addresses_at_one_mail_domain_are_two_mailboxes() -> None:
+    first = {"email": "ting.liu@lanhai.cn"}
+    assert mailbox_clash(first, {"email": "ting.liu1@lanhai.cn"}, ["email"]) == ["email"]
+    assert mailbox_clash(first, {"email": "Ting.Liu@Lanhai.cn"}, ["email"]) == []
+    assert mailbox_clash(first, {"email": "ting.liu@qq.com"}, ["email"]) == []
+    assert mailbox_clash(first, {}, ["email"]) == []
+
+
+def test_a_record_that_fits_two_namesake_colleagues_with_their_own_mailboxes_is_torn() -> None:
+    traits = {
+        "wechat": {"firstName": "婷"},
+        "crm_a": {"firstName": "婷", "email": "ting.liu@lanhai.cn"},
+        "crm_b": {"firstName": "婷", "email": "ting.liu1@lanhai.cn"},
+    }
+    pairs = [("wechat", "crm_a"), ("wechat", "crm_b")]
+    same = {"wechat": "acme", "crm_a": "acme", "crm_b": "acme"}
+    assert torn(pairs, traits, ["firstName"], [], ["email"], same) == {"wechat"}
+    apart = {**same, "crm_b": "globex"}
+    assert torn(pairs, traits, ["firstName"], [], ["email"], apart) == set()
+    assert torn(pairs, traits, ["firstName"], [], ["email"]) == set()

@@ -3,8 +3,9 @@
 The input tables hold clean values (``matching_frames`` prepares them): lower-case text,
 digits-only phones, real ``DATE`` columns, ``NULL`` for blanks. This module picks the
 blocking rules that fit a pair budget, builds the comparisons, trains (u by random sampling
-with a fixed seed, m by expectation maximisation on rules that together leave every
-comparison free once) and predicts.
+with a fixed seed, m by expectation maximisation under a Dirichlet prior on rules that
+together leave every comparison free once, the prior between Splink's direct estimate and
+what the data allows) and predicts.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from splink.internals.comparison_level_creator import ComparisonLevelCreator
 from splink.internals.exceptions import SplinkException
 from splink.internals.splink_dataframe import SplinkDataFrame
 
+from crmos.identity.matching_em import PRIOR_MATCHES, smoothed_m
 from crmos.identity.matching_frames import scalar
 from crmos.identity.matching_model import BlockingRule, ComparisonSpec, MatchPlan
+from crmos.identity.matching_names import has_han, person_name_comparison, register_one_name
 
 LinkType = Literal["dedupe_only", "link_only"]
 MAX_DUPLICATES = 5
@@ -40,6 +43,8 @@ class EngineOptions:
     past 2 million); ``seed`` makes the sample repeatable. EM trains on at most ``em_pairs``
     pairs of a rule (Splink samples records to that size). ``estimate_prior`` takes the
     probability that two random records match from EM instead of Splink's 1e-4.
+    ``prior_matches`` is the strength of the Dirichlet prior on m (``matching_em``; 0 is
+    Splink's own estimate).
     """
 
     threshold: float = 0.5
@@ -51,6 +56,7 @@ class EngineOptions:
     seed: int = 42
     evidence: bool = False
     estimate_prior: bool = True
+    prior_matches: float = PRIOR_MATCHES
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +67,15 @@ class ChosenRule:
     pairs: int
 
 
-def comparison_for(spec: ComparisonSpec) -> ComparisonCreator:
-    """The Splink comparison for one :class:`ComparisonSpec`."""
+def comparison_for(spec: ComparisonSpec, sounds: bool = False) -> ComparisonCreator:
+    """The Splink comparison for one :class:`ComparisonSpec`.
+
+    ``sounds``: a person's name gets the level for first names that sound alike or are pet
+    forms (``matching_names``).
+    """
     col, kind = spec.columns[0], spec.kind
     if kind == "person_name":
-        return cl.ForenameSurnameComparison(*spec.columns)
+        return person_name_comparison(spec.columns[0], spec.columns[1], sounds)
     if kind == "address":
         return address_comparison(spec)
     if kind in ("forename", "surname", "name"):
@@ -224,6 +234,25 @@ def _fit(
     return None
 
 
+EM_MIN_PAIRS = 20
+"""The fewest pairs an EM session trains on (the Dirichlet prior keeps small ones sane)."""
+
+SURE_RECALL = 0.5
+"""The share of true matches :func:`sure_rules` are assumed to find (Splink's ``recall``)."""
+
+
+def sure_rules(plan: MatchPlan) -> list[BlockingRule]:
+    """Deterministic rules: the full name and the birth date agree exactly.
+
+    The pairs they make are the near-certain matches Splink's direct prior estimate counts.
+    """
+    fore, sur, dates = (plan.columns_of(k) for k in ("forename", "surname", "date"))
+    if not (fore and sur and dates):
+        return []
+    keys = (fore[0], sur[0], dates[0])
+    return [BlockingRule(keys, keys)]
+
+
 def em_rules(
     rules: Sequence[ChosenRule], comparisons: Sequence[ComparisonSpec]
 ) -> list[ChosenRule]:
@@ -234,7 +263,7 @@ def em_rules(
     untrained = {c.name: set(c.columns) for c in comparisons}
     picked: list[ChosenRule] = []
     for chosen in rules:
-        if chosen.rule.swap or chosen.pairs < 50:
+        if chosen.rule.swap or chosen.pairs < EM_MIN_PAIRS:
             continue
         blocked = set(chosen.rule.columns)
         freed = {name for name, cols in untrained.items() if not cols & blocked}
@@ -281,18 +310,26 @@ class SplinkRun:
         return SettingsCreator(
             link_type=self.link_type,
             unique_id_column_name=id_column,
-            comparisons=[comparison_for(c) for c in self.plan.comparisons],
+            comparisons=[comparison_for(c, self._sounds(c)) for c in self.plan.comparisons],
             blocking_rules_to_generate_predictions=[CustomRule(c.rule.sql()) for c in self.rules],
             retain_matching_columns=self.options.evidence,
             retain_intermediate_calculation_columns=self.options.evidence,
         )
 
+    def _sounds(self, spec: ComparisonSpec) -> bool:
+        """Whether ``spec`` is a person's name whose first names include Chinese ones."""
+        if spec.kind != "person_name" or not has_han(self.con, self.tables, spec.columns[0]):
+            return False
+        register_one_name(self.con)
+        return True
+
     def train(self) -> None:
-        """u by seeded random sampling; m by EM; the prior from EM, within what can be.
+        """u by seeded random sampling; m by EM (Dirichlet prior); the prior within bounds.
 
         The prior comes from the sessions that trained: when the last one fails, from the
         ones before it (rather than Splink's default of 1e-4, far too low for a few hundred
-        profiles, where it hides every match).
+        profiles, where it hides every match); then it is kept between Splink's direct
+        estimate (:meth:`_floor_prior`) and what the data allows (:meth:`_cap_prior`).
         """
         linker = self._linker()
         opts = self.options
@@ -305,7 +342,8 @@ class SplinkRun:
         if opts.estimate_prior and any(trained) and not trained[-1]:
             # What the last session would have done: the prior from every session that trained.
             linker._populate_probability_two_random_records_match_from_trained_values()  # type: ignore[no-untyped-call]
-        if opts.estimate_prior and sessions:
+        if opts.estimate_prior:
+            self._floor_prior(linker)
             self._cap_prior(linker)
 
     def _session(self, linker: Linker, chosen: ChosenRule, last: bool) -> bool:
@@ -315,14 +353,15 @@ class SplinkRun:
         # them back only when it succeeds: keep a copy to restore on failure.
         saved = deepcopy(linker._settings_obj.core_model_settings)
         try:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                chosen.rule.sql(),
-                estimate_without_term_frequencies=True,
-                max_pairs=cap,
-                populate_probability_two_random_records_match_from_trained_values=(
-                    self.options.estimate_prior and last
-                ),
-            )
+            with smoothed_m(self.options.prior_matches):
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    chosen.rule.sql(),
+                    estimate_without_term_frequencies=True,
+                    max_pairs=cap,
+                    populate_probability_two_random_records_match_from_trained_values=(
+                        self.options.estimate_prior and last
+                    ),
+                )
         except (ValueError, SplinkException) as exc:
             # On a few hundred records EM can drive a level's m to zero, which Splink
             # refuses; that session teaches nothing, the others and the defaults stand.
@@ -334,6 +373,25 @@ class SplinkRun:
         finally:
             _floor_m(linker)
         return True
+
+    def _floor_prior(self, linker: Linker) -> None:
+        """Raise the prior to what near-certain pairs alone show, when EM says less.
+
+        Splink's direct estimate (``estimate_probability_two_random_records_match``): pairs
+        that deterministic rules (:func:`sure_rules`) find, over all pairs, divided by the
+        share of true matches those rules are expected to find. On a few hundred records EM
+        can fail, or leave Splink's default of 1e-4, which hides every match.
+        """
+        rules = sure_rules(self.plan)
+        if not rules:
+            return
+        sure = sum(count_pairs(self.con, self.tables, r) for r in rules)
+        sizes = [scalar(self.con, f"select count(*) from {t}") for t in self.tables]
+        total = sizes[0] * sizes[1] if len(sizes) == 2 else sizes[0] * (sizes[0] - 1) // 2
+        floor = sure / SURE_RECALL / max(1, total)
+        settings = linker._settings_obj  # Splink keeps the prior only here (no public setter)
+        current = settings._probability_two_random_records_match
+        settings._probability_two_random_records_match = max(current, floor)
 
     def _cap_prior(self, linker: Linker) -> None:
         """Keep the EM prior under what the data allows.

@@ -31,7 +31,7 @@ from crmos.identity.matching_account import ACCOUNT_COLUMN, with_account
 from crmos.identity.matching_evidence import Suggestion, suggestions_of
 from crmos.identity.matching_frames import connect
 from crmos.identity.matching_frames import profiles as column_profiles
-from crmos.identity.matching_guards import forename_clash, torn
+from crmos.identity.matching_guards import forename_clash, mailbox_clash, torn
 from crmos.identity.matching_model import MatchPlan, infer_plan
 from crmos.identity.matching_overrides import Overrides
 from crmos.identity.matching_splink import EngineOptions
@@ -96,7 +96,8 @@ def match_workspace(
     with engine.begin() as conn:
         forenames = [r.column for r in plan.roles if r.kind == "forename"]
         dates = [r.column for r in plan.roles if r.kind == "date"]
-        outcomes = apply(conn, workspace_id, run.id, people, found, auto, forenames, dates)
+        emails = [r.column for r in plan.roles if r.kind == "email"]
+        outcomes = apply(conn, workspace_id, run.id, people, found, auto, forenames, dates, emails)
         conn.execute(
             identity_match_runs.insert().values(run.row(people, found, outcomes, plan, model))
         )
@@ -243,17 +244,21 @@ def apply(
     auto: float,
     forenames: Sequence[str] = (),
     dates: Sequence[str] = (),
+    emails: Sequence[str] = (),
 ) -> dict[str, int]:
     """Merge, queue or set aside each pair, best first; returns counts per outcome.
 
-    Pairs whose ``forenames`` differ, or tying a record to two clearly different people
+    Pairs whose ``forenames`` differ, contacts of one account with two addresses at one
+    mail domain (``emails``), or pairs tying a record to two clearly different people
     (``forenames`` or ``dates`` differ), are queued whatever their score.
     """
     seen = _suggested_before(conn, workspace_id, {s.left_id for s in found})
     by_id = {p.profile_id: p for p in people}
     sure = [(s.left_id, s.right_id) for s in found if s.probability >= auto]
-    doubtful = torn(sure, {pid: p.traits for pid, p in by_id.items()}, forenames, dates)
-    decider = _Decider(conn, workspace_id, run_id, auto, by_id, tuple(forenames), doubtful)
+    traits = {pid: p.traits for pid, p in by_id.items()}
+    accounts = {pid: p.account for pid, p in by_id.items()}
+    doubtful = torn(sure, traits, forenames, dates, emails, accounts)
+    decider = _Decider(conn, workspace_id, run_id, auto, by_id, (*forenames,), (*emails,), doubtful)
     counts: dict[str, int] = {}
     rows = []
     for s in sorted(found, key=lambda s: (-s.probability, s.left_id, s.right_id)):
@@ -278,6 +283,7 @@ class _Decider:
     auto: float
     people: dict[str, Person]
     forenames: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
     torn: set[str] = field(default_factory=set)
     groups: _Groups = field(init=False)
 
@@ -293,14 +299,18 @@ class _Decider:
         evidence = {"run_id": self.run_id, "suggestion_id": row["id"], **s.as_evidence()}
         accounts = self.groups.accounts(left.profile_id) | self.groups.accounts(right.profile_id)
         clash = forename_clash(left.traits, right.traits, self.forenames)
+        colleagues = left.account is not None and left.account == right.account
+        mailboxes = mailbox_clash(left.traits, right.traits, self.emails) if colleagues else []
         torn = sorted({left.profile_id, right.profile_id} & self.torn)
-        if s.probability >= self.auto and len(accounts) < 2 and not clash and not torn:
+        if s.probability >= self.auto and len(accounts) < 2 and not (clash or mailboxes or torn):
             merge_id = self._merge(left, right, s, evidence)
             return row | {"outcome": "merged", "merge_id": merge_id}
         if len(accounts) > 1:
             evidence["accounts"] = sorted(accounts)
         if clash:
             evidence["forenames_differ"] = clash
+        if mailboxes:
+            evidence["mailboxes_differ"] = mailboxes
         if torn:
             evidence["fits_relatives"] = torn
         pair = [left.profile_id, right.profile_id]
