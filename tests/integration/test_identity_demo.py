@@ -8,7 +8,7 @@ import orjson
 
 from crmos.bench.identity import score
 from crmos.bootstrap import Container
-from crmos.demo import generate
+from crmos.demo import World, generate
 from crmos.demo.world import scenario_of
 from crmos.identity import list_reviews
 from crmos.identity.matching_store import match_workspace
@@ -19,11 +19,8 @@ def test_the_demo_world_stitches_without_a_false_merge_and_runs_scenarios_3_and_
     container: Container,
 ) -> None:
     world = generate(seed=11, companies=6, people=30, days=14)
-    ws = container.workspaces.create("demo")[0].id
-    lines = [orjson.dumps(e) for e in world.events]
-    for report in container.ingest().ingest_lines(ws, "import", lines):
-        assert report.rejected == 0
-    container.stream.run_once()
+    ws, rejected = _load(container, world)
+    assert rejected == 0
     figures = score(container.engine, world)
     assert figures["precision"] == 1.0
     # Every link the events carry is made, bar those through the switchboard number, which
@@ -51,11 +48,7 @@ def test_batch_matching_joins_what_stitching_cannot_without_merging_two_people(
     # profiles is steady at every hour (checked at 00, 04, 08, 12, 15, 16 and 20 UTC: recall
     # gains 0.19 to 0.29 over stitching), so the test takes the current one.
     world = generate(seed=12, companies=6, people=60, days=30)
-    ws = container.workspaces.create("demo")[0].id
-    lines = [orjson.dumps(e) for e in world.events]
-    for _ in container.ingest().ingest_lines(ws, "import", lines):
-        pass
-    container.stream.run_once()
+    ws, _ = _load(container, world)
     stitched = score(container.engine, world)
     result = match_workspace(container.engine, ws, container.settings.identity)
     matched = score(container.engine, world)
@@ -65,6 +58,16 @@ def test_batch_matching_joins_what_stitching_cannot_without_merging_two_people(
     with container.engine.connect() as conn:
         tickets = list_reviews(conn, ws, kind="match")
     assert len(tickets) == result.reviews
+
+
+def _load(container: Container, world: World) -> tuple[str, int]:
+    """A new workspace holding ``world``, stitched; its id and the events intake rejected."""
+    ws = container.workspaces.create("demo")[0].id
+    lines = [orjson.dumps(e) for e in world.events]
+    reports = container.ingest().ingest_lines(ws, "import", lines)
+    rejected = sum(report.rejected for report in reports)
+    container.stream.run_once()
+    return ws, rejected
 
 
 def _profile_of(container: Container, ws: str, event: dict[str, Any]) -> str | None:

@@ -21,6 +21,8 @@ from pydantic_settings import (
 from crmos.core.errors import ConfigError
 
 DEFAULT_HOME = Path(".crmos")
+HEALTH_WINDOW_MAX_S = 90 * 86_400
+"""The longest window health figures cover; per-minute counters are kept this long."""
 
 
 class StoreSettings(BaseModel):
@@ -378,7 +380,7 @@ class GraphSettings(BaseModel):
     health_window_s: int = Field(
         default=3600,
         ge=60,
-        le=90 * 86_400,
+        le=HEALTH_WINDOW_MAX_S,
         description="Default window of the graph health figures, s (per-minute counters are "
         "kept 90 days).",
     )

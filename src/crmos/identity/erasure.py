@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Table, delete, or_, update
+from sqlalchemy import Connection, Table, delete, or_
 from sqlalchemy.sql.elements import ColumnElement
 
-from crmos.identity.repo import chunks
+from crmos.identity.repo import chunks, lock_workspace
 from crmos.store.tables_identity import (
     identity_conflicts,
     identity_merges,
     identity_rejections,
     identity_reviews,
-    identity_workspaces,
     profile_events,
     profile_identifiers,
     profiles,
@@ -66,11 +65,7 @@ def erase_profile(
             conn, profiles, (profiles.c.workspace_id == ws) & profiles.c.id.in_(tree)
         ),
     }
-    conn.execute(
-        update(identity_workspaces)
-        .where(identity_workspaces.c.workspace_id == ws)
-        .values(epoch=identity_workspaces.c.epoch + 1)
-    )
+    lock_workspace(conn, ws)
     return counts
 
 

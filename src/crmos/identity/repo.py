@@ -87,10 +87,20 @@ def bulk_insert(
 
 
 def lock_workspace(conn: Connection, workspace_id: str) -> None:
-    """Serialise identity writers of the workspace and invalidate in-memory caches."""
-    t = identity_workspaces
+    """Serialise identity writers of the workspace and invalidate in-memory caches.
+
+    The stitcher calls it once per batch: the statement is built once per dialect.
+    """
+    stmt = _BUMPS.get(conn.dialect.name)
+    if stmt is None:
+        stmt = _BUMPS[conn.dialect.name] = upsert_add(
+            conn.engine, identity_workspaces, ["workspace_id"], "epoch"
+        )
     row = {"workspace_id": workspace_id, "config": "{}", "epoch": 1, "updated_ms": now_ms()}
-    conn.execute(upsert_add(conn.engine, t, ["workspace_id"], "epoch"), row)
+    conn.execute(stmt, row)
+
+
+_BUMPS: dict[str, Any] = {}
 
 
 def read_epoch(conn: Connection, workspace_id: str) -> int:

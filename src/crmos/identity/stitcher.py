@@ -39,11 +39,6 @@ _p = profiles.c
 # Driver-level, as bulk inserts are: SQLAlchemy's per-row parameter processing would cost more
 # than the statement itself.
 _SET_TRAITS = f"UPDATE {profiles.name} SET traits = {{0}}, updated_ms = {{0}} WHERE id = {{0}}"
-_BUMP = (
-    update(identity_workspaces)
-    .where(identity_workspaces.c.workspace_id == bindparam("ws"))
-    .values(epoch=identity_workspaces.c.epoch + 1)
-)
 _REROOT = update(profiles).where(_p.root_id == bindparam("other")).values(root_id=bindparam("to"))
 _LINK = (
     update(profiles)
@@ -91,7 +86,7 @@ class Stitcher:
             if claim.keys or claim.rejections:
                 plan.add(claim)
         flush(conn, plan)
-        conn.execute(_BUMP, {"ws": workspace_id})  # the row _read locked
+        repo.lock_workspace(conn, workspace_id)  # moves the epoch of the row _read locked
         state.epoch += 1
 
     def _state(self, conn: Connection, workspace_id: str) -> WorkspaceState:

@@ -12,11 +12,12 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Engine, Row, cast, delete, func, select
 
+from crmos.core.settings import HEALTH_WINDOW_MAX_S
 from crmos.store.dialect import insert_ignore, upsert_add
 from crmos.store.tables import events, intake_buckets, intake_counts, intake_sequences
 
 BUCKET_MS = 60_000  # intake counters are also kept per minute
-MINUTES_KEPT_MS = 90 * 86_400_000
+MINUTES_KEPT_MS = HEALTH_WINDOW_MAX_S * 1000
 """Per-minute health counters (intake's here, graph inference's in the graph room) older than
 this are deleted: the longest window the health figures cover."""
 _PRUNE_EVERY_MS = 3_600_000

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from crmos.api.auth import AdminKey, ReadKey
 from crmos.bootstrap import Container
+from crmos.core.settings import HEALTH_WINDOW_MAX_S
 from crmos.graph import (
     GraphRuntime,
     add_manual_edge,
@@ -20,7 +21,6 @@ from crmos.graph import (
     shortest_path,
     top_accounts,
 )
-from crmos.store.eventlog import MINUTES_KEPT_MS
 
 router = APIRouter(prefix="/api/v1", tags=["graph"])
 
@@ -181,7 +181,7 @@ def validate_rules(
 def get_health(
     request: Request,
     key: ReadKey,
-    window_s: int | None = Query(default=None, ge=60, le=MINUTES_KEPT_MS // 1000),
+    window_s: int | None = Query(default=None, ge=60, le=HEALTH_WINDOW_MAX_S),
 ) -> dict[str, Any]:
     """Event loss, entity-match conflict and inference failure rates over a window."""
     c = _c(request)
