@@ -138,6 +138,12 @@ def test_runs_and_steps_are_spans_in_the_callers_trace_which_reaches_the_target(
     spec = {"name": "traced", "steps": [effect("a", effects.url)]}
     run_id = api.post("/api/v1/runs", json=spec, headers=headers).json()["id"]
     run = _ended(api, tenant, run_id)
+    # The run's status is committed inside its span, so the span may end a moment after the
+    # run reads as ended: wait for the span itself, which is what this test asserts on.
+    wait_until(
+        lambda: "saga.run traced" in {s.name for s in exporter.get_finished_spans()},
+        what="the run's span to end",
+    )
 
     assert run["trace_id"] == trace_id
     spans = {s.name: s for s in exporter.get_finished_spans()}
