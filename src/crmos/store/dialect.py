@@ -34,14 +34,20 @@ def secure_delete(conn: Connection) -> None:
 
 
 def flush_deleted(engine: Engine, attempts: int = 20) -> bool:
-    """On SQLite, move the write-ahead log into the database and truncate it (old page images
-    of erased rows live there). True when done (always on PostgreSQL)."""
+    """On SQLite, move the write-ahead log into the database and cut it to zero bytes (old page
+    images of erased rows live there). True when the log is empty (always on PostgreSQL).
+
+    This is how an erasure proves, through SQLite itself, that the log keeps no copy: the
+    database file's own free space is zeroed by ``secure_delete``, which every store connection
+    sets (``crmos.store.engine``).
+    """
     if engine.dialect.name != "sqlite":
         return True
     for _ in range(attempts):
         with engine.connect() as conn:
-            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
-        if not busy:
+            busy, frames, _ = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        # ``frames`` is -1 when the database is not in WAL mode: there is no log to hold pages.
+        if not busy and frames <= 0:
             return True
         time.sleep(0.05)  # a reader holds an old snapshot; it finishes within milliseconds
     return False
