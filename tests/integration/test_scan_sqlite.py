@@ -67,3 +67,17 @@ def test_the_scan_leaves_the_store_write_ahead_log_empty(container: Container) -
     proof = scan(container.engine, [db.parent], ["nobody@example.org"])
     assert proof.readable_copies == 0
     assert wal.stat().st_size == 0
+
+
+def test_the_scan_reads_binary_columns_byte_for_byte(container: Container) -> None:
+    blob = "BLOB" if is_sqlite(container.engine) else "BYTEA"
+    with container.engine.begin() as conn:
+        conn.execute(text(f"CREATE TABLE raw_files (data {blob})"))
+        conn.execute(
+            text("INSERT INTO raw_files VALUES (:d)"),
+            {"d": b"From: Hanna_Roth <h@example.de>\r\n\xff\x00 total 50%"},
+        )
+    found = scan(container.engine, [], ["Hanna_Roth"]).findings
+    assert [(f.where.rpartition(".")[2], f.count) for f in found] == [("data", 1)]
+    # LIKE's own characters in a needle are literal: "50%x" is not "50% total ..."
+    assert scan(container.engine, [], ["Hanna%Roth", "50%x"]).findings == ()

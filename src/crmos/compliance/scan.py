@@ -40,6 +40,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from crmos.compliance.model import Finding, Outcome, ScanResult
 from crmos.store import flush_deleted
+from crmos.store.dialect import blob_contains
 from crmos.store.sqlitefiles import database_path, open_database, split_files
 from crmos.store.tables import metadata
 
@@ -59,16 +60,18 @@ def spellings(needles: Iterable[str]) -> list[str]:
     return sorted(out)
 
 
-def text_tables(conn: Connection) -> list[tuple[Table, list[str]]]:
-    """Every table in the database (all schemas) with its text columns, reflected live."""
+def text_tables(conn: Connection, binary: bool = False) -> list[tuple[Table, list[str]]]:
+    """Every table in the database (all schemas) with its text columns (and, with ``binary``,
+    its binary ones: a raw e-mail file, a blob another engine keeps), reflected live."""
     inspector = inspect(conn)
     found: list[tuple[Table, list[str]]] = []
     schemas: list[str | None] = [s for s in inspector.get_schema_names() if s not in _SKIP_SCHEMAS]
+    kinds = (*_TEXT, sqltypes.LargeBinary) if binary else _TEXT
     for schema in schemas or [None]:
         default = schema in (None, inspector.default_schema_name)
         for name in inspector.get_table_names(schema=schema):
             columns = inspector.get_columns(name, schema=schema)
-            texts = {c["name"]: c["type"] for c in columns if isinstance(c["type"], _TEXT)}
+            texts = {c["name"]: c["type"] for c in columns if isinstance(c["type"], kinds)}
             if texts:
                 table = metadata.tables.get(name) if default else None
                 found.append(
@@ -82,11 +85,13 @@ def scan_tables(conn: Connection, needles: Sequence[str]) -> tuple[list[Finding]
     if not needles:
         return [], 0, 0
     findings: list[Finding] = []
-    tables = text_tables(conn)
+    tables = text_tables(conn, binary=True)
     columns = 0
     for table, names in tables:
         columns += len(names)
-        counts = [func.sum(case((_holds(table.c[n], needles), 1), else_=0)).label(n) for n in names]
+        counts = [
+            func.sum(case((_holds(conn, table.c[n], needles), 1), else_=0)).label(n) for n in names
+        ]
         row = conn.execute(select(*counts).select_from(table)).one()
         findings += [
             Finding(f"{_name(table)}.{n}", "table", int(row[i] or 0))
@@ -109,8 +114,8 @@ def sweep_tables(conn: Connection, needles: Sequence[str]) -> list[Outcome]:
         table_name, _, column = finding.where.rpartition(".")
         hit.setdefault(table_name, []).append(column)
     outcomes: list[Outcome] = []
-    for table, _names in text_tables(conn):
-        columns = hit.get(_name(table), [])
+    for table, names in text_tables(conn):
+        columns = [c for c in hit.get(_name(table), []) if c in names]  # text ones only
         if table.name in PROTECTED or not columns:
             continue
         changed = sum(_rewrite(conn, table, c, rewritable) for c in columns)
@@ -209,7 +214,10 @@ def scan(
     )
 
 
-def _holds(column: Column[Any], needles: Sequence[str]) -> ColumnElement[bool]:
+def _holds(conn: Connection, column: Column[Any], needles: Sequence[str]) -> ColumnElement[bool]:
+    if isinstance(column.type, sqltypes.LargeBinary):
+        dialect = conn.dialect.name
+        return or_(*(blob_contains(dialect, column, n.encode()) for n in needles))
     as_text = _as_text(column)
     return or_(*(as_text.icontains(n, autoescape=True) for n in needles))
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Boolean, Column, Connection, Engine, LargeBinary, Table, func, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnElement
 
 
 def insert_ignore(engine: Engine, table: Table) -> Insert:
@@ -25,6 +27,16 @@ def upsert_add(engine: Engine, table: Table, keys: Sequence[str], column: str) -
         index_elements=list(keys),
         set_={column: table.c[column] + stmt.excluded[column]},
     )
+
+
+def blob_contains(dialect: str, column: Column[Any], needle: bytes) -> ColumnElement[bool]:
+    """True where the binary ``column`` holds the bytes ``needle`` (case-sensitive)."""
+    if dialect == "sqlite":  # SQLite's LIKE never matches a blob; instr() compares bytes
+        return func.instr(column, literal(needle, LargeBinary)) > 0
+    # PostgreSQL: bytea LIKE bytea, with LIKE's own characters escaped (backslash by default).
+    escaped = needle.replace(b"\\", b"\\\\").replace(b"%", b"\\%").replace(b"_", b"\\_")
+    pattern = literal(b"%" + escaped + b"%", LargeBinary)
+    return column.op("LIKE", return_type=Boolean)(pattern)  # SQLAlchemy's like() is for text
 
 
 def secure_delete(conn: Connection) -> None:
