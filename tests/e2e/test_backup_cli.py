@@ -114,3 +114,16 @@ def test_a_backup_refuses_a_folder_that_holds_files(cli: CliRunner, tmp_path: Pa
     (tmp_path / "full" / "x.txt").write_text("mine")
     out = run_cli(cli, "db", "backup", str(tmp_path / "full"), code=73)
     assert "name a new or empty folder" in out
+
+
+def test_a_damaged_backup_is_refused_and_the_store_is_left_as_it_was(
+    cli: CliRunner, store: Engine, backups: Path
+) -> None:
+    run_cli(cli, "workspace", "create", "acme")
+    manifest = json.loads(run_cli(cli, "db", "backup", str(backups / "b1"), "--json"))
+    _ingest(cli, backups, "later", *_person("cid"))
+    before = _snapshot(store)
+    store.dispose()
+    (backups / "b1" / manifest["files"][0]).write_bytes(b"not a backup at all" * 100)
+    run_cli(cli, "db", "restore", str(backups / "b1"), code=74)
+    assert _snapshot(store) == before

@@ -88,13 +88,24 @@ def restore(engine: Engine, folder: Path, extra: Mapping[str, Path] | None = Non
     shredded, erased = _erasures(engine)
     engine.dispose()  # this process's own pooled connections would count as other users
     main = database_path(engine)
+    copies = {path: folder / f"{name}.sqlite" for name, path in (extra or {}).items()}
+    copies = {path: src for path, src in copies.items() if src.name in manifest["files"]}
     if main is not None:
-        _sqlite_restore(folder / SQLITE_FILE, main)
-    else:
-        _pg_restore(engine, folder / PG_FILE)
-    for name, path in (extra or {}).items():
-        if f"{name}.sqlite" in manifest["files"]:
-            _sqlite_restore(folder / f"{name}.sqlite", path)
+        copies = {main: folder / SQLITE_FILE, **copies}
+    for source in copies.values():
+        _check(source)
+    # Every database is locked before any is replaced: all of them are restored, or none.
+    locked: list[tuple[sqlite3.Connection, Path]] = []
+    try:
+        for target, source in copies.items():
+            locked.append((_lock(target), source))
+        if main is None:
+            _pg_restore(engine, folder / PG_FILE)
+        for live, source in locked:
+            _sqlite_copy_in(source, live)
+    finally:
+        for live, _ in locked:
+            live.close()
     with engine.begin() as conn:
         again = _shred(conn, shredded)
     return Restored(current_revision(engine), again, erased)
@@ -152,28 +163,46 @@ def _sqlite_copy(source: Path, target: Path) -> None:
         src.close()
 
 
-def _sqlite_restore(source: Path, target: Path) -> None:
-    """Copy ``source`` over the live database ``target`` under an exclusive lock."""
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+def _lock(target: Path) -> sqlite3.Connection:
+    """A connection holding ``target`` exclusively; refused while anyone else has it open."""
     target.parent.mkdir(parents=True, exist_ok=True)
     live = sqlite3.connect(target, timeout=0.5, isolation_level=None)
+    # In exclusive locking mode SQLite keeps the lock once taken, and refuses it while any
+    # other connection (a running `crmos serve`, another command) has the database open.
+    live.execute("PRAGMA locking_mode=EXCLUSIVE")
     try:
-        if src.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-            raise StoreError("restore", f"{source} is damaged (quick_check failed)")
-        # In exclusive locking mode SQLite takes the lock for good, and refuses it while any
-        # other connection (a running `crmos serve`, another command) has the database open.
-        live.execute("PRAGMA locking_mode=EXCLUSIVE")
-        try:
-            live.execute("BEGIN EXCLUSIVE")
-            live.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(
-                "restore", f"{target} is in use by another process; stop crmos serve first"
-            ) from exc
+        live.execute("BEGIN EXCLUSIVE")
+        live.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        live.close()
+        raise StoreError(
+            "restore", f"{target} is in use by another process; stop crmos serve first"
+        ) from exc
+    return live
+
+
+def _check(source: Path) -> None:
+    """Refuse a missing or damaged backup file before anything is replaced."""
+    if not source.is_file():
+        raise NotFound("backup file", str(source))
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        ok = src.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    except sqlite3.DatabaseError:
+        ok = False
+    finally:
+        src.close()
+    if not ok:
+        raise StoreError("restore", f"{source} is damaged or not a SQLite database")
+
+
+def _sqlite_copy_in(source: Path, live: sqlite3.Connection) -> None:
+    """Copy the backup ``source`` into the locked database ``live``."""
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
         src.backup(live)
         live.execute("PRAGMA journal_mode=WAL")
     finally:
-        live.close()
         src.close()
 
 
