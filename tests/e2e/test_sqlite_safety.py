@@ -16,6 +16,9 @@ import pytest
 from tests.e2e.conftest import Server, wait_until
 from tests.e2e.test_live_server import read_events
 
+# Starting takes a few seconds alone and over half a minute on a loaded shared machine.
+START_S = 120.0
+
 
 def _identify(server: Server, write_key: str, user_id: str, message_id: str) -> None:
     event = {"userId": user_id, "messageId": message_id, "traits": {"email": f"{user_id}@x.io"}}
@@ -34,7 +37,7 @@ def _has_profile(server: Server, admin: dict[str, str], identifier: str) -> bool
 def test_events_answered_after_an_erasure_and_a_cli_command_survive_kill_9(
     server: Server, keys: dict[str, str]
 ) -> None:
-    server.start()
+    server.start(START_S)
     admin = {"Authorization": f"Bearer {keys['admin_key']}"}
     _identify(server, keys["write_key"], "ann", "before-0")
     _identify(server, keys["write_key"], "bob", "before-1")
@@ -46,7 +49,7 @@ def test_events_answered_after_an_erasure_and_a_cli_command_survive_kill_9(
     _identify(server, keys["write_key"], "cid", "after-0")
     _identify(server, keys["write_key"], "dan", "after-1")
     server.kill()
-    server.start()
+    server.start(START_S)
     stored = {e["messageId"] for e in read_events(server, keys["admin_key"])}
     assert {"before-0", "after-0", "after-1"} <= stored
 
