@@ -52,7 +52,7 @@ class Server:
     def log(self) -> Path:
         return Path(self.env["CRMOS__HOME"]).parent / f"server-{self.port}.log"
 
-    def start(self) -> None:
+    def start(self, timeout: float = 30.0) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [CRMOS, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -60,7 +60,7 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        wait_until(self._healthy, what=f"crmos serve on port {self.port}")
+        wait_until(self._healthy, timeout, what=f"crmos serve on port {self.port}")
 
     def _healthy(self) -> bool:
         assert self.process is not None

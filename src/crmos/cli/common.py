@@ -40,16 +40,24 @@ def container(migrate: bool = True) -> Iterator[Container]:
     """A container for one command; crmos errors become a message and an exit code."""
     built: Container | None = None
     try:
-        built = build(migrate_store=migrate)
-        yield built
+        with exit_on_error():
+            built = build(migrate_store=migrate)
+            yield built
+    finally:
+        if built is not None:
+            built.close()
+
+
+@contextmanager
+def exit_on_error() -> Iterator[None]:
+    """Crmos errors raised inside become a message on stderr and the exit code of their class."""
+    try:
+        yield
     except CrmosError as exc:
         err_console.print(f"[bold red]error[/] ({exc.code}): {exc.message}", highlight=False)
         for problem in getattr(exc, "problems", [])[:20]:
             err_console.print(f"  {problem.path}: {problem.message}", highlight=False)
         sys.exit(next(code for cls, code in EXIT_CODES if isinstance(exc, cls)))
-    finally:
-        if built is not None:
-            built.close()
 
 
 def find_workspace(c: Container, name: str | None) -> Workspace:

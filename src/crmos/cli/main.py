@@ -17,6 +17,7 @@ from crmos.cli import (
     audit,
     bench,
     compliance,
+    db,
     decisions,
     demo,
     dsr,
@@ -43,10 +44,9 @@ app = typer.Typer(
 )
 workspace_app = typer.Typer(help="Workspaces and their API keys.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
-db_app = typer.Typer(help="The store.", no_args_is_help=True)
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(config_app, name="config")
-app.add_typer(db_app, name="db")
+app.add_typer(db.app, name="db")
 app.add_typer(events.app, name="events")
 app.add_typer(graph.app, name="graph")
 app.add_typer(bench.app, name="bench")
@@ -199,15 +199,6 @@ def _walk(model: type, data: dict[str, object], prefix: str = "") -> list[tuple[
         else:
             rows.append((f"{prefix}{name}", data[name], info.description or ""))
     return rows
-
-
-@db_app.command("migrate")
-def db_migrate() -> None:
-    """Bring the store's schema up to date."""
-    from crmos.store import current_revision
-
-    with container(migrate=True) as c:
-        console.print(f"store at revision {current_revision(c.engine)} ({c.engine.dialect.name})")
 
 
 def main() -> None:

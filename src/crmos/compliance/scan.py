@@ -2,9 +2,12 @@
 
 The scan reflects the live database, so tables of every room and of embedded engines (DBOS)
 are covered, not only those this code declares. Text columns are searched for each identifier
-(also in its JSON-escaped spelling); files under the data directories are searched byte-wise.
-On the embedded SQLite store an erasure also needs ``secure_delete`` and a WAL checkpoint
-(``crmos.store``), or deleted rows would linger in free pages and in the write-ahead log.
+(also in its JSON-escaped spelling); the other files under the data directories are searched
+byte-wise. SQLite databases are never opened as files (``crmos.store.sqlitefiles``: closing such
+a handle would drop the server's locks): other SQLite databases found there (DBOS's) are
+searched through SQL too. Deleted rows are proven unreadable through SQLite itself: every store
+connection sets ``secure_delete`` (free space is zeroed) and the scan truncates each
+write-ahead log first; a log that cannot be emptied is reported as a finding.
 """
 
 from __future__ import annotations
@@ -12,9 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import mmap
-import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,9 @@ from sqlalchemy import types as sqltypes
 from sqlalchemy.sql.elements import ColumnElement
 
 from crmos.compliance.model import Finding, Outcome, ScanResult
+from crmos.store import flush_deleted
+from crmos.store.dialect import blob_contains
+from crmos.store.sqlitefiles import database_path, open_database, split_files
 from crmos.store.tables import metadata
 
 # Never rewritten by the sweep: the audit chain would break, and the rest holds no personal data.
@@ -55,16 +60,18 @@ def spellings(needles: Iterable[str]) -> list[str]:
     return sorted(out)
 
 
-def text_tables(conn: Connection) -> list[tuple[Table, list[str]]]:
-    """Every table in the database (all schemas) with its text columns, reflected live."""
+def text_tables(conn: Connection, binary: bool = False) -> list[tuple[Table, list[str]]]:
+    """Every table in the database (all schemas) with its text columns (and, with ``binary``,
+    its binary ones: a raw e-mail file, a blob another engine keeps), reflected live."""
     inspector = inspect(conn)
     found: list[tuple[Table, list[str]]] = []
     schemas: list[str | None] = [s for s in inspector.get_schema_names() if s not in _SKIP_SCHEMAS]
+    kinds = (*_TEXT, sqltypes.LargeBinary) if binary else _TEXT
     for schema in schemas or [None]:
         default = schema in (None, inspector.default_schema_name)
         for name in inspector.get_table_names(schema=schema):
             columns = inspector.get_columns(name, schema=schema)
-            texts = {c["name"]: c["type"] for c in columns if isinstance(c["type"], _TEXT)}
+            texts = {c["name"]: c["type"] for c in columns if isinstance(c["type"], kinds)}
             if texts:
                 table = metadata.tables.get(name) if default else None
                 found.append(
@@ -78,11 +85,13 @@ def scan_tables(conn: Connection, needles: Sequence[str]) -> tuple[list[Finding]
     if not needles:
         return [], 0, 0
     findings: list[Finding] = []
-    tables = text_tables(conn)
+    tables = text_tables(conn, binary=True)
     columns = 0
     for table, names in tables:
         columns += len(names)
-        counts = [func.sum(case((_holds(table.c[n], needles), 1), else_=0)).label(n) for n in names]
+        counts = [
+            func.sum(case((_holds(conn, table.c[n], needles), 1), else_=0)).label(n) for n in names
+        ]
         row = conn.execute(select(*counts).select_from(table)).one()
         findings += [
             Finding(f"{_name(table)}.{n}", "table", int(row[i] or 0))
@@ -105,8 +114,8 @@ def sweep_tables(conn: Connection, needles: Sequence[str]) -> list[Outcome]:
         table_name, _, column = finding.where.rpartition(".")
         hit.setdefault(table_name, []).append(column)
     outcomes: list[Outcome] = []
-    for table, _names in text_tables(conn):
-        columns = hit.get(_name(table), [])
+    for table, names in text_tables(conn):
+        columns = [c for c in hit.get(_name(table), []) if c in names]  # text ones only
         if table.name in PROTECTED or not columns:
             continue
         changed = sum(_rewrite(conn, table, c, rewritable) for c in columns)
@@ -133,12 +142,18 @@ def _rewrite(conn: Connection, table: Table, column: str, needles: Sequence[str]
     return changed
 
 
-def scan_files(roots: Iterable[Path], needles: Sequence[str]) -> tuple[list[Finding], int, int]:
-    """Files under ``roots`` holding any needle; also how many files and bytes were read."""
+def scan_files(
+    roots: Iterable[Path], needles: Sequence[str], databases: Iterable[Path] = ()
+) -> tuple[list[Finding], int, int]:
+    """Files under ``roots`` holding any needle; also how many files and bytes were read.
+
+    SQLite databases (``databases`` and files named like one) and their -wal/-shm/-journal are
+    skipped: only SQLite may open them (:func:`scan_databases` reads them through SQL).
+    """
     patterns = [n.encode() for n in needles]
     findings: list[Finding] = []
     files = size = 0
-    for path in _files(roots):
+    for path in split_files(roots, databases)[1]:
         files += 1
         try:
             length = path.stat().st_size
@@ -146,29 +161,63 @@ def scan_files(roots: Iterable[Path], needles: Sequence[str]) -> tuple[list[Find
             if length and _file_holds(path, patterns):
                 findings.append(Finding(str(path), "file", 1))
         except OSError:
-            continue  # vanished while scanning (a rotated WAL): nothing left to read
+            continue  # vanished while scanning (a rotated log file): nothing left to read
     return findings, files, size
 
 
-def scan(engine: Engine, roots: Iterable[Path], needles: Sequence[str]) -> ScanResult:
-    """Every table and every file under ``roots``, searched for every spelling of ``needles``."""
+def scan_databases(paths: Iterable[Path], needles: Sequence[str]) -> tuple[list[Finding], int, int]:
+    """Other SQLite databases (DBOS's) searched through SQL, their logs emptied first."""
+    findings: list[Finding] = []
+    tables = columns = 0
+    for path in paths:
+        engine = open_database(path, read_only=False)
+        try:
+            if not flush_deleted(engine):
+                findings.append(Finding(f"{path}-wal (could not be emptied)", "file", 1))
+            with engine.connect() as conn:
+                found, n_tables, n_columns = scan_tables(conn, needles)
+        finally:
+            engine.dispose()
+        findings += [Finding(f"{path}:{f.where}", f.kind, f.count) for f in found]
+        tables, columns = tables + n_tables, columns + n_columns
+    return findings, tables, columns
+
+
+def scan(
+    engine: Engine, roots: Iterable[Path], needles: Sequence[str], databases: Iterable[Path] = ()
+) -> ScanResult:
+    """Every table of the store and of the SQLite databases under ``roots`` (and of
+    ``databases``), and every other file under ``roots``, searched for every spelling of
+    ``needles``."""
     started = time.perf_counter()
+    roots = list(roots)
     variants = spellings(needles)
+    main = database_path(engine)
+    known = [*databases, *([main] if main else [])]
+    others = [d for d in split_files(roots, known)[0] if d != main]
+    # Empty the store's write-ahead log first: old page images of erased rows live there.
+    in_log = (
+        [] if flush_deleted(engine) else [Finding(f"{main}-wal (could not be emptied)", "file", 1)]
+    )
     with engine.connect() as conn:
-        in_tables, tables, columns = scan_tables(conn, variants)
-    in_files, files, size = scan_files(roots, variants)
+        found, tables, columns = scan_tables(conn, variants)
+    in_other, more_tables, more_columns = scan_databases(others, variants)
+    in_files, files, size = scan_files(roots, variants, known)
     return ScanResult(
-        tables_scanned=tables,
-        columns_scanned=columns,
+        tables_scanned=tables + more_tables,
+        columns_scanned=columns + more_columns,
         files_scanned=files,
         bytes_scanned=size,
         needles=len(needles),
-        findings=tuple(in_tables + in_files),
+        findings=tuple(in_log + found + in_other + in_files),
         elapsed_ms=(time.perf_counter() - started) * 1000,
     )
 
 
-def _holds(column: Column[Any], needles: Sequence[str]) -> ColumnElement[bool]:
+def _holds(conn: Connection, column: Column[Any], needles: Sequence[str]) -> ColumnElement[bool]:
+    if isinstance(column.type, sqltypes.LargeBinary):
+        dialect = conn.dialect.name
+        return or_(*(blob_contains(dialect, column, n.encode()) for n in needles))
     as_text = _as_text(column)
     return or_(*(as_text.icontains(n, autoescape=True) for n in needles))
 
@@ -190,19 +239,6 @@ def _as_text(column: Column[Any]) -> ColumnElement[str]:
 
 def _name(table: Table) -> str:
     return f"{table.schema}.{table.name}" if table.schema else table.name
-
-
-def _files(roots: Iterable[Path]) -> Iterator[Path]:
-    seen: set[Path] = set()
-    for root in roots:
-        if not root.exists():
-            continue
-        for folder, _, names in os.walk(root):
-            for name in names:
-                path = Path(folder, name)
-                if path not in seen and path.is_file() and not path.is_symlink():
-                    seen.add(path)
-                    yield path
 
 
 def _file_holds(path: Path, patterns: list[bytes]) -> bool:

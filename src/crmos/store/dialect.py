@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Boolean, Column, Connection, Engine, LargeBinary, Table, func, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnElement
 
 
 def insert_ignore(engine: Engine, table: Table) -> Insert:
@@ -27,6 +29,16 @@ def upsert_add(engine: Engine, table: Table, keys: Sequence[str], column: str) -
     )
 
 
+def blob_contains(dialect: str, column: Column[Any], needle: bytes) -> ColumnElement[bool]:
+    """True where the binary ``column`` holds the bytes ``needle`` (case-sensitive)."""
+    if dialect == "sqlite":  # SQLite's LIKE never matches a blob; instr() compares bytes
+        return func.instr(column, literal(needle, LargeBinary)) > 0
+    # PostgreSQL: bytea LIKE bytea, with LIKE's own characters escaped (backslash by default).
+    escaped = needle.replace(b"\\", b"\\\\").replace(b"%", b"\\%").replace(b"_", b"\\_")
+    pattern = literal(b"%" + escaped + b"%", LargeBinary)
+    return column.op("LIKE", return_type=Boolean)(pattern)  # SQLAlchemy's like() is for text
+
+
 def secure_delete(conn: Connection) -> None:
     """On SQLite, make this connection overwrite deleted content with zeros."""
     if conn.dialect.name == "sqlite":
@@ -34,14 +46,20 @@ def secure_delete(conn: Connection) -> None:
 
 
 def flush_deleted(engine: Engine, attempts: int = 20) -> bool:
-    """On SQLite, move the write-ahead log into the database and truncate it (old page images
-    of erased rows live there). True when done (always on PostgreSQL)."""
+    """On SQLite, move the write-ahead log into the database and cut it to zero bytes (old page
+    images of erased rows live there). True when the log is empty (always on PostgreSQL).
+
+    This is how an erasure proves, through SQLite itself, that the log keeps no copy: the
+    database file's own free space is zeroed by ``secure_delete``, which every store connection
+    sets (``crmos.store.engine``).
+    """
     if engine.dialect.name != "sqlite":
         return True
     for _ in range(attempts):
         with engine.connect() as conn:
-            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
-        if not busy:
+            busy, frames, _ = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        # ``frames`` is -1 when the database is not in WAL mode: there is no log to hold pages.
+        if not busy and frames <= 0:
             return True
         time.sleep(0.05)  # a reader holds an old snapshot; it finishes within milliseconds
     return False

@@ -44,6 +44,10 @@ def _sqlite_engine(database: str | None, synchronous: str) -> Engine:
         # Concurrent writers (CLI ingest beside a server) wait instead of failing at once.
         cur.execute("PRAGMA busy_timeout=10000")
         cur.execute("PRAGMA foreign_keys=ON")
+        # Deleted content is overwritten with zeros, so an erased person's rows leave no copy
+        # in free pages; with the WAL truncated after an erasure (``flush_deleted``) that is the
+        # proof, given through SQLite, that nothing outside the live rows holds them.
+        cur.execute("PRAGMA secure_delete=ON")
         # The event log's unique messageId index takes inserts at random places (SDKs send
         # random UUIDs), so appends are bound by page reads and writes, not by CPU:
         # - a 64 MiB page cache per connection (default 2 MiB) keeps the hot index pages;

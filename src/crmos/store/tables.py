@@ -22,6 +22,10 @@ from sqlalchemy import (
 metadata = MetaData()
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid); PostgreSQL wants BIGINT.
+# A table keyed by it that others refer to by number (consumer offsets, cursors, a full-text
+# index, failure records) sets ``sqlite_autoincrement=True``: a plain rowid is max(rowid)+1,
+# so deleting the newest rows (an erasure) would hand their numbers out again. PostgreSQL's
+# BIGSERIAL sequences never give a number twice.
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
 
 workspaces = Table(
@@ -66,6 +70,7 @@ events = Table(
     Column("tags", Text, nullable=True, comment="JSON: touchpoint/intent/action/outcome"),
     UniqueConstraint("workspace_id", "message_id", name="uq_events_message"),
     Index("ix_events_user", "workspace_id", "user_id"),
+    sqlite_autoincrement=True,
 )
 
 subject_keys = Table(
@@ -136,4 +141,5 @@ stream_failures = Table(
     Column("error", Text, nullable=False),
     Column("failed_ms", BigInteger, nullable=False),
     Index("ix_stream_failures_consumer", "consumer", "seq"),
+    sqlite_autoincrement=True,
 )

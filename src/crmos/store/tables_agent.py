@@ -65,6 +65,7 @@ agent_intents = Table(
     Column("example", Text, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
     Index("ix_agent_intents_ws", "workspace_id", "name"),
+    sqlite_autoincrement=True,
 )
 
 agent_settings = Table(
@@ -105,6 +106,7 @@ knowledge_passages = Table(
     Column("embedding", LargeBinary, nullable=True),
     Index("ix_knowledge_passages_doc", "document_id", "position"),
     Index("ix_knowledge_passages_ws", "workspace_id"),
+    sqlite_autoincrement=True,
 )
 
 recommendations = Table(

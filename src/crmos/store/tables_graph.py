@@ -140,6 +140,7 @@ graph_rule_failures = Table(
     Column("error", String(1000), nullable=False),
     Column("created_ms", BigInteger, nullable=False),
     Index("ix_graph_rule_failures_time", "workspace_id", "created_ms"),
+    sqlite_autoincrement=True,
 )
 
 graph_cursors = Table(

@@ -105,6 +105,7 @@ identity_conflicts = Table(
     Index(
         "ix_identity_conflicts_identifier", "workspace_id", "identifier_type", "identifier_value"
     ),
+    sqlite_autoincrement=True,
 )
 
 identity_rejections = Table(
@@ -120,6 +121,7 @@ identity_rejections = Table(
     Column("seq", BigInteger, nullable=True),
     Column("created_ms", BigInteger, nullable=False),
     Index("ix_identity_rejections_workspace", "workspace_id", "id"),
+    sqlite_autoincrement=True,
 )
 
 # Review tickets: identifier conflicts (scenario 6) and batch-match suggestions share a queue.

@@ -45,6 +45,7 @@ playbook_activations = Table(
     Column("comment", Text, nullable=False),
     Column("action", String(16), nullable=False),
     Index("ix_playbook_activations_at", "workspace_id", "playbook_id", "at_ms"),
+    sqlite_autoincrement=True,
 )
 
 trigger_state = Table(
@@ -99,6 +100,7 @@ component_refusals = Table(
     Column("component", String(100), nullable=False),
     Column("host", String(255), nullable=False),
     Column("at_ms", BigInteger, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 

@@ -46,4 +46,5 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     UniqueConstraint("workspace_id", "position", name="uq_audit_position"),
+    sqlite_autoincrement=True,
 )

@@ -77,4 +77,5 @@ saga_timeline = Table(
     Column("detail", Text, nullable=True, comment="JSON: result, outcome or decision inputs"),
     Column("span_id", String(16), nullable=True, comment="OpenTelemetry span of the attempt"),
     UniqueConstraint("run_id", "step_id", "phase", "attempt", name="uq_saga_timeline_attempt"),
+    sqlite_autoincrement=True,
 )
