@@ -4,7 +4,7 @@ The index needs the workspace's search key, which migrations do not hold: the ba
 every live profile as pending, and the first search (or ``crmos profiles reindex``) indexes it.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 """
 
 from __future__ import annotations
