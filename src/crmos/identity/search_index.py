@@ -100,24 +100,21 @@ def index_profiles(
     """Re-index the live trees of ``profile_ids`` now (ids gone from the store lose entries)."""
     if not profile_ids:
         return
-    found = dict(
-        conn.execute(
-            select(_p.id, _p.root_id).where(
-                _p.workspace_id == workspace_id, _p.id.in_(sorted(profile_ids))
-            )
-        ).all()
-    )
+    stmt = select(_p.id, _p.root_id, _p.workspace_id).where(_p.id.in_(sorted(profile_ids)))
+    # By primary key alone: with the workspace in the WHERE, SQLite walks the workspace index.
+    found = {pid: root for pid, root, ws in conn.execute(stmt) if ws == workspace_id}
     roots = sorted(set(found.values()))
     trees = _trees(conn, roots)
     stale = set(profile_ids) | {pid for members in trees.values() for pid in members}
     forget(conn, workspace_id, stale)
     tokens, rows = _entries(conn, key, workspace_id, trees)
-    if tokens:
-        stmt = insert_ignore(conn.engine, profile_search_tokens)
-        repo.bulk_insert(conn, profile_search_tokens, tokens, stmt)
+    if tokens:  # in key order: neighbouring inserts touch the same b-tree pages
+        tokens.sort(key=lambda row: row["token"])
+        ignore = insert_ignore(conn.engine, profile_search_tokens)
+        repo.bulk_insert(conn, profile_search_tokens, tokens, ignore)
     if rows:  # ignore: a concurrent indexer of the same tree may have written it first
-        stmt = insert_ignore(conn.engine, profile_search_rows)
-        repo.bulk_insert(conn, profile_search_rows, rows, stmt)
+        ignore = insert_ignore(conn.engine, profile_search_rows)
+        repo.bulk_insert(conn, profile_search_rows, rows, ignore)
 
 
 def forget(conn: Connection, workspace_id: str, profile_ids: Iterable[str]) -> dict[str, int]:
@@ -166,13 +163,14 @@ def _entries(
             words[owner[pid]].add(touchpoint_token(source))
     tokens: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
+    memo: dict[str, bytes] = {}
     for part in repo.chunks(sorted(trees)):
         for pid, traits, created in conn.execute(
             select(_p.id, _p.traits, _p.created_ms).where(_p.id.in_(part))
         ):
             view = orjson.loads(traits)
             found = words[pid] | trait_tokens({n: e[0] for n, e in view.items()})
-            hashed = blind(key, sorted(found)[:MAX_TOKENS])
+            hashed = blind(key, sorted(found)[:MAX_TOKENS], memo)
             tokens.extend(
                 {"workspace_id": workspace_id, "token": h, "profile_id": pid} for h in hashed
             )
