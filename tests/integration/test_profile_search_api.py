@@ -6,14 +6,18 @@ import time
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from crmos.bootstrap import Container
 from crmos.compliance import record_consent
 from crmos.graph import create_audience
 from crmos.graph.rulebook import Role
 from crmos.graph.scores import reinforce
+from crmos.identity import has_pending
+from crmos.store.tables_identity import profile_search_rows
 from tests.integration.conftest import Tenant, make_tenant
 from tests.integration.identity_support import identify, track
+from tests.polling import wait_until
 
 
 def post_events(client: TestClient, container: Container, tenant: Tenant, *events: dict) -> None:
@@ -157,3 +161,18 @@ def test_audience_role_and_consent_filters_come_from_their_rooms(
     )
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_serving_process_indexes_new_profiles_without_waiting_for_a_listing(
+    client: TestClient, container: Container, tenant: Tenant
+) -> None:
+    _world(client, container, tenant)  # the client started the workers, the indexer with them
+
+    def indexed() -> bool:
+        with container.engine.connect() as conn:
+            return not has_pending(conn, tenant.workspace_id)
+
+    wait_until(indexed, what="the background indexer to drain the pending profiles")
+    with container.engine.connect() as conn:
+        rows = conn.execute(select(func.count()).select_from(profile_search_rows)).scalar_one()
+    assert rows == 3

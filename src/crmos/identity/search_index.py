@@ -11,12 +11,13 @@ the same profile at once (PostgreSQL blocks the second on the row until the firs
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, Engine, delete, func, select
 
+from crmos.core.periodic import Periodic
 from crmos.identity import repo
 from crmos.identity.search_tokens import (
     MAX_TOKENS,
@@ -187,3 +188,46 @@ def reindex_workspace(conn: Connection, key: bytes, workspace_id: str) -> int:
     marked = mark_workspace(conn, workspace_id)
     index_pending(conn, key, workspace_id)
     return marked
+
+
+def catch_up(engine: Engine, key: bytes, workspace_id: str) -> int:
+    """Index what identity marked stale in the workspace, so a listing that follows shows every
+    committed change; takes no write lock when nothing is pending. Returns how many."""
+    with engine.connect() as conn:
+        if not has_pending(conn, workspace_id):
+            return 0
+    with engine.begin() as conn:
+        return index_pending(conn, key, workspace_id)
+
+
+class SearchIndexer:
+    """A thread indexing pending profiles of every workspace every ``every_s`` seconds, in
+    transactions of at most ``BATCH`` profiles, so listings rarely have any left to do."""
+
+    def __init__(self, engine: Engine, key_for: Callable[[str], bytes], every_s: float) -> None:
+        self._engine = engine
+        self._key_for = key_for
+        self._thread = Periodic("crmos-profile-search", every_s, self.run_once)
+
+    def start(self) -> None:
+        """Start indexing in the background."""
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop after the current pass."""
+        self._thread.close(timeout=30)
+
+    def run_once(self) -> int:
+        """Index everything pending now; returns how many profiles."""
+        with self._engine.connect() as conn:
+            spaces = list(conn.execute(select(_q.workspace_id).distinct()).scalars())
+        done = 0
+        for ws in spaces:
+            key = self._key_for(ws)
+            while True:
+                with self._engine.begin() as conn:
+                    claimed = index_pending(conn, key, ws, limit=BATCH)
+                done += claimed
+                if claimed < BATCH:
+                    break
+        return done
