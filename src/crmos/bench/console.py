@@ -155,9 +155,12 @@ def references(engine: Any, world: People, key: bytes, rounds: int) -> dict[str,
     return {"ref_select_p95_ms": _p95(rows), "ref_token_p95_ms": _p95(looked), "index_rows": size}
 
 
-def run(quick: bool, as_json: bool) -> None:
-    """Run the benchmark; print the table (and with ``as_json`` the JSON object last)."""
-    count, events = (20_000, 200_000) if quick else (100_000, 1_000_000)
+def run(quick: bool, as_json: bool, size: tuple[int, int] | None = None) -> None:
+    """Run the benchmark; print the table (and with ``as_json`` the JSON object last).
+
+    ``size`` (profiles, events) overrides the sizes ``quick`` picks (tests use a small one).
+    """
+    count, events = size or ((20_000, 200_000) if quick else (100_000, 1_000_000))
     figures: dict[str, Any] = {"profiles": count, "events": events, "heavy_events": HEAVY_EVENTS}
     with tempfile.TemporaryDirectory(prefix="crmos-bench-console-") as tmp:
         settings = Settings(home=Path(tmp), store={"url": f"sqlite:///{tmp}/crmos.db"})
