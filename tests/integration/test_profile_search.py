@@ -168,3 +168,15 @@ def test_both_query_plans_and_large_id_sets_give_the_same_pages(
                     break
                 cursor = page.next_cursor
         assert sorted(seen) == sorted([alice, bob])
+
+
+def test_a_later_batch_from_a_new_touchpoint_and_new_traits_reach_the_index(
+    container: Container,
+) -> None:
+    ws = _world(container)
+    alice = pid(container, ws, "user_id", "u-1")
+    assert _find(container, ws, "", touchpoint="pos") == set()
+    send(container, ws, track("kiosk", "u-1"))  # events alone, from a touchpoint new to her
+    assert _find(container, ws, "", touchpoint="kiosk") == {alice}
+    send(container, ws, identify("app", "u-1", title="Chief Roboticist"))
+    assert _find(container, ws, "roboticist") == {alice}

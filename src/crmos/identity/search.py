@@ -201,11 +201,13 @@ def _fetch(
     if within is None or len(within) <= WITHIN_SQL:
         return [dict(r._mapping) for r in conn.execute(stmt.limit(want))]
     out: list[dict[str, Any]] = []
-    for row in conn.execute(stmt.execution_options(yield_per=1000)):
-        if row.profile_id in within:
-            out.append(dict(row._mapping))
-            if len(out) == want:
-                break
+    # Closed on leaving: a page found early leaves PostgreSQL's server-side cursor open.
+    with conn.execute(stmt.execution_options(yield_per=1000)) as result:
+        for row in result:
+            if row.profile_id in within:
+                out.append(dict(row._mapping))
+                if len(out) == want:
+                    break
     return out
 
 
