@@ -47,6 +47,8 @@ def test_phone_numbers_match_in_international_and_national_form() -> None:
         (term,) = query_terms(written)
         assert term & indexed, written
     assert identifier_tokens("phone", "+8613800138000") >= {"13800138000", "8613800138000"}
+    assert query_terms("phone:+49 151 23456789") == query_terms("+49 151 23456789")
+    assert query_terms("email:Ann@Example.com") == [{"ann@example.com"}]
 
 
 def test_tokens_are_keyed_digests_that_differ_per_key() -> None:

@@ -20,6 +20,8 @@ from typing import Any
 
 import phonenumbers
 
+from crmos.identity.identifiers import BUILTIN_TYPES
+
 PREFIX_MIN = 2
 WORD_CAP = 12
 EMAIL_MIN = 3
@@ -119,11 +121,15 @@ def touchpoint_token(source: str) -> str:
 def query_terms(query: str) -> list[set[str]]:
     """A search query as terms that must all match, each a set of alternative tokens.
 
-    A query that reads as a phone number is one term (its digits, with and without a trunk
+    A ``TYPE:`` prefix naming a built-in identifier type is dropped. A query that reads as a
+    phone number is one term (its digits, with and without a trunk
     ``0``); otherwise each whitespace-separated part with ``@`` is an e-mail prefix and the
     rest are words (CJK runs become their characters or pairs).
     """
     text = fold(query)
+    kind, sep, value = text.partition(":")
+    if sep and kind in BUILTIN_TYPES:  # "email:ann@example.com" reads as the identifier
+        text = value.strip()
     if _PHONE.match(text) and len(digits := _DIGITS.sub("", text)) >= 6:
         return [{digits, digits.lstrip("0") or digits}]
     terms: list[set[str]] = []
