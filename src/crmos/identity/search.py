@@ -158,8 +158,9 @@ def _narrowed(
         matching = select(_t.profile_id).where(
             _t.workspace_id == workspace_id, _t.token.in_(hashed)
         )
-        if candidates is None and count <= DRIVE:
-            candidates = frozenset(conn.execute(matching).scalars())
+        if count <= DRIVE:  # rare enough to read whole, and to narrow the candidates with
+            found = frozenset(conn.execute(matching).scalars())
+            candidates = found if candidates is None else candidates & found
         else:  # probed per row by primary key: IN would first collect every match
             stmt = stmt.where(
                 exists().where(
