@@ -17,7 +17,7 @@ from crmos.core.errors import ValidationError
 from crmos.core.settings import Settings, load_settings
 from crmos.graph import ExpirySweeper, GraphRuntime, build_graph
 from crmos.i18n import Catalogs, LetterWriter, due_ms
-from crmos.identity import Stitcher
+from crmos.identity import SearchIndexer, Stitcher
 from crmos.ingest import (
     Consumer,
     EventReader,
@@ -61,6 +61,7 @@ class Container:
     saga_engine: SagaEngine | None = None
     graph: GraphRuntime | None = None
     graph_sweeper: ExpirySweeper | None = None
+    search_indexer: SearchIndexer | None = None
 
     def ingest(self) -> IngestService:
         """The intake service (with group commit once :meth:`start_writer` ran)."""
@@ -87,6 +88,9 @@ class Container:
         if self.graph is not None and self.graph_sweeper is None:
             self.graph_sweeper = self.graph.sweeper(self.engine)  # ended edges leave queries
             self.graph_sweeper.start()
+        if self.search_indexer is None:  # profile search keeps up off the stream's path
+            self.search_indexer = SearchIndexer(self.engine, self.vault.search_key, 1.0)
+            self.search_indexer.start()
         if self.settings.sagas.embedded:
             self.start_engine()
 
@@ -109,6 +113,9 @@ class Container:
         if self.graph_sweeper is not None:
             self.graph_sweeper.close()
             self.graph_sweeper = None
+        if self.search_indexer is not None:
+            self.search_indexer.close()
+            self.search_indexer = None
         self.playbooks.close()
         self.compliance.worker.close()
         if self.saga_engine is not None:

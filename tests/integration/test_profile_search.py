@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
+import crmos.identity.search as search_module
 from crmos.bootstrap import Container
 from crmos.identity import (
     ProfileFilters,
@@ -140,3 +142,41 @@ def test_merges_and_splits_move_what_a_search_finds(container: Container) -> Non
         split_profile(conn, ws, bob, reason="wrong merge")
     assert _find(container, ws, "bob@beta.io") == {bob}
     assert _find(container, ws, "ali") == {alice, bob}
+
+
+def test_both_query_plans_and_large_id_sets_give_the_same_pages(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = _world(container)
+    alice, bob = pid(container, ws, "user_id", "u-1"), pid(container, ws, "user_id", "u-3")
+    assert alice and bob
+    for drive, within_sql in ((1000, 5000), (0, 1)):  # candidates by key / probes per row
+        monkeypatch.setattr(search_module, "DRIVE", drive)
+        monkeypatch.setattr(search_module, "WITHIN_SQL", within_sql)
+        assert _find(container, ws, "ali") == {alice, bob}
+        assert _find(container, ws, "acme") == {alice}
+        assert _find(container, ws, "", within=frozenset({alice, bob})) == {alice, bob}
+        key = container.vault.search_key(ws)
+        seen: list[str] = []
+        cursor = None
+        with container.engine.connect() as conn:
+            while True:
+                filters = ProfileFilters(within=frozenset({alice, bob}))
+                page = search_profiles(conn, key, ws, "", filters, cursor=cursor, limit=1)
+                seen += [s.id for s in page.data]
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
+        assert sorted(seen) == sorted([alice, bob])
+
+
+def test_a_later_batch_from_a_new_touchpoint_and_new_traits_reach_the_index(
+    container: Container,
+) -> None:
+    ws = _world(container)
+    alice = pid(container, ws, "user_id", "u-1")
+    assert _find(container, ws, "", touchpoint="pos") == set()
+    send(container, ws, track("kiosk", "u-1"))  # events alone, from a touchpoint new to her
+    assert _find(container, ws, "", touchpoint="kiosk") == {alice}
+    send(container, ws, identify("app", "u-1", title="Chief Roboticist"))
+    assert _find(container, ws, "roboticist") == {alice}

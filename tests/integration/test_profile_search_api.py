@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from crmos.bootstrap import Container
+from crmos.compliance import record_consent
+from crmos.graph import create_audience
+from crmos.graph.rulebook import Role
+from crmos.graph.scores import reinforce
+from crmos.identity import has_pending
+from crmos.store.tables_identity import profile_search_rows
 from tests.integration.conftest import Tenant, make_tenant
 from tests.integration.identity_support import identify, track
+from tests.polling import wait_until
 
 
 def post_events(client: TestClient, container: Container, tenant: Tenant, *events: dict) -> None:
@@ -119,3 +128,51 @@ def test_accounts_are_listed_searched_and_shown_with_their_people(
     assert {p["profile"]["name"] for p in shown["people_list"]} == {"Alice Smith", "李娜"}
     first = client.get("/api/v1/accounts", params={"limit": 1}, headers=tenant.bearer).json()
     assert len(first["data"]) == 1
+
+
+def test_audience_role_and_consent_filters_come_from_their_rooms(
+    client: TestClient, container: Container, tenant: Tenant
+) -> None:
+    _world(client, container, tenant)
+    ws = tenant.workspace_id
+    ids = {p["name"]: p["id"] for p in listing(client, tenant)["data"]}
+    role = Role.model_validate(
+        {"role": "technical_decision_maker", "step": 0.7, "half_life_days": 30}
+        | {"dwell": {"when": "true", "seconds": "1", "over": 1}}
+        | {"repeat": {"when": "true", "at_least": 1}}
+    )
+    with container.engine.begin() as conn:
+        create_audience(conn, ws, "stones", 'traits.name == "Bob Stone"', "test")
+        reinforce(conn, ws, ids["李娜"], role, int(time.time() * 1000), "tdm@1", {})
+        record_consent(conn, ws, ids["Alice Smith"], "marketing", "email", "granted", "form")
+        record_consent(conn, ws, ids["Bob Stone"], "marketing", "*", "granted", "form")
+        record_consent(conn, ws, ids["Bob Stone"], "marketing", "email", "withdrawn", "call")
+    audiences = client.get("/api/v1/audiences", headers=tenant.bearer).json()["data"]
+    (stones,) = [a["id"] for a in audiences]
+    assert names(listing(client, tenant, audience=stones)) == {"Bob Stone"}
+    assert names(listing(client, tenant, role="technical_decision_maker")) == {"李娜"}
+    assert listing(client, tenant, role="technical_decision_maker", min_score=0.9)["data"] == []
+    granted = listing(client, tenant, consent="marketing:email:granted")
+    assert names(granted) == {"Alice Smith"}
+    withdrawn = listing(client, tenant, consent="marketing:email:withdrawn", q="bob")
+    assert names(withdrawn) == {"Bob Stone"}
+    response = client.get(
+        "/api/v1/profiles", params={"audience": "aud_nope"}, headers=tenant.bearer
+    )
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_serving_process_indexes_new_profiles_without_waiting_for_a_listing(
+    client: TestClient, container: Container, tenant: Tenant
+) -> None:
+    _world(client, container, tenant)  # the client started the workers, the indexer with them
+
+    def indexed() -> bool:
+        with container.engine.connect() as conn:
+            return not has_pending(conn, tenant.workspace_id)
+
+    wait_until(indexed, what="the background indexer to drain the pending profiles")
+    with container.engine.connect() as conn:
+        rows = conn.execute(select(func.count()).select_from(profile_search_rows)).scalar_one()
+    assert rows == 3

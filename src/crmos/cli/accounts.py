@@ -10,7 +10,7 @@ from rich.table import Table
 
 from crmos.cli.common import console, container, find_workspace
 from crmos.graph import get_account, list_accounts
-from crmos.identity import index_pending, profile_summaries
+from crmos.identity import catch_up, profile_summaries
 
 app = typer.Typer(help="Accounts: list, search, show with their people.", no_args_is_help=True)
 
@@ -52,8 +52,7 @@ def show(
     """Show an account and its people (live profiles working there), strongest link first."""
     with container() as c:
         ws = find_workspace(c, workspace)
-        with c.engine.begin() as conn:
-            index_pending(conn, c.vault.search_key(ws.id), ws.id)
+        catch_up(c.engine, c.vault.search_key(ws.id), ws.id)
         with c.engine.connect() as conn:
             found = get_account(conn, ws.id, account_id)
             ids = [p.profile_id for p in found.people]

@@ -84,6 +84,15 @@ def triggers(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
     run(quick=quick, as_json=as_json)
 
 
+@app.command("console")
+def console(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
+    """Profile list and search p95 and a 10,000-event profile through the app, beside a bare
+    indexed SELECT."""
+    from crmos.bench.console import run
+
+    run(quick=quick, as_json=as_json)
+
+
 @app.command("all")
 def run_all(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
     """Every benchmark in turn."""
@@ -94,3 +103,4 @@ def run_all(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
     graph(quick=quick, as_json=as_json)
     sagas(quick=quick, as_json=as_json)
     triggers(quick=quick, as_json=as_json)
+    console(quick=quick, as_json=as_json)

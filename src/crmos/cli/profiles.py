@@ -14,7 +14,7 @@ from crmos.identity import (
     ProfileFilters,
     ProfilePage,
     Sort,
-    index_pending,
+    catch_up,
     reindex_workspace,
     search_profiles,
 )
@@ -102,8 +102,7 @@ def _page(
     with container() as c:
         ws = find_workspace(c, workspace)
         key = c.vault.search_key(ws.id)
-        with c.engine.begin() as conn:
-            index_pending(conn, key, ws.id)
+        catch_up(c.engine, key, ws.id)
         with c.engine.connect() as conn:
             sort_: Sort = sort  # type: ignore[assignment]  # search_profiles checks it
             return search_profiles(conn, key, ws.id, query, filters, sort_, cursor, limit)

@@ -22,7 +22,13 @@ from crmos.identity.search import (
     roots_of,
     search_profiles,
 )
-from crmos.identity.search_index import has_pending, index_pending, reindex_workspace
+from crmos.identity.search_index import (
+    SearchIndexer,
+    catch_up,
+    has_pending,
+    index_pending,
+    reindex_workspace,
+)
 from crmos.identity.stitcher import Stitcher
 from crmos.identity.views import normalised, profile_of, profile_view
 
@@ -34,10 +40,12 @@ __all__ = [
     "ProfilePage",
     "ProfileSummary",
     "Rejection",
+    "SearchIndexer",
     "Sort",
     "SplitResult",
     "Stitcher",
     "build_policy",
+    "catch_up",
     "erase_profile",
     "get_review",
     "has_pending",

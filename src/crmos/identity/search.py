@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import Connection, Select, and_, exists, or_, select
+from sqlalchemy import Connection, Select, and_, exists, func, or_, select
 
 from crmos.core.errors import Problem, ValidationError
 from crmos.identity import repo
@@ -33,6 +33,9 @@ SORTS: tuple[Sort, ...] = ("-last_seen", "last_seen", "-created", "created")
 MAX_LIMIT = 200
 WITHIN_SQL = 5000
 """Pre-filtered id sets up to this size go into the SQL; larger ones filter fetched rows."""
+DRIVE = 1000
+"""A term matching at most this many index rows drives the query: its profiles are fetched by
+key and sorted, instead of walking the sort index until a page of matches turns up."""
 _r, _t, _p = profile_search_rows.c, profile_search_tokens.c, profiles.c
 
 
@@ -109,9 +112,10 @@ def search_profiles(
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationError("bad limit", [Problem("limit", f"must be 1..{MAX_LIMIT}")])
     filters = filters or ProfileFilters()
-    stmt = _narrowed(conn, key, workspace_id, query, filters)
-    if stmt is None:
+    narrowed = _narrowed(conn, key, workspace_id, query, filters)
+    if narrowed is None:
         return ProfilePage()
+    stmt, driven = narrowed
     column = _r.last_seen_ms if sort.endswith("last_seen") else _r.created_ms
     desc = sort.startswith("-")
     if cursor is not None:
@@ -119,7 +123,10 @@ def search_profiles(
         ahead = column < value if desc else column > value
         tie = _r.profile_id < after if desc else _r.profile_id > after
         stmt = stmt.where(or_(ahead, and_(column == value, tie)))
-    order = (column.desc(), _r.profile_id.desc()) if desc else (column, _r.profile_id)
+    # A few candidates: fetch them by key and sort them; "+ 0" keeps SQLite from walking the
+    # whole sort index instead (it has no statistics to tell how few they are).
+    sort_by = column + 0 if driven else column
+    order = (sort_by.desc(), _r.profile_id.desc()) if desc else (sort_by, _r.profile_id)
     rows = _fetch(conn, stmt.order_by(*order), filters.within, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
@@ -133,23 +140,35 @@ def search_profiles(
 
 def _narrowed(
     conn: Connection, key: bytes, workspace_id: str, query: str, filters: ProfileFilters
-) -> Select[Any] | None:
-    """The rows statement with every term and filter applied; None when nothing can match."""
-    stmt = select(_r.profile_id, _r.created_ms, _r.last_seen_ms, _r.events).where(
-        _r.workspace_id == workspace_id
-    )
+) -> tuple[Select[Any], bool] | None:
+    """The rows statement with every term and filter applied, and whether it is driven by a
+    short list of candidate ids; None when nothing can match."""
+    stmt = select(_r.profile_id, _r.created_ms, _r.last_seen_ms, _r.events)
     terms = query_terms(query)
     if query.strip() and not terms:
         return None
     if filters.touchpoint is not None:
         terms.append({touchpoint_token(filters.touchpoint)})
-    for alternatives in terms:
-        hashed = blind(key, alternatives)
-        stmt = stmt.where(
-            _r.profile_id.in_(
-                select(_t.profile_id).where(_t.workspace_id == workspace_id, _t.token.in_(hashed))
-            )
+    within = filters.within
+    candidates = within if within is not None and len(within) <= WITHIN_SQL else None
+    counted = sorted((_count(conn, workspace_id, h), h) for h in (blind(key, t) for t in terms))
+    if counted and counted[0][0] == 0:
+        return None
+    for count, hashed in counted:
+        matching = select(_t.profile_id).where(
+            _t.workspace_id == workspace_id, _t.token.in_(hashed)
         )
+        if count <= DRIVE:  # rare enough to read whole, and to narrow the candidates with
+            found = frozenset(conn.execute(matching).scalars())
+            candidates = found if candidates is None else candidates & found
+        else:  # probed per row by primary key: IN would first collect every match
+            stmt = stmt.where(
+                exists().where(
+                    _t.workspace_id == workspace_id,
+                    _t.token.in_(hashed),
+                    _t.profile_id == _r.profile_id,
+                )
+            )
     if filters.last_seen_after_ms is not None:
         stmt = stmt.where(_r.last_seen_ms >= filters.last_seen_after_ms)
     if filters.last_seen_before_ms is not None:
@@ -161,9 +180,19 @@ def _narrowed(
         reviewed = sorted(open_review_roots(conn, workspace_id))
         cond = _r.profile_id.in_(reviewed)
         stmt = stmt.where(cond if filters.open_review else ~cond)
-    if filters.within is not None and len(filters.within) <= WITHIN_SQL:
-        stmt = stmt.where(_r.profile_id.in_(sorted(filters.within)))
-    return stmt
+    driven = candidates is not None and len(candidates) <= DRIVE
+    if candidates is not None:
+        stmt = stmt.where(_r.profile_id.in_(sorted(candidates)))
+    # Driven by ids, the workspace is checked on each row found by key ("|| ''" keeps SQLite
+    # from walking the workspace's index instead); otherwise its index is the way in.
+    mine = (_r.workspace_id + "") if driven else _r.workspace_id
+    return stmt.where(mine == workspace_id), driven
+
+
+def _count(conn: Connection, workspace_id: str, hashed: list[bytes]) -> int:
+    """Index rows holding one of ``hashed`` (a cheap count over the token index)."""
+    stmt = select(func.count()).where(_t.workspace_id == workspace_id, _t.token.in_(hashed))
+    return int(conn.execute(stmt).scalar_one())
 
 
 def _fetch(
@@ -173,11 +202,13 @@ def _fetch(
     if within is None or len(within) <= WITHIN_SQL:
         return [dict(r._mapping) for r in conn.execute(stmt.limit(want))]
     out: list[dict[str, Any]] = []
-    for row in conn.execute(stmt.execution_options(yield_per=1000)):
-        if row.profile_id in within:
-            out.append(dict(row._mapping))
-            if len(out) == want:
-                break
+    # Closed on leaving: a page found early leaves PostgreSQL's server-side cursor open.
+    with conn.execute(stmt.execution_options(yield_per=1000)) as result:
+        for row in result:
+            if row.profile_id in within:
+                out.append(dict(row._mapping))
+                if len(out) == want:
+                    break
     return out
 
 
@@ -195,8 +226,8 @@ def roots_of(conn: Connection, workspace_id: str, profile_ids: Iterable[str]) ->
     """The live profiles that ``profile_ids`` (merged or not) resolve to."""
     out: set[str] = set()
     for part in repo.chunks(sorted(profile_ids)):
-        stmt = select(_p.root_id).where(_p.workspace_id == workspace_id, _p.id.in_(part))
-        out.update(conn.execute(stmt).scalars())
+        stmt = select(_p.root_id, _p.workspace_id).where(_p.id.in_(part))  # by primary key
+        out.update(root for root, ws in conn.execute(stmt) if ws == workspace_id)
     return out
 
 
@@ -205,15 +236,21 @@ def summaries(
 ) -> list[ProfileSummary]:
     """Summaries of search rows (``profile_id``, ``created_ms``, ``last_seen_ms``, ``events``)."""
     ids = [r["profile_id"] for r in rows]
-    traits = dict(
-        conn.execute(
-            select(_p.id, _p.traits).where(_p.workspace_id == workspace_id, _p.id.in_(ids))
-        ).all()
-    )
-    contacts = _contacts(conn, ids)
+    # By primary key alone: with the workspace in the WHERE, SQLite walks the workspace index.
+    stmt = select(_p.id, _p.workspace_id, _p.traits).where(_p.id.in_(ids))
+    traits = {
+        pid: {n: e[0] for n, e in orjson.loads(text).items()}
+        for pid, ws, text in conn.execute(stmt)
+        if ws == workspace_id
+    }
+    # E-mail and phone come from the traits; identifiers only fill in what traits lack.
+    lacking = [
+        pid for pid, t in traits.items() if not (_text(t.get("email")) and _text(t.get("phone")))
+    ]
+    contacts = _contacts(conn, lacking) if lacking else {}
     out = []
     for r in rows:
-        values = {n: e[0] for n, e in orjson.loads(traits.get(r["profile_id"], "{}")).items()}
+        values = traits.get(r["profile_id"], {})
         email, phone = contacts.get(r["profile_id"], (None, None))
         out.append(
             ProfileSummary(
@@ -232,16 +269,17 @@ def summaries(
 
 def _contacts(conn: Connection, roots: list[str]) -> dict[str, tuple[str | None, str | None]]:
     """The first e-mail and phone identifier of each live profile's tree."""
+    owner = dict(conn.execute(select(_p.id, _p.root_id).where(_p.root_id.in_(roots))).all())
     i = profile_identifiers.c
     stmt = (
-        select(_p.root_id, i.type, i.value)
-        .select_from(profile_identifiers.join(profiles, _p.id == i.profile_id))
-        .where(_p.root_id.in_(roots), i.type.in_(["email", "phone"]))
+        select(i.profile_id, i.type, i.value, i.created_ms)
+        .where(i.profile_id.in_(sorted(owner)))  # by its index: a type filter could scan
         .order_by(i.created_ms)
     )
     found: dict[str, dict[str, str]] = {}
-    for root, kind, value in conn.execute(stmt):
-        found.setdefault(root, {}).setdefault(kind, value)
+    for pid, kind, value, _ in conn.execute(stmt):
+        if kind in ("email", "phone"):
+            found.setdefault(owner[pid], {}).setdefault(kind, value)
     return {root: (v.get("email"), v.get("phone")) for root, v in found.items()}
 
 
@@ -294,7 +332,8 @@ def profile_summaries(
     rows: dict[str, dict[str, Any]] = {}
     for part in repo.chunks(sorted(set(profile_ids))):
         stmt = select(_r.profile_id, _r.created_ms, _r.last_seen_ms, _r.events).where(
-            _r.workspace_id == workspace_id, _r.profile_id.in_(part)
+            (_r.workspace_id + "") == workspace_id,
+            _r.profile_id.in_(part),  # by key
         )
         rows.update((r.profile_id, dict(r._mapping)) for r in conn.execute(stmt))
     ordered = [rows[pid] for pid in dict.fromkeys(profile_ids) if pid in rows]

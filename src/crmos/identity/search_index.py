@@ -11,12 +11,13 @@ the same profile at once (PostgreSQL blocks the second on the row until the firs
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, Engine, delete, func, select
 
+from crmos.core.periodic import Periodic
 from crmos.identity import repo
 from crmos.identity.search_tokens import (
     MAX_TOKENS,
@@ -100,24 +101,21 @@ def index_profiles(
     """Re-index the live trees of ``profile_ids`` now (ids gone from the store lose entries)."""
     if not profile_ids:
         return
-    found = dict(
-        conn.execute(
-            select(_p.id, _p.root_id).where(
-                _p.workspace_id == workspace_id, _p.id.in_(sorted(profile_ids))
-            )
-        ).all()
-    )
+    stmt = select(_p.id, _p.root_id, _p.workspace_id).where(_p.id.in_(sorted(profile_ids)))
+    # By primary key alone: with the workspace in the WHERE, SQLite walks the workspace index.
+    found = {pid: root for pid, root, ws in conn.execute(stmt) if ws == workspace_id}
     roots = sorted(set(found.values()))
     trees = _trees(conn, roots)
     stale = set(profile_ids) | {pid for members in trees.values() for pid in members}
     forget(conn, workspace_id, stale)
     tokens, rows = _entries(conn, key, workspace_id, trees)
-    if tokens:
-        stmt = insert_ignore(conn.engine, profile_search_tokens)
-        repo.bulk_insert(conn, profile_search_tokens, tokens, stmt)
+    if tokens:  # in key order: neighbouring inserts touch the same b-tree pages
+        tokens.sort(key=lambda row: row["token"])
+        ignore = insert_ignore(conn.engine, profile_search_tokens)
+        repo.bulk_insert(conn, profile_search_tokens, tokens, ignore)
     if rows:  # ignore: a concurrent indexer of the same tree may have written it first
-        stmt = insert_ignore(conn.engine, profile_search_rows)
-        repo.bulk_insert(conn, profile_search_rows, rows, stmt)
+        ignore = insert_ignore(conn.engine, profile_search_rows)
+        repo.bulk_insert(conn, profile_search_rows, rows, ignore)
 
 
 def forget(conn: Connection, workspace_id: str, profile_ids: Iterable[str]) -> dict[str, int]:
@@ -166,13 +164,14 @@ def _entries(
             words[owner[pid]].add(touchpoint_token(source))
     tokens: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
+    memo: dict[str, bytes] = {}
     for part in repo.chunks(sorted(trees)):
         for pid, traits, created in conn.execute(
             select(_p.id, _p.traits, _p.created_ms).where(_p.id.in_(part))
         ):
             view = orjson.loads(traits)
             found = words[pid] | trait_tokens({n: e[0] for n, e in view.items()})
-            hashed = blind(key, sorted(found)[:MAX_TOKENS])
+            hashed = blind(key, sorted(found)[:MAX_TOKENS], memo)
             tokens.extend(
                 {"workspace_id": workspace_id, "token": h, "profile_id": pid} for h in hashed
             )
@@ -189,3 +188,46 @@ def reindex_workspace(conn: Connection, key: bytes, workspace_id: str) -> int:
     marked = mark_workspace(conn, workspace_id)
     index_pending(conn, key, workspace_id)
     return marked
+
+
+def catch_up(engine: Engine, key: bytes, workspace_id: str) -> int:
+    """Index what identity marked stale in the workspace, so a listing that follows shows every
+    committed change; takes no write lock when nothing is pending. Returns how many."""
+    with engine.connect() as conn:
+        if not has_pending(conn, workspace_id):
+            return 0
+    with engine.begin() as conn:
+        return index_pending(conn, key, workspace_id)
+
+
+class SearchIndexer:
+    """A thread indexing pending profiles of every workspace every ``every_s`` seconds, in
+    transactions of at most ``BATCH`` profiles, so listings rarely have any left to do."""
+
+    def __init__(self, engine: Engine, key_for: Callable[[str], bytes], every_s: float) -> None:
+        self._engine = engine
+        self._key_for = key_for
+        self._thread = Periodic("crmos-profile-search", every_s, self.run_once)
+
+    def start(self) -> None:
+        """Start indexing in the background."""
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop after the current pass."""
+        self._thread.close(timeout=30)
+
+    def run_once(self) -> int:
+        """Index everything pending now; returns how many profiles."""
+        with self._engine.connect() as conn:
+            spaces = list(conn.execute(select(_q.workspace_id).distinct()).scalars())
+        done = 0
+        for ws in spaces:
+            key = self._key_for(ws)
+            while True:
+                with self._engine.begin() as conn:
+                    claimed = index_pending(conn, key, ws, limit=BATCH)
+                done += claimed
+                if claimed < BATCH:
+                    break
+        return done

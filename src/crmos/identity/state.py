@@ -58,6 +58,9 @@ class WorkspaceState:
         self.parent: dict[str, str] = {}
         self.live: dict[str, Live] = {}
         self.seen_conflicts: set[tuple[str, Key, str | None, str | None]] = set()
+        self.search_marked: dict[tuple[str, str], int] = {}
+        """When this stitcher last marked (profile, touchpoint) for the search index, for
+        events alone (epoch ms)."""
         self.complete = False
         """True while ``origin`` holds every identifier of the workspace: set when the state
         starts on a workspace without identifiers (a new workspace, a backfill) and cleared by
@@ -85,6 +88,7 @@ class WorkspaceState:
             self.complete = False
             evict_oldest(self.origin)
             evict_oldest(self.live)
+            evict_oldest(self.search_marked)
             self.seen_conflicts.clear()
 
     def prefetch(self, conn: Connection, claims: Iterable[Claim]) -> None:

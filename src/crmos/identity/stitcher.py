@@ -37,6 +37,8 @@ from crmos.store.tables_identity import (
 )
 
 _p = profiles.c
+SEEN_SLACK_MS = 600_000
+"""How long a profile's search row may show an older last-seen time (see ``_touched``)."""
 # Driver-level, as bulk inserts are: SQLAlchemy's per-row parameter processing would cost more
 # than the statement itself.
 _SET_TRAITS = f"UPDATE {profiles.name} SET traits = {{0}}, updated_ms = {{0}} WHERE id = {{0}}"
@@ -148,11 +150,21 @@ def flush(conn: Connection, plan: Plan) -> None:
 
 
 def _touched(plan: Plan) -> set[str]:
-    """The profiles whose search entries the plan makes stale (see ``search_index``)."""
+    """The profiles whose search entries the plan makes stale (see ``search_index``).
+
+    New profiles, identifiers, traits and merges always count. A profile that only had
+    events counts once per ``SEEN_SLACK_MS`` and touchpoint per stitcher: its search row's
+    last-seen time may lag that much, and a busy person is not re-marked for every batch.
+    """
     out = set(plan.created) | plan.dirty
     out.update(row["profile_id"] for row in plan.identifiers)
-    out.update(row["profile_id"] for row in plan.events)
     out.update(m["other_id"] for m in plan.merges)
+    marked, now = plan.state.search_marked, plan.now_ms
+    for row in plan.events:
+        seen = (row["profile_id"], row["source"])
+        if seen[0] not in out and now - marked.get(seen, 0) >= SEEN_SLACK_MS:
+            out.add(seen[0])
+            marked[seen] = now
     return out
 
 

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import Engine
 
 from crmos.api.auth import ReadKey
-from crmos.api.routes.profile_search import PROBLEMS, catch_up
+from crmos.api.routes.profile_search import PROBLEMS
 from crmos.core.errors import Problem, ValidationError
 from crmos.graph import get_account, list_accounts
-from crmos.identity import profile_summaries
+from crmos.identity import catch_up, profile_summaries
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 

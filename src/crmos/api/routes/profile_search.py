@@ -19,8 +19,7 @@ from crmos.graph import members, profiles_scoring
 from crmos.identity import (
     ProfileFilters,
     Sort,
-    has_pending,
-    index_pending,
+    catch_up,
     roots_of,
     search_profiles,
 )
@@ -115,15 +114,6 @@ def list_profiles(request: Request, workspace_id: str, query: ProfileQuery) -> d
             conn, key, workspace_id, query.q or "", filters, query.sort, query.cursor, query.limit
         )
     return page.as_dict()
-
-
-def catch_up(engine: Engine, key: bytes, workspace_id: str) -> None:
-    """Index what identity marked stale, so a listing shows every committed change."""
-    with engine.connect() as conn:
-        if not has_pending(conn, workspace_id):
-            return
-    with engine.begin() as conn:
-        index_pending(conn, key, workspace_id)
 
 
 def _within(conn: Connection, workspace_id: str, query: ProfileQuery) -> frozenset[str] | None:
