@@ -24,6 +24,7 @@ from crmos.core.errors import CrmosError
 from crmos.core.settings import ConnectorSettings, Settings, load_settings
 from crmos.demo import generate
 from crmos.demo.director import configure, play
+from crmos.demo.eraser import GROUND_TRUTH
 from crmos.demo.scenarios import Outcome, evaluate
 from crmos.demo.stage import Stage
 from crmos.store import Workspace
@@ -63,7 +64,7 @@ def demo(
         with _container(settings) as c:
             ws = _demo_workspace(c)
             c.start_workers()
-            outcomes = _act(c, ws, seed, people, deadline, host, port)
+            outcomes = _act(c, ws, stage, seed, people, deadline, host, port)
             failed = [o for o in outcomes if not o.ok]
             if not serve:
                 sys.exit(1 if failed else 0)
@@ -95,22 +96,23 @@ def scenarios(
 def _act(
     c: Container,
     ws: Workspace,
+    stage: Stage,
     seed: int,
     people: int,
     deadline: float,
     host: str | None,
     port: int | None,
 ) -> list[Outcome]:
-    published = configure(c, ws.id)
+    published = configure(c, ws.id, stage.downstream())
     if published:
         console.print(f"example playbooks in force: {', '.join(published)}")
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     world = generate(seed=seed, people=people, now=end)
     out = c.settings.home / "demo"
-    _write_ground_truth(out / "ground_truth.csv", world.ground_truth())
+    _write_ground_truth(out / GROUND_TRUTH, world.ground_truth())
     console.print(
         f"demo world: {len(world.companies)} companies, {len(world.people)} people, "
-        f"{len(world.events)} events; ground truth in {out / 'ground_truth.csv'}"
+        f"{len(world.events)} events; ground truth in {out / GROUND_TRUTH}"
     )
     played = play(c, ws.id, world, end, deadline, say=console.print)
     console.print(
@@ -148,12 +150,15 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from crmos.api import create_app
+    from crmos.demo.api import router
 
     with _container(settings) as c:
         bind_host = host or c.settings.server.host
         bind_port = port or c.settings.server.port
         console.print(f"crmos serving on [bold]http://{bind_host}:{bind_port}[/] (Ctrl-C stops)")
-        uvicorn.run(create_app(c), host=bind_host, port=bind_port, log_level="warning")
+        app = create_app(c)
+        app.include_router(router)  # /api/v1/demo/outbox, /chat, /scenarios
+        uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning")
 
 
 @contextmanager

@@ -19,22 +19,23 @@ def erasure(seen: Seen, conn: Connection) -> Outcome:
     """10: a German complaint asking for deletion -> GDPR erasure, letters in de and en."""
     name = "Erasure in Germany"
     where = [seen.api("/api/v1/dsr?kind=erasure"), "crmos dsr list", "crmos audit verify"]
-    complainer = seen.marked(10, "identify")
     requests = [
         r
         for r in seen.c.compliance.requests(seen.workspace_id, limit=500)
-        if r.kind == "erasure" and r.origin != "api"
+        if r.kind == "erasure" and r.origin.startswith("event:")
     ]
-    if not complainer or not requests:
+    if not requests:
         return failed(10, name, "no erasure request", where, "the complaint started no erasure")
-    request = seen.c.compliance.request(seen.workspace_id, requests[0].id)
+    request = seen.c.compliance.request(seen.workspace_id, requests[-1].id)
     where[:1] = [seen.api(f"/api/v1/dsr/{request.id}"), f"crmos dsr show {request.id}"]
+    where.append(seen.api(f"/api/v1/dsr/{request.id}/letter?locale=de"))
     letters = sorted((request.letters or {}).keys())
-    still = seen.profile(conn, complainer[0])
+    proof = (request.report or {}).get("verification", {})
+    copies = proof.get("readable_copies")
     happened = (
-        f"request {request.id} ({request.origin}, packs {', '.join(request.packs) or '-'}): "
-        f"{request.status}; letters in {', '.join(letters) or 'none'}; profile "
-        f"{'still found' if still else 'no longer found'} by its identifiers"
+        f"complaint -> {request.id} (packs {', '.join(request.packs) or '-'}): "
+        f"{request.status}; letters in {', '.join(letters) or 'none'}; {copies} readable "
+        f"copies in {proof.get('tables_scanned')} tables and the home's files afterwards"
     )
     if request.status != "completed":
         reason = request.reason or request.status
@@ -43,8 +44,8 @@ def erasure(seen: Seen, conn: Connection) -> Outcome:
         return failed(10, name, happened, where, "GDPR did not govern the erasure")
     if not {"de", "en"} <= {letter.split("-")[0] for letter in letters}:
         return failed(10, name, happened, where, "the letters are not in German and English")
-    if still is not None:
-        return failed(10, name, happened, where, "the person is still found by an identifier")
+    if copies != 0:
+        return failed(10, name, happened, where, "readable copies remain")
     return Outcome(10, name, happened, where, True)
 
 

@@ -77,10 +77,13 @@ class Played:
     settled: bool
 
 
-def configure(c: Container, workspace_id: str) -> list[str]:
-    """Compliance settings and the example playbooks, before any event; what was published."""
+def configure(
+    c: Container, workspace_id: str, downstream: list[dict[str, Any]] | None = None
+) -> list[str]:
+    """Compliance settings (with the systems erasure must reach) and the example playbooks,
+    before any event; the playbook ids published."""
     current = c.compliance.settings.get(workspace_id)
-    wanted = current.model_dump() | COMPLIANCE
+    wanted = current.model_dump() | COMPLIANCE | {"downstream": downstream or []}
     if current.model_dump() != wanted:
         c.compliance.settings.put(workspace_id, wanted, ACTOR)
     return c.playbooks.publish_examples(workspace_id, ACTOR)

@@ -1,9 +1,9 @@
 """The demo's stage: every system its scenarios reach, on loopback, for as long as it runs.
 
 The ERP, MES, SCM and service-desk simulators (their state kept in files, so that
-`crmos demo scenarios` can count their side effects from another process), an SMTP sink and a
-chat-webhook sink. :meth:`Stage.connectors` is the ``connectors`` settings that point crmos at
-them.
+`crmos demo scenarios` can count their side effects from another process), an SMTP sink, a
+chat-webhook sink, and the erasure webhook of the demo's own files. :meth:`Stage.connectors`
+is the ``connectors`` settings that point crmos at them.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from crmos.connectors.sim import DOMAINS, Simulator
 from crmos.connectors.sim.state import SimState
+from crmos.demo.eraser import FilesEraser
 from crmos.demo.sinks import ChatSink, SmtpSink
 
 SIMULATORS = ("erp", "mes", "scm", "servicedesk")
@@ -31,6 +32,7 @@ class Stage:
         self.simulators: dict[str, Simulator] = {}
         self.smtp: SmtpSink | None = None
         self.chat: ChatSink | None = None
+        self.eraser: FilesEraser | None = None
         self._stack = ExitStack()
 
     def start(self) -> Stage:
@@ -46,6 +48,8 @@ class Stage:
             starting.callback(self.smtp.stop)
             self.chat = ChatSink(self.folder).start()
             starting.callback(self.chat.stop)
+            self.eraser = FilesEraser(self.folder).start()
+            starting.callback(self.eraser.stop)
             self._stack = starting.pop_all()
         (self.folder / "stage.json").write_text(json.dumps(self.describe(), indent=2))
         return self
@@ -70,6 +74,11 @@ class Stage:
             "chat_webhooks": {n: {"platform": "slack", "url": f"{chat}/{n}"} for n in WEBHOOKS},
         }
 
+    def downstream(self) -> list[dict[str, Any]]:
+        """The compliance ``downstream`` entry that makes erasures reach the demo's files."""
+        assert self.eraser is not None, "start the stage first"
+        return [{"name": "demo-files", "kind": "webhook", "url": self.eraser.url}]
+
     def describe(self) -> dict[str, Any]:
         """Where each counterpart listens (written to ``stage.json`` for the tour)."""
         settings = self.connectors()
@@ -77,6 +86,7 @@ class Stage:
             "simulators": settings["base_urls"],
             "smtp": f"smtp://127.0.0.1:{settings['smtp']['port']}",
             "chat": {name: hook["url"] for name, hook in settings["chat_webhooks"].items()},
+            "erasure_webhook": self.downstream()[0]["url"],
         }
 
 
