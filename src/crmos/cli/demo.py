@@ -84,8 +84,8 @@ def scenarios(
             raise typer.Exit(66)
         outcomes = evaluate(c, ws.id, _link(c, None, None))
     if as_json:
-        data = {"scenarios": [o.as_dict() for o in outcomes]}
-        data["ok"] = sum(o.ok for o in outcomes)
+        scenarios = [o.as_dict() for o in outcomes]
+        data = {"scenarios": scenarios, "ok": sum(o.ok for o in outcomes)}
         console.print_json(json.dumps(data, ensure_ascii=False))
     else:
         _print(outcomes)

@@ -52,7 +52,7 @@ COMPLIANCE = {
 US; the DSA for complaints), CPF/CNPJ checks at intake, a Berlin team answering complaints."""
 CONSENT_SCENARIOS = (1, 9)
 """Scenarios whose customers receive marketing e-mail, and so signed up for it."""
-RUNS = {
+RUNS: dict[str, list[dict[str, Any]]] = {
     "framework_agreement": [
         {"customer_id": "acme", "amount": 120_000},
         {"customer_id": "globex", "amount": 60_000},  # over its 50,000 limit: compensates
