@@ -26,7 +26,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env | {"COLUMNS": "200"}
 
 
-def test_demo_without_serving_acts_out_all_twelve_scenarios_and_judges_them_ok(
+def test_demo_without_serving_judges_all_twelve_scenarios_ok_and_repeats_idempotently(
     tmp_path: Path,
 ) -> None:
     env = _env(tmp_path)
@@ -46,6 +46,15 @@ def test_demo_without_serving_acts_out_all_twelve_scenarios_and_judges_them_ok(
     failed = {s["number"]: s["reason"] for s in scenarios if s["status"] != "ok"}
     assert failed == {}
     assert all(s["happened"] and s["where"] for s in scenarios)
+    truth = (tmp_path / "home" / "demo" / "ground_truth.csv").read_text().splitlines()
+    assert truth[0].startswith("person_id") and len(truth) > 60
+
+    again = subprocess.run(
+        [CRMOS, "demo", "--no-serve", *SMALL_WORLD], env=env, capture_output=True, timeout=280
+    )
+    output = again.stdout.decode()
+    assert again.returncode == 0, output + again.stderr.decode()
+    assert "0 events stored" in output and "0 runs started" in output
 
 
 def test_demo_server_shows_its_outbox_and_stops_its_counterparts_on_exit(tmp_path: Path) -> None:

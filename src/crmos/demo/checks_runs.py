@@ -128,15 +128,15 @@ def service_ticket(seen: Seen, conn: Connection) -> Outcome:
     desk_unknown = _effects(seen, unknown.run.id)["servicedesk"]["operations"]
     happened = (
         f"dev-1001 (alarm E42): run {known.run.status}, defect attached "
-        f"{desk_known['attach_defect']}x, engineers sent {desk_known['dispatch_engineer']}; "
+        f"{desk_known['attach']}x, engineers sent {desk_known['dispatch']}; "
         f"dev-1002 (no known defect): run {unknown.run.status}, engineers sent "
-        f"{desk_unknown['dispatch_engineer']}"
+        f"{desk_unknown['dispatch']}"
     )
     if known.run.status != "completed" or unknown.run.status != "completed":
         return failed(8, name, happened, where, "a ticket run did not complete")
-    if (desk_known["attach_defect"], desk_known["dispatch_engineer"]) != (1, 0):
+    if (desk_known["attach"], desk_known["dispatch"]) != (1, 0):
         return failed(8, name, happened, where, "the known defect did not replace the visit")
-    if desk_unknown["dispatch_engineer"] != 1:
+    if desk_unknown["dispatch"] != 1:
         return failed(8, name, happened, where, "the unknown fault got no engineer")
     return Outcome(8, name, happened, where, True)
 

@@ -148,12 +148,12 @@ SERVICEDESK = Domain(
     routes=(
         Route("POST", "/tickets", "open_ticket", open_ticket, write=True),
         _undo("POST", "/tickets/{ticket_id}/close", "close_ticket", close_ticket),
-        Route("POST", "/tickets/{ticket_id}/defects", "attach_defect", attach_defect, write=True),
-        _undo("POST", "/attachments/{attachment_id}/remove", "detach_defect", detach_defect),
+        Route("POST", "/tickets/{ticket_id}/defects", "attach", attach_defect, write=True),
+        _undo("POST", "/attachments/{attachment_id}/remove", "detach", detach_defect),
         Route(
             "POST",
             "/tickets/{ticket_id}/dispatches",
-            "dispatch_engineer",
+            "dispatch",
             dispatch_engineer,
             write=True,
         ),
