@@ -24,8 +24,8 @@ from crmos.core.errors import CrmosError
 from crmos.core.settings import ConnectorSettings, Settings, load_settings
 from crmos.demo import generate
 from crmos.demo.director import configure, play
-from crmos.demo.eraser import GROUND_TRUTH
-from crmos.demo.scenarios import Outcome, evaluate
+from crmos.demo.eraser import GROUND_TRUTH, forget_erased
+from crmos.demo.scenarios import Outcome, evaluate, unexpected_runs
 from crmos.demo.stage import Stage
 from crmos.store import Workspace
 
@@ -65,7 +65,7 @@ def demo(
             ws = _demo_workspace(c)
             c.start_workers()
             outcomes = _act(c, ws, stage, seed, people, deadline, host, port)
-            failed = [o for o in outcomes if not o.ok]
+            failed = [o for o in outcomes if not o.ok] + unexpected_runs(c, ws.id)
             if not serve:
                 sys.exit(1 if failed else 0)
         _serve(settings, host, port)
@@ -83,13 +83,14 @@ def scenarios(
             err_console.print("no demo workspace here yet; run `crmos demo` first")
             raise typer.Exit(66)
         outcomes = evaluate(c, ws.id, _link(c, None, None))
+        surprises = unexpected_runs(c, ws.id)
     if as_json:
         scenarios = [o.as_dict() for o in outcomes]
         data = {"scenarios": scenarios, "ok": sum(o.ok for o in outcomes)}
-        console.print_json(json.dumps(data, ensure_ascii=False))
+        console.print_json(json.dumps(data | {"unexpected_runs": surprises}, ensure_ascii=False))
     else:
-        _print(outcomes)
-    if not all(o.ok for o in outcomes):
+        _print(outcomes, surprises)
+    if surprises or not all(o.ok for o in outcomes):
         raise typer.Exit(1)
 
 
@@ -107,8 +108,9 @@ def _act(
     if published:
         console.print(f"example playbooks in force: {', '.join(published)}")
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    world = generate(seed=seed, people=people, now=end)
     out = c.settings.home / "demo"
+    # People erased by an earlier run stay erased: their events are not played again.
+    world = forget_erased(generate(seed=seed, people=people, now=end), out)
     _write_ground_truth(out / GROUND_TRUTH, world.ground_truth())
     console.print(
         f"demo world: {len(world.companies)} companies, {len(world.people)} people, "
@@ -122,12 +124,12 @@ def _act(
     if not played.settled:
         err_console.print(f"some work was still going after {deadline:g} s (--deadline)")
     outcomes = evaluate(c, ws.id, _link(c, host, port))
-    _print(outcomes)
+    _print(outcomes, unexpected_runs(c, ws.id))
     _announce(c, host, port)
     return outcomes
 
 
-def _print(outcomes: list[Outcome]) -> None:
+def _print(outcomes: list[Outcome], surprises: list[str]) -> None:
     table = Table(title="The twelve scenarios of the design", show_lines=True)
     for column in ("#", "scenario", "what happened", "where to look", "status"):
         table.add_column(column, overflow="fold")

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 
 from crmos.api.auth import ReadKey
 from crmos.bootstrap import Container
-from crmos.demo.scenarios import evaluate
+from crmos.demo.scenarios import evaluate, unexpected_runs
 from crmos.demo.sinks import read_chat, read_outbox
 
 router = APIRouter(prefix="/api/v1/demo", tags=["demo"])
@@ -51,4 +51,6 @@ def get_scenarios(request: Request, key: ReadKey) -> dict[str, Any]:
     and where to look."""
     base = str(request.base_url).rstrip("/")
     outcomes = evaluate(_c(request), key.workspace_id, base)
-    return {"data": [o.as_dict() for o in outcomes], "ok": sum(o.ok for o in outcomes)}
+    surprises = unexpected_runs(_c(request), key.workspace_id)
+    data = [o.as_dict() for o in outcomes]
+    return {"data": data, "ok": sum(o.ok for o in outcomes), "unexpected_runs": surprises}

@@ -19,7 +19,7 @@ def promotion(seen: Seen, conn: Connection) -> Outcome:
     """2: buyers of the last 48 h leave the running promotion's audience as they buy."""
     name = "Promotion suppression"
     found = [a for a in list_audiences(conn, seen.workspace_id) if a.name == PROMOTION_AUDIENCE]
-    where = [seen.api("/api/v1/audiences"), "crmos graph audiences list"]
+    where = [seen.api("/api/v1/audiences"), seen.cli("graph audiences list")]
     if not found:
         return failed(2, name, "-", where, f"no audience '{PROMOTION_AUDIENCE}'")
     audience = found[0]
@@ -53,11 +53,11 @@ def stitching(seen: Seen, conn: Connection) -> Outcome:
     introduced = seen.marked(3, "identify")
     profiles = {e["touchpoint"]: seen.profile(conn, e) for e in introduced}
     distinct = {p for p in profiles.values() if p is not None}
-    where = ["crmos identity show PROFILE"]
+    where: list[str] = []
     if len(distinct) == 1:
         profile = next(iter(distinct))
         view = profile_view(conn, seen.workspace_id, profile)
-        where = [seen.api(f"/api/v1/profiles/{profile}"), f"crmos identity show {profile}"]
+        where = [seen.api(f"/api/v1/profiles/{profile}"), seen.cli(f"identity show {profile}")]
         happened = (
             f"{', '.join(sorted(profiles))} -> one profile with "
             f"{len(view['identifiers'])} identifiers, {len(view['merged_ids'])} merges"
@@ -82,7 +82,7 @@ def relation(seen: Seen, conn: Connection) -> Outcome:
     source = node_id("account", funded)
     where = [
         seen.api(f"/api/v1/graph/nodes/{source}/neighbourhood?edge_type=potential_partner"),
-        f"crmos graph neighbours {source} --type potential_partner",
+        seen.cli(f"graph neighbours {source} --type potential_partner"),
     ]
     edges = list(neighbours(conn, seen.workspace_id, [source], ["potential_partner"], 50))
     weights = {str(r[3]): float(r[2]) for r in edges}
@@ -102,7 +102,10 @@ def role(seen: Seen, conn: Connection) -> Outcome:
     profile = seen.profile(conn, people[0]) if people else None
     if profile is None:
         return failed(5, name, "-", [], "the API-docs reader has no profile")
-    where = [seen.api(f"/api/v1/graph/profiles/{profile}/scores"), f"crmos graph scores {profile}"]
+    where = [
+        seen.api(f"/api/v1/graph/profiles/{profile}/scores"),
+        seen.cli(f"graph scores {profile}"),
+    ]
     scores = {s["name"]: s for s in scores_of(conn, seen.workspace_id, profile)}
     score = scores.get("technical_decision_maker")
     if score is None:
@@ -122,7 +125,7 @@ def conflict(seen: Seen, conn: Connection) -> Outcome:
     people = seen.marked(6, "identify")
     phones = {e["traits"].get("phone") for e in people} - {None}
     profiles = {p for p in (seen.profile(conn, e) for e in people) if p is not None}
-    where = [seen.api("/api/v1/identity/review"), "crmos identity reviews"]
+    where = [seen.api("/api/v1/identity/review"), seen.cli("identity review")]
     tickets = [
         r
         for r in list_reviews(conn, seen.workspace_id, limit=500)

@@ -31,14 +31,14 @@ def renewal_risk(seen: Seen, conn: Connection) -> Outcome:
     email = people[0]["traits"]["email"]
     buyer = seen.profile(conn, people[0])
     firings = _firings(seen, "renewal-risk")
-    where = [seen.api("/api/v1/playbooks/renewal-risk/firings"), "crmos playbooks firings"]
+    where = [seen.api("/api/v1/playbooks/renewal-risk/firings"), seen.cli("playbooks firings")]
     mine = [f for f in firings if f["profile_id"] == buyer]
     others = [f for f in firings if f["profile_id"] != buyer]
     if not mine:
         return failed(1, name, f"{len(firings)} firings", where, "no firing for the buyer")
     run = seen.c.runs.get(seen.workspace_id, mine[0]["run_id"]) if mine[0]["run_id"] else None
     if run is not None:
-        where += [seen.api(f"/api/v1/runs/{run.run.id}"), f"crmos runs show {run.run.id}"]
+        where += [seen.api(f"/api/v1/runs/{run.run.id}"), seen.cli(f"runs show {run.run.id}")]
     where.append(seen.api("/api/v1/demo/outbox"))
     mails = _mail_to(seen, email)
     hooks = Counter(m["webhook"] for m in seen.chat)
@@ -88,17 +88,18 @@ def framework_agreement(seen: Seen, conn: Connection) -> Outcome:
     name = "Framework agreement saga"
     good = _run_for(seen, "framework_agreement", "customer_id", "acme")
     bad = _run_for(seen, "framework_agreement", "customer_id", "globex")
-    where = [seen.api("/api/v1/runs?status=compensated"), "crmos runs list"]
+    where = [seen.api("/api/v1/runs?status=compensated"), seen.cli("runs list")]
     if good is None or bad is None:
         return failed(7, name, "-", where, "the demo's two agreement runs were not started")
-    where += [f"crmos runs show {good.run.id}", f"crmos runs show {bad.run.id}"]
+    where += [seen.cli(f"runs show {good.run.id}"), seen.cli(f"runs show {bad.run.id}")]
     ok_fx, bad_fx = _effects(seen, good.run.id), _effects(seen, bad.run.id)
     applied = {k: sum(v["operations"].values()) for k, v in ok_fx.items()}
     duplicates = sum(v["duplicates"] for v in (*ok_fx.values(), *bad_fx.values()))
     left = sum(v["open"] for v in bad_fx.values())
     happened = (
         f"acme: {good.run.status}, side effects erp {applied['erp']}, mes {applied['mes']}, "
-        f"scm {applied['scm']}; globex: {bad.run.status} at step {bad.run.failed_step} "
+        f"scm {applied['scm']}; globex (over its credit limit, expected to roll back): "
+        f"{bad.run.status} at step {bad.run.failed_step} "
         f"({sum(v['compensated'] for v in bad_fx.values())} undone, {left} left); "
         f"{duplicates} duplicate side effects"
     )
@@ -120,10 +121,10 @@ def service_ticket(seen: Seen, conn: Connection) -> Outcome:
     name = "Service ticket meets MES"
     known = _run_for(seen, "service_ticket", "device_id", "dev-1001")
     unknown = _run_for(seen, "service_ticket", "device_id", "dev-1002")
-    where = [seen.api("/api/v1/decisions"), "crmos runs list"]
+    where = [seen.api("/api/v1/decisions"), seen.cli("runs list")]
     if known is None or unknown is None:
         return failed(8, name, "-", where, "the demo's two ticket runs were not started")
-    where += [f"crmos runs show {known.run.id}", f"crmos runs show {unknown.run.id}"]
+    where += [seen.cli(f"runs show {known.run.id}"), seen.cli(f"runs show {unknown.run.id}")]
     desk_known = _effects(seen, known.run.id)["servicedesk"]["operations"]
     desk_unknown = _effects(seen, unknown.run.id)["servicedesk"]["operations"]
     happened = (
@@ -146,7 +147,7 @@ def insurance_renewal(seen: Seen, conn: Connection) -> Outcome:
     name = "Insurance renewal outbound"
     holders = seen.marked(9, "identify")
     firings = _firings(seen, "insurance-renewal")
-    where = [seen.api("/api/v1/playbooks/insurance-renewal/firings"), "crmos playbooks firings"]
+    where = [seen.api("/api/v1/playbooks/insurance-renewal/firings"), seen.cli("playbooks firings")]
     where.append(seen.api("/api/v1/demo/outbox"))
     by_profile = {f["profile_id"]: f for f in firings}
     lines, problems = [], []

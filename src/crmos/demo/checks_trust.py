@@ -18,7 +18,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 def erasure(seen: Seen, conn: Connection) -> Outcome:
     """10: a German complaint asking for deletion -> GDPR erasure, letters in de and en."""
     name = "Erasure in Germany"
-    where = [seen.api("/api/v1/dsr?kind=erasure"), "crmos dsr list", "crmos audit verify"]
+    where = [seen.api("/api/v1/dsr?kind=erasure"), seen.cli("dsr list"), seen.cli("audit verify")]
     requests = [
         r
         for r in seen.c.compliance.requests(seen.workspace_id, limit=500)
@@ -27,7 +27,7 @@ def erasure(seen: Seen, conn: Connection) -> Outcome:
     if not requests:
         return failed(10, name, "no erasure request", where, "the complaint started no erasure")
     request = seen.c.compliance.request(seen.workspace_id, requests[-1].id)
-    where[:1] = [seen.api(f"/api/v1/dsr/{request.id}"), f"crmos dsr show {request.id}"]
+    where[:1] = [seen.api(f"/api/v1/dsr/{request.id}"), seen.cli(f"dsr show {request.id}")]
     where.append(seen.api(f"/api/v1/dsr/{request.id}/letter?locale=de"))
     letters = sorted((request.letters or {}).keys())
     proof = (request.report or {}).get("verification", {})
@@ -52,7 +52,7 @@ def erasure(seen: Seen, conn: Connection) -> Outcome:
 def brazil_invoice(seen: Seen, conn: Connection) -> Outcome:
     """11: a mistyped CPF is refused at intake with a clear reason; the right one is stored."""
     name = "Brazil invoice (CPF/CNPJ)"
-    where = [seen.api("/api/v1/intake/stats"), "crmos compliance validate br.cpf NUMBER"]
+    where = [seen.api("/api/v1/intake/stats"), seen.cli("compliance settings show")]
     invoices = seen.marked(11, "track", "Invoice Requested")
     if not invoices:
         return failed(11, name, "-", where, "the demo world has no invoice story (cast.json)")
@@ -83,7 +83,7 @@ def dsa_complaint(seen: Seen, conn: Connection) -> Outcome:
     """12: a complaint on Friday 16:00 Berlin is due after the weekend, in business hours."""
     name = "DSA complaint SLA"
     where = [seen.api("/api/v1/compliance/complaints"), seen.api("/api/v1/compliance/heatmap")]
-    where.append("crmos compliance complaints")
+    where.append(seen.cli("compliance complaints"))
     told = seen.marked(12, "track", "Complaint Submitted")
     people = seen.marked(12, "identify")
     profile = seen.profile(conn, people[0]) if people else None

@@ -10,6 +10,7 @@ person from both files and answers with a confirmation (404 when it held nothing
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,14 +18,45 @@ from pathlib import Path
 from typing import Any
 
 from crmos.demo.cast import CAST_FILE
+from crmos.demo.model import IDENTIFIERS, World
 
 GROUND_TRUTH = "ground_truth.csv"
+ERASED = "erased.sha256"
+"""SHA-256 digests of the identifiers of people erased here, one a line: a re-run of the demo
+must not bring them back, and a digest is no readable copy of the identifier."""
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.lower().encode()).hexdigest()
+
+
+def erased_digests(folder: Path) -> set[str]:
+    """The digests of every identifier erased from the demo's files so far."""
+    path = folder / ERASED
+    return set(path.read_text().split()) if path.exists() else set()
+
+
+def forget_erased(world: World, folder: Path) -> World:
+    """The world without the people erased by an earlier demo, and without their events."""
+    gone = erased_digests(folder)
+    if not gone:
+        return world
+    names = {p.id: {getattr(p, k) for k, _ in IDENTIFIERS} - {None} for p in world.people}
+    erased = {pid for pid, values in names.items() if any(_digest(v) in gone for v in values)}
+    if not erased:
+        return world
+    hidden = set().union(*(names[pid] for pid in erased))
+    events = [e for e in world.events if not {e.get("userId"), e.get("anonymousId")} & hidden]
+    people = [p for p in world.people if p.id not in erased]
+    return World(world.companies, people, events)
 
 
 def erase_people(folder: Path, values: set[str]) -> int:
     """Remove every ground-truth row of the people holding one of ``values``, and the cast's
     events that name them; how many rows and events went."""
     removed = 0
+    with (folder / ERASED).open("a", encoding="utf-8") as fh:
+        fh.writelines(f"{_digest(v)}\n" for v in sorted(values))
     truth = folder / GROUND_TRUTH
     if truth.exists():
         with truth.open(newline="", encoding="utf-8") as fh:

@@ -43,6 +43,7 @@ class Seen:
 
     c: Container
     workspace_id: str
+    workspace_name: str
     base: str
     folder: Path
     cast: dict[str, list[dict[str, Any]]]
@@ -57,6 +58,10 @@ class Seen:
             for e in self.cast.get(str(number), [])
             if (kind is None or e["type"] == kind) and (name is None or e["event"] == name)
         ]
+
+    def cli(self, command: str) -> str:
+        """A command line that shows it, runnable as written against the demo's home."""
+        return f"crmos {command} --workspace {self.workspace_name}"
 
     def api(self, path: str) -> str:
         """An API address on the demo server."""

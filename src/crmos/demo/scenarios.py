@@ -17,7 +17,11 @@ from crmos.demo.cast import read_cast
 from crmos.demo.judging import Outcome, Seen
 from crmos.demo.sinks import read_chat, read_outbox
 
-__all__ = ["Outcome", "evaluate"]
+__all__ = ["EXPECTED_TO_FAIL", "Outcome", "evaluate", "unexpected_runs"]
+
+EXPECTED_TO_FAIL = {("framework_agreement", "customer_id", "globex")}
+"""Runs a scenario expects to end rolled back: (plan name, input key, value). Scenario 7's
+agreement over its credit limit compensates; every other run of the demo must complete."""
 
 Check = Callable[[Seen, Connection], Outcome]
 CHECKS: list[tuple[int, Check]] = [
@@ -40,10 +44,25 @@ def evaluate(c: Container, workspace_id: str, base: str) -> list[Outcome]:
     """Judge the twelve scenarios from the store, the simulators' files and the sinks."""
     folder = c.settings.home / "demo"
     runs = c.runs.find(workspace_id, limit=1000)
-    seen = Seen(c, workspace_id, base, folder, read_cast(folder), runs)
+    name = next((w.name for w in c.workspaces.list() if w.id == workspace_id), workspace_id)
+    seen = Seen(c, workspace_id, name, base, folder, read_cast(folder), runs)
     seen.outbox, seen.chat = read_outbox(folder), read_chat(folder)
     with c.engine.connect() as conn:
         return [_guarded(number, check, seen, conn) for number, check in CHECKS]
+
+
+def unexpected_runs(c: Container, workspace_id: str) -> list[str]:
+    """Runs that ended compensated, cancelled or needing attention although no scenario
+    expects it, each as "run id (name): status: reason"."""
+    found = []
+    for run in c.runs.find(workspace_id, limit=1000):
+        if run.status not in ("compensated", "needs_attention", "cancelled"):
+            continue
+        given = c.runs.get(workspace_id, run.id).plan.input
+        if any(run.name == n and given.get(k) == v for n, k, v in EXPECTED_TO_FAIL):
+            continue
+        found.append(f"{run.id} ({run.name}): {run.status}: {run.reason}")
+    return found
 
 
 def _guarded(number: int, check: Check, seen: Seen, conn: Connection) -> Outcome:
