@@ -141,6 +141,14 @@ def _print(outcomes: list[Outcome], surprises: list[str]) -> None:
     console.print(
         f"{ok}/{len(outcomes)} scenarios ok", style="green" if ok == len(outcomes) else "red"
     )
+    if surprises:
+        console.print("runs that ended badly although no scenario expects it:", style="red")
+        for line in surprises:
+            console.print(f"  {line}", highlight=False)
+    else:
+        console.print(
+            "every run ended as its scenario expects (only globex's agreement rolls back)"
+        )
 
 
 def _link(c: Container, host: str | None, port: int | None) -> str:
