@@ -42,8 +42,11 @@ def renewal_risk(seen: Seen, conn: Connection) -> Outcome:
     where.append(seen.api("/api/v1/demo/outbox"))
     mails = _mail_to(seen, email)
     hooks = Counter(m["webhook"] for m in seen.chat)
+    took = ""
+    if run is not None and run.run.ended_ms is not None:
+        took = f" {run.run.ended_ms - mine[0]['created_ms']} ms after the firing"
     happened = (
-        f"fired once for {email}: run {run.run.status if run else 'not started'}; "
+        f"fired {len(mine)}x for {email}: run {run.run.status if run else 'not started'}{took}; "
         f"{len(mails)} ROI mail(s) in the outbox; chat: {hooks['csm']} CSM task(s), "
         f"{hooks['director']} director card(s); {len(others)} firing(s) for anyone else"
     )
@@ -54,6 +57,8 @@ def renewal_risk(seen: Seen, conn: Connection) -> Outcome:
         return failed(1, name, happened, where, "an action did not reach its counterpart")
     if others:
         return failed(1, name, happened, where, "it also fired for the control (form sent)")
+    if len(mine) != 1:
+        return failed(1, name, happened, where, "it fired more than once for the buyer")
     return Outcome(1, name, happened, where, True)
 
 
