@@ -65,7 +65,7 @@ def demo(
             ws = _demo_workspace(c)
             c.start_workers()
             outcomes = _act(c, ws, stage, seed, people, deadline, host, port)
-            failed = [o for o in outcomes if not o.ok] + unexpected_runs(c, ws.id)
+            failed = not all(o.ok for o in outcomes) or bool(unexpected_runs(c, ws.id))
             if not serve:
                 sys.exit(1 if failed else 0)
         _serve(settings, host, port)
