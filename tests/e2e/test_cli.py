@@ -118,17 +118,3 @@ def test_events_tail_without_a_workspace_lists_the_choices(cli: CliRunner) -> No
     run(cli, "workspace", "create", "a")
     run(cli, "workspace", "create", "b")
     assert "--workspace" in run(cli, "events", "tail", code=65)
-
-
-def test_demo_seeds_a_world_with_ground_truth_and_is_idempotent(
-    cli: CliRunner, tmp_path: Path
-) -> None:
-    first = run(cli, "demo", "--no-serve", "--people", "30")
-    assert "already stored" in first
-    truth = (tmp_path / "home" / "demo" / "ground_truth.csv").read_text().splitlines()
-    assert truth[0].startswith("person_id")
-    assert len(truth) > 30
-    second = run(cli, "demo", "--no-serve", "--people", "30")
-    assert "(0 new," in second
-    keys = json.loads((tmp_path / "home" / "demo-keys.json").read_text())
-    assert keys["admin_key"].startswith("crm_ak_")

@@ -90,7 +90,7 @@ def test_a_spec_that_is_not_yaml_names_the_line() -> None:
 
 def test_the_packaged_specs_load_and_every_write_has_a_compensation_or_is_a_write_of_one() -> None:
     specs = packaged_specs()
-    assert sorted(specs) == ["erp", "mes", "scm"]
+    assert sorted(specs) == ["erp", "mes", "scm", "servicedesk"]
     compensations = {
         e.compensate.endpoint for s in specs.values() for e in s.endpoints.values() if e.compensate
     }
@@ -99,6 +99,9 @@ def test_the_packaged_specs_load_and_every_write_has_a_compensation_or_is_a_writ
         "release_credit",
         "release_capacity",
         "unlock_material",
+        "close_ticket",
+        "detach",
+        "cancel_dispatch",
     }
 
 

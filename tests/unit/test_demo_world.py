@@ -192,7 +192,7 @@ def test_people_and_companies_are_realistic(world: World) -> None:
 
 def test_every_scenario_story_is_marked(world: World) -> None:
     marked = {scenario_of(e) for e in world.events} - {None}
-    assert marked == {1, 2, 3, 4, 5, 6, 9, 10, 11}
+    assert marked == {1, 2, 3, 4, 5, 6, 9, 10, 11, 12}
 
 
 def test_scenario_1_buyer_compares_renewals_three_times_in_three_days_without_the_form(
@@ -272,7 +272,7 @@ def test_scenario_11_a_brazilian_has_a_valid_cpf_and_one_mistyped_request(world:
 
 def test_the_smallest_world_still_tells_every_story() -> None:
     small = generate(seed=3, companies=3, people=20, days=14, now=NOW)
-    assert {scenario_of(e) for e in small.events} - {None} == {1, 2, 3, 4, 5, 6, 9, 10, 11}
+    assert {scenario_of(e) for e in small.events} - {None} == {1, 2, 3, 4, 5, 6, 9, 10, 11, 12}
 
 
 def test_now_defaults_to_the_current_hour() -> None:

@@ -63,7 +63,7 @@ app.add_typer(knowledge.app, name="knowledge")
 app.add_typer(decisions.app, name="decisions")
 app.add_typer(playbooks.app, name="playbooks")
 app.command("worker")(runs.worker)
-app.command("demo")(demo.demo)
+app.add_typer(demo.app, name="demo")
 
 
 @app.command()

@@ -124,3 +124,4 @@ def _command(kind: str, summary: str) -> None:
 _command("erp", "Reference ERP: contracts, credit check with per-customer limits, holds.")
 _command("mes", "Reference MES: line capacity, device alarm logs, firmware-batch defects.")
 _command("scm", "Reference SCM: material stock, locks and unlocks.")
+_command("servicedesk", "Reference service desk: repair tickets, known defects, engineers sent.")

@@ -8,12 +8,25 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from crmos.demo.catalogue import COUNTRIES, ERASURE, FX, HOURS, LIBRARIES, LINKS, PRODUCTS, SITE
+from crmos.demo.catalogue import (
+    COMPLAINTS,
+    COUNTRIES,
+    ERASURE,
+    FX,
+    HOURS,
+    LIBRARIES,
+    LINKS,
+    PRODUCTS,
+    SITE,
+)
 from crmos.demo.model import Company, Person
 from crmos.demo.personal import recorded
+
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @dataclass(slots=True)
@@ -180,13 +193,16 @@ def scenarios(w: Writer, cast: dict[str, Person], crowd: list[Person]) -> None:
         introduce(w, cast[f"conflict_{label}"], touchpoint, w.ago(days=days), scenario=6)
     _erasure(w, cast["erasure"])
     _brazil_invoice(w, cast["cpf"])
-    _insurance_renewal(w, crowd)  # last: the rng draws of the stories above stay as they were
+    _insurance_renewal(w, crowd)  # after the others: the rng draws above stay as they were
+    _dsa_complaint(w, crowd)
 
 
 def _renewal_risk(w: Writer, buyer: Person, control: Person) -> None:
     """Scenario 1: three comparison views in three days, no form; a control who submits it."""
     for person, hours, is_control in ((buyer, (70, 44, 3), False), (control, (100, 80, 52), True)):
-        introduce(w, person, "web", w.ago(days=13), scenario=1)
+        # The ERP knows the account by its id: the ROI sheet reads its billing from there.
+        account = {"customer_id": person.company_id or person.id, "annual_value": 48_000}
+        introduce(w, person, "web", w.ago(days=13), scenario=1, **account)
         props = page_properties("/renewal/compare", "Compare renewal plans", demo_scenario=1)
         for hour in hours:
             at, view = w.ago(hours=hour), props | {"demo_control": is_control}
@@ -297,6 +313,33 @@ def _insurance_renewal(w: Writer, crowd: list[Person]) -> None:
         introduce(w, p, "web", w.ago(days=5), scenario=9, **extra)
         props = {"policy_id": policy, "days_left": 21 + i, "demo_scenario": 9}
         w.track(p, "web", w.ago(hours=6 + i), "Policy Renewal Due", props, signed_in=True)
+
+
+def _dsa_complaint(w: Writer, crowd: list[Person]) -> None:
+    """Scenario 12: a German customer complains by phone on a Friday at 16:00 Berlin time."""
+    germans = [p for p in crowd if p.country == "DE"]
+    if not germans:
+        return
+    p, friday = germans[-1], last_friday_4pm(w.now)
+    introduce(w, p, "call_centre", friday - timedelta(days=10), scenario=12)
+    props = {
+        "complaint_id": f"CMP-{_short(p.id + ':dsa')}",
+        "channel": "phone",
+        "language": "de",
+        "text": COMPLAINTS["de-DE"],
+        "demo_scenario": 12,
+    }
+    w.track(p, "call_centre", friday, "Complaint Submitted", props)
+
+
+def last_friday_4pm(now: datetime) -> datetime:
+    """The latest Friday 16:00 in Berlin at least an hour before `now` (in UTC)."""
+    local = now.astimezone(BERLIN) - timedelta(hours=1)
+    friday = local.replace(hour=16, minute=0, second=0, microsecond=0)
+    friday -= timedelta(days=(local.weekday() - 4) % 7)
+    if friday > local:
+        friday -= timedelta(days=7)
+    return friday.astimezone(UTC)
 
 
 _CNPJ_WEIGHTS = (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)

@@ -1,5 +1,5 @@
-"""Reference ERP, MES and SCM simulators: small HTTP services with idempotent writes,
-failure injection and side-effect counters (``crmos sim erp|mes|scm``)."""
+"""Reference ERP, MES, SCM and service-desk simulators: small HTTP services with idempotent writes,
+failure injection and side-effect counters (``crmos sim erp|mes|scm|servicedesk``)."""
 
 from crmos.connectors.sim.app import Faults
 from crmos.connectors.sim.audit import SideEffectAudit, audit_side_effects, audit_simulators

@@ -14,9 +14,10 @@ from crmos.connectors.sim.app import Domain, Faults, Reply, SimApp
 from crmos.connectors.sim.erp import ERP
 from crmos.connectors.sim.mes import MES
 from crmos.connectors.sim.scm import SCM
+from crmos.connectors.sim.servicedesk import SERVICEDESK
 from crmos.connectors.sim.state import SimState
 
-DOMAINS: dict[str, Domain] = {d.kind: d for d in (ERP, MES, SCM)}
+DOMAINS: dict[str, Domain] = {d.kind: d for d in (ERP, MES, SCM, SERVICEDESK)}
 #: Exit status of a simulator that crashed on purpose (``--crash-after``).
 CRASH_EXIT = 70
 
@@ -84,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class Simulator:
-    """One reference system (``erp``, ``mes`` or ``scm``) served over HTTP.
+    """One reference system (``erp``, ``mes``, ``scm`` or ``servicedesk``) served over HTTP.
 
     ``state`` is a SQLite file that survives restarts (and crashes); without it the state is
     in memory. In a CLI process a crash exits with status 70; in-process (``exit_on_crash=False``)

@@ -1,0 +1,147 @@
+"""Scenario checks about profiles and the graph: 2 (promotion suppression), 3 (identity
+stitching), 4 (relation inference), 5 (role reinforcement) and 6 (conflict repair)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from crmos.demo.director import PROMOTION_AUDIENCE
+from crmos.demo.judging import Outcome, Seen, failed
+from crmos.graph import list_audiences, members, neighbours, node_id, scores_of
+from crmos.identity import list_reviews, profile_view
+from crmos.store import decisions_of
+
+ROLE_STEP = 0.37
+"""The confidence step of the shipped technical-decision-maker rule (the seed's figure)."""
+
+
+def promotion(seen: Seen, conn: Connection) -> Outcome:
+    """2: buyers of the last 48 h leave the running promotion's audience as they buy."""
+    name = "Promotion suppression"
+    found = [a for a in list_audiences(conn, seen.workspace_id) if a.name == PROMOTION_AUDIENCE]
+    where = [seen.api("/api/v1/audiences"), seen.cli("graph audiences list")]
+    if not found:
+        return failed(2, name, "-", where, f"no audience '{PROMOTION_AUDIENCE}'")
+    audience = found[0]
+    where.append(seen.api(f"/api/v1/audiences/{audience.id}/members"))
+    page = members(conn, seen.workspace_id, audience.id, limit=10_000)
+    inside = {m["profile_id"] if isinstance(m, dict) else m for m in page["data"]}
+    buyers = {seen.profile(conn, e) for e in seen.marked(2, "track", "Order Completed")}
+    viewers = {seen.profile(conn, e) for e in seen.marked(2, "track", "Promotion Viewed")}
+    left = [
+        p
+        for p in buyers
+        if p is not None
+        and any(d.kind == "audience.leave" for d in decisions_of(conn, seen.workspace_id, p))
+    ]
+    still = buyers & inside
+    happened = (
+        f"{page['total']} members of {len(viewers)} viewers; {len(buyers)} recent buyers, "
+        f"{len(left)} of them removed at their purchase (decision audience.leave), "
+        f"{len(still)} still inside"
+    )
+    if not buyers or still or len(left) != len(buyers):
+        return failed(2, name, happened, where, "a recent buyer is not out of the audience")
+    if not inside:
+        return failed(2, name, happened, where, "the audience is empty")
+    return Outcome(2, name, happened, where, True)
+
+
+def stitching(seen: Seen, conn: Connection) -> Outcome:
+    """3: WeChat, app, POS and call centre become one profile."""
+    name = "Identity stitching"
+    introduced = seen.marked(3, "identify")
+    profiles = {e["touchpoint"]: seen.profile(conn, e) for e in introduced}
+    distinct = {p for p in profiles.values() if p is not None}
+    where: list[str] = []
+    if len(distinct) == 1:
+        profile = next(iter(distinct))
+        view = profile_view(conn, seen.workspace_id, profile)
+        where = [seen.api(f"/api/v1/profiles/{profile}"), seen.cli(f"identity show {profile}")]
+        happened = (
+            f"{', '.join(sorted(profiles))} -> one profile with "
+            f"{len(view['identifiers'])} identifiers, {len(view['merged_ids'])} merges"
+        )
+        if len(profiles) >= 4:
+            return Outcome(3, name, happened, where, True)
+        return failed(3, name, happened, where, "fewer than four touchpoints in the world")
+    happened = f"{len(distinct)} profiles for {len(introduced)} touchpoints"
+    return failed(3, name, happened, where, "the touchpoints were not stitched into one profile")
+
+
+def relation(seen: Seen, conn: Connection) -> Outcome:
+    """4: co-attendance plus funding news -> a weighted potential_partner edge."""
+    name = "Relation inference"
+    news = seen.marked(4, "track", "Funding Announced")
+    joined = seen.marked(4, "identify")
+    companies = {str(e["traits"].get("company", {}).get("id")) for e in joined}
+    if not news or len(companies) < 2:
+        return failed(4, name, "-", [], "the demo world has no summit story (cast.json)")
+    funded = str(news[0]["properties"]["company_id"])
+    other = next(c for c in sorted(companies) if c != funded)
+    source = node_id("account", funded)
+    where = [
+        seen.api(f"/api/v1/graph/nodes/{source}/neighbourhood?edge_type=potential_partner"),
+        seen.cli(f"graph neighbours {source} --type potential_partner"),
+    ]
+    edges = list(neighbours(conn, seen.workspace_id, [source], ["potential_partner"], 50))
+    weights = {str(r[3]): float(r[2]) for r in edges}
+    target = node_id("account", other)
+    happened = f"{source} -> {target}: " + (
+        f"potential_partner weight {weights[target]:.2f}" if target in weights else "no edge"
+    )
+    if target not in weights:
+        return failed(4, name, happened, where, "no potential_partner edge between the accounts")
+    return Outcome(4, name, happened, where, True)
+
+
+def role(seen: Seen, conn: Connection) -> Outcome:
+    """5: long API-doc dwells and integration expansions raise the TDM confidence."""
+    name = "Role reinforcement"
+    people = seen.marked(5, "identify")
+    profile = seen.profile(conn, people[0]) if people else None
+    if profile is None:
+        return failed(5, name, "-", [], "the API-docs reader has no profile")
+    where = [
+        seen.api(f"/api/v1/graph/profiles/{profile}/scores"),
+        seen.cli(f"graph scores {profile}"),
+    ]
+    scores = {s["name"]: s for s in scores_of(conn, seen.workspace_id, profile)}
+    score = scores.get("technical_decision_maker")
+    if score is None:
+        return failed(5, name, "no score", where, "technical_decision_maker was never raised")
+    happened = (
+        f"technical_decision_maker confidence {score['confidence']:.2f} (step {ROLE_STEP}, "
+        f"decaying with a 30-day half-life), {len(score['evidence'])} evidence events"
+    )
+    if score["stored"] < ROLE_STEP - 1e-9:
+        return failed(5, name, happened, where, f"raised by less than the {ROLE_STEP} step")
+    return Outcome(5, name, happened, where, True)
+
+
+def conflict(seen: Seen, conn: Connection) -> Outcome:
+    """6: one phone number at three companies -> a review ticket, marketing paused."""
+    name = "Conflict repair"
+    people = seen.marked(6, "identify")
+    phones = {e["traits"].get("phone") for e in people} - {None}
+    profiles = {p for p in (seen.profile(conn, e) for e in people) if p is not None}
+    where = [seen.api("/api/v1/identity/review"), seen.cli("identity review")]
+    tickets = [
+        r
+        for r in list_reviews(conn, seen.workspace_id, limit=500)
+        if r["identifier"] and any(str(p).lstrip("+") in r["identifier"] for p in phones)
+    ]
+    paused = [
+        p
+        for p in profiles
+        if profile_view(conn, seen.workspace_id, p)["flags"]["marketing_suppressed"]
+    ]
+    happened = (
+        f"{len(tickets)} open review ticket(s) for the shared number; marketing paused for "
+        f"{len(paused)} of {len(profiles)} profiles"
+    )
+    if not tickets:
+        return failed(6, name, happened, where, "no review ticket for the shared phone number")
+    if len(paused) < len(profiles) or len(profiles) < 3:
+        return failed(6, name, happened, where, "marketing was not paused for every profile")
+    return Outcome(6, name, happened, where, True)

@@ -1,0 +1,115 @@
+"""Scenario checks about compliance: 10 (erasure in Germany), 11 (Brazil invoice) and 12 (DSA
+complaint SLA)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from crmos.demo.judging import Outcome, Seen, failed
+from crmos.ingest import intake_stats
+from crmos.store import EventQuery
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def erasure(seen: Seen, conn: Connection) -> Outcome:
+    """10: a German complaint asking for deletion -> GDPR erasure, letters in de and en."""
+    name = "Erasure in Germany"
+    where = [seen.api("/api/v1/dsr?kind=erasure"), seen.cli("dsr list"), seen.cli("audit verify")]
+    requests = [
+        r
+        for r in seen.c.compliance.requests(seen.workspace_id, limit=500)
+        if r.kind == "erasure" and r.origin.startswith("event:")
+    ]
+    if not requests:
+        return failed(10, name, "no erasure request", where, "the complaint started no erasure")
+    request = seen.c.compliance.request(seen.workspace_id, requests[-1].id)
+    where[:1] = [seen.api(f"/api/v1/dsr/{request.id}"), seen.cli(f"dsr show {request.id}")]
+    where.append(seen.api(f"/api/v1/dsr/{request.id}/letter?locale=de"))
+    letters = sorted((request.letters or {}).keys())
+    proof = (request.report or {}).get("verification", {})
+    copies = proof.get("readable_copies")
+    happened = (
+        f"complaint -> {request.id} (packs {', '.join(request.packs) or '-'}): "
+        f"{request.status}; letters in {', '.join(letters) or 'none'}; {copies} readable "
+        f"copies in {proof.get('tables_scanned')} tables and the home's files afterwards"
+    )
+    if request.status != "completed":
+        reason = request.reason or request.status
+        return failed(10, name, happened, where, f"the erasure did not complete: {reason}")
+    if "gdpr" not in request.packs:
+        return failed(10, name, happened, where, "GDPR did not govern the erasure")
+    if not {"de", "en"} <= {letter.split("-")[0] for letter in letters}:
+        return failed(10, name, happened, where, "the letters are not in German and English")
+    if copies != 0:
+        return failed(10, name, happened, where, "readable copies remain")
+    return Outcome(10, name, happened, where, True)
+
+
+def brazil_invoice(seen: Seen, conn: Connection) -> Outcome:
+    """11: a mistyped CPF is refused at intake with a clear reason; the right one is stored."""
+    name = "Brazil invoice (CPF/CNPJ)"
+    where = [seen.api("/api/v1/intake/stats"), seen.cli("compliance settings show")]
+    invoices = seen.marked(11, "track", "Invoice Requested")
+    if not invoices:
+        return failed(11, name, "-", where, "the demo world has no invoice story (cast.json)")
+    config = seen.c.compliance.settings.get(seen.workspace_id)
+    stats = {s.source: s for s in intake_stats(seen.c.log, seen.workspace_id)}
+    refused = stats["demo"].rejected if "demo" in stats else {}
+    user = invoices[0]["userId"]
+    stored = [
+        e
+        for e in seen.c.reader.events(
+            EventQuery(seen.workspace_id, user_id=user, type="track", limit=10_000)
+        )
+        if e.name == "Invoice Requested"
+    ]
+    valid = [e for e in stored if e.body.get("properties", {}).get("demo_valid")]
+    happened = (
+        f"validators {config.validators}; refused at intake: {dict(refused) or 'none'}; "
+        f"invoices stored for the buyer: {len(stored)} ({len(valid)} with the right CPF)"
+    )
+    if config.validators.get("cpf") != "br.cpf" or config.validators.get("cnpj") != "br.cnpj":
+        return failed(11, name, happened, where, "the CPF/CNPJ validators are not set")
+    if not refused or len(stored) != len(invoices) - 1 or len(valid) != len(stored):
+        return failed(11, name, happened, where, "the mistyped CPF was not the one refused")
+    return Outcome(11, name, happened, where, True)
+
+
+def dsa_complaint(seen: Seen, conn: Connection) -> Outcome:
+    """12: a complaint on Friday 16:00 Berlin is due after the weekend, in business hours."""
+    name = "DSA complaint SLA"
+    where = [seen.api("/api/v1/compliance/complaints"), seen.api("/api/v1/compliance/heatmap")]
+    where.append(seen.cli("compliance complaints"))
+    told = seen.marked(12, "track", "Complaint Submitted")
+    people = seen.marked(12, "identify")
+    profile = seen.profile(conn, people[0]) if people else None
+    if not told or profile is None:
+        return failed(12, name, "-", where, "the Friday complaint's author has no profile")
+    mine = [
+        x for x in seen.c.compliance.complaints(seen.workspace_id) if x["profile_id"] == profile
+    ]
+    if not mine:
+        return failed(12, name, "no complaint", where, "the complaint was not recorded")
+    item = mine[0]
+    received = datetime.fromtimestamp(item["received_ms"] / 1000, BERLIN)
+    due = datetime.fromtimestamp(item["due_ms"] / 1000, BERLIN)
+    breaches = sum(
+        len(r["breaches"]) for r in seen.c.compliance.heatmap(seen.workspace_id)["regions"]
+    )
+    happened = (
+        f"received {received:%a %Y-%m-%d %H:%M} Berlin under {item['pack']} "
+        f"{item['pack_version']}: due {due:%a %Y-%m-%d %H:%M} ({item['status']}); "
+        f"{breaches} breach(es) on the heatmap"
+    )
+    if item["pack"] != "dsa":
+        return failed(12, name, happened, where, f"pack {item['pack']} decided, not the DSA")
+    after_weekend = due.date() > received.date() and due.weekday() < 5
+    if received.weekday() != 4 or not after_weekend or not 9 <= due.hour < 17:
+        return failed(12, name, happened, where, "not due after the weekend in office hours")
+    if item["breached"] and not breaches:
+        return failed(12, name, happened, where, "a breach is missing from the heatmap")
+    return Outcome(12, name, happened, where, True)
