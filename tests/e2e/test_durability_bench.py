@@ -15,13 +15,14 @@ KEYS = {"kills", "acked", "lost", "duplicated", "integrity_errors", "skipped_eve
 
 
 @pytest.mark.e2e
+@pytest.mark.timeout(600)  # three starts of crmos serve: ~40 s idle, minutes on a loaded machine
 def test_two_sigkills_under_load_lose_duplicate_and_skip_no_acknowledged_event() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRMOS")}  # SQLite only
     done = subprocess.run(
         [CRMOS, "bench", "durability", "--quick", "--json", "--kills", "2"],
         env=env,
         capture_output=True,
-        timeout=280,
+        timeout=580,
     )
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     figures = json.loads(done.stdout.decode().strip().splitlines()[-1])

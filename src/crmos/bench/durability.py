@@ -45,6 +45,7 @@ from crmos.bench.durability_checks import (
     check,
     lagging,
     log_head,
+    looking,
     settle_runs,
 )
 from crmos.bench.durability_load import Ledger, Load, Server, resend, server_env
@@ -117,9 +118,12 @@ class StoreResult:
 def campaign(label: str, url: str, home: Path, sizes: Sizes, seed: int) -> StoreResult:
     """Kill and restart one store's server ``sizes.kills`` times under load, checking each time."""
     sims, stop_sims = start_simulators(seed=seed)
-    container = build(Settings(home=home, store=StoreSettings(url=url)), migrate_store=True)
     try:
-        ws, write, admin = container.workspaces.create("durability")
+        setup = build(Settings(home=home, store=StoreSettings(url=url)), migrate_store=True)
+        try:
+            ws, write, admin = setup.workspaces.create("durability")
+        finally:
+            setup.close()  # no connection of this process stays open beside the server
         server = Server(server_env(home, url, sims), home / "server.log")
         result = StoreResult(label)
         ledger, rng, counter = Ledger(), random.Random(seed), dict[str, int]()
@@ -129,25 +133,24 @@ def campaign(label: str, url: str, home: Path, sizes: Sizes, seed: int) -> Store
                 load = Load(server, ledger, write.secret, admin.secret, rng, counter)
                 load.start()
                 load.stopping.wait(rng.uniform(*sizes.window))
-                _note_in_flight(result, load, container.engine, ledger)
+                _note_in_flight(result, load, url, ledger)
                 server.kill()
                 result.kills += 1
                 load.stop()
-                recovery = _restart(server, load, container.engine)
+                recovery = _restart(server, load, url)
                 result.max_recovery_s = max(result.max_recovery_s, recovery)
-                settle_runs(container.engine, ledger.runs, 60)  # interrupted runs resume
-                result.absorb(
-                    check(container.engine, ws.id, ledger, list(sims.values()), _sql(url))
-                )
+                with looking(url) as engine:
+                    settle_runs(engine, ledger.runs, 60)  # interrupted runs resume
+                    result.absorb(check(engine, ws.id, ledger, list(sims.values()), _sql(url)))
                 status.print(f"[dim]{label}: kill {cycle + 1}/{sizes.kills}, {_line(result)}[/]")
         finally:
             server.stop()
         result.erasures = _tally(ledger.erased.values())
-        result.runs = _tally(all_runs(container.engine, ledger.runs).values())
+        with looking(url) as engine:
+            result.runs = _tally(all_runs(engine, ledger.runs).values())
         result.cli_commands, result.cli_failures = ledger.cli_commands, ledger.cli_failures
         return result
     finally:
-        container.close()
         stop_sims()
 
 
@@ -162,26 +165,27 @@ def _sql(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def _note_in_flight(result: StoreResult, load: Load, engine: Any, ledger: Ledger) -> None:
+def _note_in_flight(result: StoreResult, load: Load, url: str, ledger: Ledger) -> None:
     """Which kinds of work were under way at the moment of the kill."""
     with ledger.lock:
         busy = {k for k, n in load.in_flight.items() if n > 0}
-    if lagging(engine, log_head(engine)):
-        busy.add("consumers")
-    with ledger.lock:
         run_ids = list(ledger.runs)
-    if any(s not in ENDED for s in all_runs(engine, run_ids).values()):
-        busy.add("saga steps")
+    with looking(url) as engine:
+        if lagging(engine, log_head(engine)):
+            busy.add("consumers")
+        if any(s not in ENDED for s in all_runs(engine, run_ids).values()):
+            busy.add("saga steps")
     for kind in busy:
         result.during[kind] = result.during.get(kind, 0) + 1
 
 
-def _restart(server: Server, load: Load, engine: Any) -> float:
+def _restart(server: Server, load: Load, url: str) -> float:
     """Start the server again, resend what was not answered, wait for the consumers."""
     began = server.start()
     resend(load)
     load.erase_pending()
-    caught, behind = catch_up(engine, 120)
+    with looking(url) as engine:
+        caught, behind = catch_up(engine, 120)
     if behind:
         status.print(f"[red]consumers behind the log head after 120 s: {', '.join(behind)}[/]")
     return began + caught

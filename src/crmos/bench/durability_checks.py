@@ -4,15 +4,18 @@ functions (offsets, failures, identity's profile look-up) and plain SQL counts."
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select, text
 
 from crmos.bench.durability_load import Ledger
 from crmos.connectors.sim import audit_simulators
+from crmos.core.settings import StoreSettings
 from crmos.identity import profile_of
 from crmos.sagas.journal import all_runs
-from crmos.store import failures, get_offset
+from crmos.store import create_store_engine, failures, get_offset
 from crmos.store.tables import events
 from crmos.store.tables_identity import profiles
 
@@ -39,6 +42,18 @@ class Check:
     uncompensated_side_effects: int = 0
     runs_open: int = 0
     behind: int = 0  # consumers still short of the log head when the check gave up
+
+
+@contextmanager
+def looking(url: str) -> Iterator[Engine]:
+    """A store engine for one look, closed after it. The campaign holds no connection between
+    looks: an open SQLite connection keeps a shared lock that would stop a CLI command's exit
+    from doing what it does beside a lone server (checkpoint and remove the WAL)."""
+    engine = create_store_engine(StoreSettings(url=url))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def log_head(engine: Engine) -> int:
