@@ -16,7 +16,7 @@ cycle the load runs beside the server for a random moment, then the server is ki
 After each restart the unanswered batches are resent (same messageIds, as the SDK retries),
 and once every consumer reached the log head: every messageId answered 2xx is stored exactly
 once (``lost``, ``duplicated``); every person sent has a profile and the live profiles are those
-people (``skipped_events`` counts identify calls never stitched plus stream failures); the
+people (``skipped_events`` counts stored identify calls never stitched, plus stream failures); the
 simulators count no duplicate or uncompensated side effect; ``PRAGMA integrity_check`` is ok.
 ``max_recovery_s`` is the time from the restart to every consumer at the log head.
 
@@ -137,11 +137,13 @@ def campaign(label: str, url: str, home: Path, sizes: Sizes, seed: int) -> Store
                 server.kill()
                 result.kills += 1
                 load.stop()
-                recovery = _restart(server, load, url)
+                recovery, behind = _restart(server, load, url)
                 result.max_recovery_s = max(result.max_recovery_s, recovery)
                 with looking(url) as engine:
                     settle_runs(engine, ledger.runs, 60)  # interrupted runs resume
-                    result.absorb(check(engine, ws.id, ledger, list(sims.values()), _sql(url)))
+                    found = check(engine, ws.id, ledger, list(sims.values()), _sql(url))
+                found.consumers_behind = len(behind)
+                result.absorb(found)
                 status.print(f"[dim]{label}: kill {cycle + 1}/{sizes.kills}, {_line(result)}[/]")
         finally:
             server.stop()
@@ -179,7 +181,7 @@ def _note_in_flight(result: StoreResult, load: Load, url: str, ledger: Ledger) -
         result.during[kind] = result.during.get(kind, 0) + 1
 
 
-def _restart(server: Server, load: Load, url: str) -> float:
+def _restart(server: Server, load: Load, url: str) -> tuple[float, list[str]]:
     """Start the server again, resend what was not answered, wait for the consumers."""
     began = server.start()
     resend(load)
@@ -188,7 +190,7 @@ def _restart(server: Server, load: Load, url: str) -> float:
         caught, behind = catch_up(engine, 120)
     if behind:
         status.print(f"[red]consumers behind the log head after 120 s: {', '.join(behind)}[/]")
-    return began + caught
+    return began + caught, behind
 
 
 def _line(result: StoreResult) -> str:
