@@ -208,7 +208,8 @@ class Load:
                 return
             with self.ledger.lock:
                 self.ledger.to_erase.remove(user)
-                self.ledger.erased[user] = str(answer.get("status", answer.get("code", "?")))
+                # A request's status, or a problem's code (not_found: the person was not stored)
+                self.ledger.erased[user] = str(answer.get("code") or answer.get("status"))
 
     def _runs(self) -> None:
         answer = self._admin("POST", "/api/v1/runs", "run requests", agreement(self._next("runs")))
