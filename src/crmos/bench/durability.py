@@ -7,7 +7,9 @@ cycle the load runs beside the server for a random moment, then the server is ki
 - two intake threads post Segment batches (10 messages, each with its own messageId) with the
   Segment SDK's transport, ~30% identify calls for new people, the rest track calls;
 - an erasure thread sends a new person and asks for their erasure at once
-  (``POST /api/v1/dsr``), so erasures run while the log grows and delete its newest events;
+  (``POST /api/v1/dsr``); every other time the intake pauses first, so the erasure deletes the
+  log's newest events and the next person sent follows at once (a reused sequence number
+  would hide that person from the consumers);
 - a run thread starts framework-agreement runs (contract, ERP credit check, MES capacity, SCM
   material lock) against the simulators (``POST /api/v1/runs``);
 - a CLI thread runs ``crmos workspace list`` and ``crmos events tail -n 3`` in processes of

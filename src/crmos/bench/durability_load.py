@@ -118,6 +118,7 @@ class Load:
     rng: random.Random
     counter: dict[str, int]
     stopping: threading.Event = field(default_factory=threading.Event)
+    hush: threading.Event = field(default_factory=threading.Event)  # intake pauses while set
     threads: list[threading.Thread] = field(default_factory=list)
     in_flight: dict[str, int] = field(default_factory=dict)
 
@@ -176,6 +177,9 @@ class Load:
         return True
 
     def _intake(self) -> None:
+        if self.hush.is_set():
+            self.stopping.wait(0.01)  # an erasure wants the log's newest events to be its own
+            return
         now = datetime.now(UTC).isoformat()
         known = sorted(self.ledger.keep_users())
         batch = []
@@ -190,12 +194,30 @@ class Load:
             self.stopping.wait(0.2)  # the server is down: back off as the SDK would
 
     def _erasures(self) -> None:
-        """A new person is sent, then erased at once: their events are the newest in the log."""
-        user = f"erase-{self._next('erase')}"
-        if self.send([identify(user, datetime.now(UTC).isoformat())]):
-            with self.ledger.lock:
-                self.ledger.to_erase.append(user)
-        self.erase_pending()
+        """A new person is sent, then erased at once. Every other time the intake pauses, so the
+        person's events are the newest in the log when the erasure deletes them, and the next
+        person sent comes right after (a log that reuses sequence numbers skips that one)."""
+        number = self._next("erase")
+        user = f"erase-{number}"
+        quiet = number % 2 == 1
+        if quiet:
+            self.hush.set()
+            self._drain_intake()
+        try:
+            if self.send([identify(user, datetime.now(UTC).isoformat())]):
+                with self.ledger.lock:
+                    self.ledger.to_erase.append(user)
+            self.erase_pending()
+            if quiet:
+                after = f"keep-{self._next('people')}"
+                self.send([identify(after, datetime.now(UTC).isoformat())])
+        finally:
+            self.hush.clear()
+
+    def _drain_intake(self, deadline_s: float = 10.0) -> None:
+        deadline = time.monotonic() + deadline_s
+        while self.in_flight.get("intake", 0) > 0 and time.monotonic() < deadline:
+            self.stopping.wait(0.01)  # the intake threads finish the batch they are posting
 
     def erase_pending(self) -> None:
         """Ask for the erasure of every erase-user whose erasure was not answered yet."""
