@@ -57,7 +57,8 @@ from crmos.connectors.sim import start_simulators
 from crmos.core.settings import Settings, StoreSettings
 from crmos.sagas.journal import all_runs
 
-console = Console()
+# Piped output (make bench, --json into a file) would be cut to 80 columns: the table is wider.
+console = Console(width=None if sys.stdout.isatty() else 150)
 status = Console(stderr=True)
 TARGET_ZERO = ("lost", "duplicated", "integrity_errors", "skipped_events")
 
