@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from crmos.agent import AgentConsumer, AgentService, IntentModels
-from crmos.compliance import Compliance, check_marketing, data_roots
+from crmos.compliance import Compliance, ConsentGate, check_marketing, data_roots
 from crmos.core.errors import ValidationError
 from crmos.core.settings import Settings, load_settings
 from crmos.graph import ExpirySweeper, GraphRuntime, build_graph
@@ -99,7 +99,9 @@ class Container:
         if self.saga_engine is None:
             from crmos.sagas import Engine
 
-            engine = Engine(self.settings, self.engine, self.runs.registry)
+            # Actions that send to a person check consent themselves, whoever started the run.
+            consent = ConsentGate(self.engine)
+            engine = Engine(self.settings, self.engine, self.runs.registry, consent=consent)
             engine.start()
             self.saga_engine = engine
             self.runs.requeue_stranded()

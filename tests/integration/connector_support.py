@@ -1,13 +1,18 @@
-"""Real servers the connector tests talk to: a recording HTTP server, free ports."""
+"""Real servers the connector tests talk to: a recording HTTP server, an SMTP inbox, free ports."""
 
 from __future__ import annotations
 
+import email
 import json
 import socket
 import threading
 from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 
 def free_port() -> int:
@@ -74,3 +79,28 @@ class Recorder:
         assert self.server is not None
         self.server.shutdown()
         self.server.server_close()
+
+
+@dataclass
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives and refuses whom it is told to."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[Envelope] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        assert isinstance(envelope.content, bytes)
+        message = email.message_from_bytes(envelope.content, policy=default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        self.envelopes.append(envelope)
+        return "250 Message accepted"

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import email
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.policy import default
 from typing import Any
 
 import pytest
@@ -15,35 +11,10 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from pydantic import SecretStr
 
 from crmos.connectors import SendEmail
-from crmos.core.errors import PermanentError, TransientError
+from crmos.core.errors import ConsentRefused, PermanentError, TransientError
 from crmos.core.settings import Settings
-from crmos.sagas import StepContext
-from tests.integration.connector_support import free_port
-
-
-@dataclass
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives and refuses whom it is told to."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-    envelopes: list[Envelope] = field(default_factory=list)
-    refuse: dict[str, str] = field(default_factory=dict)
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        assert isinstance(envelope.content, bytes)
-        message = email.message_from_bytes(envelope.content, policy=default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        self.envelopes.append(envelope)
-        return "250 Message accepted"
+from crmos.sagas import ConsentAnswer, StepContext
+from tests.integration.connector_support import Inbox, free_port
 
 
 def _authenticate(
@@ -81,8 +52,28 @@ def smtp() -> Iterator[tuple[Inbox, Settings]]:
     controller.stop()
 
 
-def ctx(key: str = "run-1/mail") -> StepContext:
-    return StepContext("run-1", "mail", 1, key)
+class Granted:
+    """A consent port that grants every recipient: these tests are about SMTP. The store's own
+    check (``ConsentGate``) is exercised end to end in ``test_consent_actions.py``."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str | None, str]] = []
+
+    def check(
+        self,
+        workspace_id: str,
+        *,
+        purpose: str,
+        channel: str,
+        address: str | None = None,
+        profile_id: str | None = None,
+    ) -> ConsentAnswer:
+        self.asked.append((address, purpose))
+        return ConsentAnswer(True, "granted for the test", profile_id)
+
+
+def ctx(key: str = "run-1/mail", consent: Granted | None = None) -> StepContext:
+    return StepContext("run-1", "mail", 1, key, workspace_id="ws-1", consent=consent or Granted())
 
 
 ROI = {
@@ -205,3 +196,39 @@ def test_no_server_listening_is_transient() -> None:
     params = SendEmail.params.model_validate({"to": ["a@x.example"], "subject": "Hi", "text": "x"})
     with pytest.raises(TransientError, match=r"smtp://127.0.0.1"):
         SendEmail(settings).execute(ctx(), params)
+
+
+def test_a_marketing_email_asks_consent_for_every_recipient_before_sending(
+    smtp: tuple[Inbox, Settings],
+) -> None:
+    inbox, settings = smtp
+    port = Granted()
+    params = SendEmail.params.model_validate(
+        {"to": ["A <a@x.example>"], "cc": ["b@x.example"], "subject": "Hi", "text": "x"}
+    )
+    result = SendEmail(settings).execute(ctx(consent=port), params)
+    assert port.asked == [("a@x.example", "marketing"), ("b@x.example", "marketing")]
+    assert result["purpose"] == "marketing" and len(inbox.messages) == 1
+
+
+def test_a_marketing_email_without_a_consent_check_is_refused_and_nothing_is_sent(
+    smtp: tuple[Inbox, Settings],
+) -> None:
+    inbox, settings = smtp
+    params = SendEmail.params.model_validate({"to": ["a@x.example"], "subject": "Hi", "text": "x"})
+    bare = StepContext("run-1", "mail", 1, "run-1/mail")
+    with pytest.raises(ConsentRefused, match="no consent to marketing via email") as refused:
+        SendEmail(settings).execute(bare, params)
+    assert refused.value.code == "consent_refused"
+    assert inbox.messages == [] and inbox.envelopes == []
+
+
+def test_a_service_email_needs_no_consent_check(smtp: tuple[Inbox, Settings]) -> None:
+    inbox, settings = smtp
+    params = SendEmail.params.model_validate(
+        {"to": ["a@x.example"], "subject": "Your request", "text": "Done.", "purpose": "service"}
+    )
+    bare = StepContext("run-1", "mail", 1, "run-1/mail")
+    result = SendEmail(settings).execute(bare, params)
+    assert result["purpose"] == "service" and result["consent"] == []
+    assert len(inbox.messages) == 1

@@ -93,6 +93,25 @@ def console(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
     run(quick=quick, as_json=as_json)
 
 
+@app.command("durability")
+def durability(
+    quick: QuickOpt = False,
+    as_json: JsonOpt = False,
+    pg_url: Annotated[
+        str | None,
+        typer.Option("--pg-url", help="PostgreSQL server URL (default: CRMOS_TEST_PG_URL)."),
+    ] = None,
+    kills: Annotated[
+        int | None, typer.Option(help="SIGKILLs per store (default: 20 with --quick, else 30).")
+    ] = None,
+) -> None:
+    """A real crmos serve under Segment SDK load, erasures, runs and CLI commands, killed with
+    SIGKILL at random moments: acked events lost or duplicated, skipped events, integrity."""
+    from crmos.bench.durability import run
+
+    run(quick=quick, as_json=as_json, pg_url=pg_url, kills=kills)
+
+
 @app.command("all")
 def run_all(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
     """Every benchmark in turn."""
@@ -104,3 +123,4 @@ def run_all(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
     sagas(quick=quick, as_json=as_json)
     triggers(quick=quick, as_json=as_json)
     console(quick=quick, as_json=as_json)
+    durability(quick=quick, as_json=as_json)

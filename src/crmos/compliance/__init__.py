@@ -5,6 +5,7 @@ complaint SLAs, jurisdictions and the heatmap. Imports rooms to its left only.
 from crmos.compliance.config import ComplianceConfig, Downstream, Team, parse_config
 from crmos.compliance.consent import (
     Consent,
+    ConsentGate,
     check_marketing,
     consent_history,
     profiles_with_consent,
@@ -28,6 +29,7 @@ __all__ = [
     "Compliance",
     "ComplianceConfig",
     "Consent",
+    "ConsentGate",
     "Downstream",
     "DsrRequest",
     "DueTime",

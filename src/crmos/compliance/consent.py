@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
 from crmos.compliance.model import Verdict
 from crmos.compliance.pack import PackSpec
@@ -21,6 +21,8 @@ from crmos.compliance.settings_store import read_config
 from crmos.core.clock import utcnow
 from crmos.core.errors import Problem, ValidationError
 from crmos.core.ids import new_id
+from crmos.identity import profile_of
+from crmos.sagas import CONSENT_FREE_PURPOSES, ConsentAnswer
 from crmos.store import Decision, append_audit, record_decision
 from crmos.store.tables_compliance import consents, dsr_requests
 from crmos.store.tables_identity import profiles
@@ -141,6 +143,55 @@ def check_marketing(
     )
     decision_id = record_decision(conn, decision)
     return Verdict(False, reason, purpose, channel, regions, packs, decision_id)
+
+
+#: The identifier type an address of a channel is looked up as.
+ADDRESS_KINDS = {"email": "email", "sms": "phone", "phone": "phone", "whatsapp": "phone"}
+
+
+class ConsentGate:
+    """The consent port of the run engine (:class:`crmos.sagas.ConsentPort`) on this store.
+
+    Actions that send to a person ask it for each recipient, whoever started the run. An address
+    is looked up as an identifier of the channel's kind; an address nobody holds falls back to
+    the step's profile, and with neither the message is refused (no consent can be shown for a
+    stranger). The answer is :func:`check_marketing`'s, which records every refusal as a Decision.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def check(
+        self,
+        workspace_id: str,
+        *,
+        purpose: str,
+        channel: str,
+        address: str | None = None,
+        profile_id: str | None = None,
+    ) -> ConsentAnswer:
+        """The answer for one recipient (see the class docstring)."""
+        if purpose in CONSENT_FREE_PURPOSES:
+            return ConsentAnswer(True, f"a {purpose} message needs no consent", profile_id)
+        with self.engine.begin() as conn:
+            holder = _holder(conn, workspace_id, channel, address) or profile_id
+            if holder is None:
+                reason = (
+                    f"no profile holds {address or 'this recipient'}, so no consent is on record"
+                )
+                return ConsentAnswer(False, reason)
+            verdict = check_marketing(conn, workspace_id, holder, purpose, channel)
+        return ConsentAnswer(verdict.allowed, verdict.reason, holder, verdict.decision_id)
+
+
+def _holder(conn: Connection, workspace_id: str, channel: str, address: str | None) -> str | None:
+    kind = ADDRESS_KINDS.get(channel)
+    if address is None or kind is None:
+        return None
+    try:
+        return profile_of(conn, workspace_id, kind, address)
+    except ValidationError:
+        return None  # not a valid address of that kind: nobody can hold it
 
 
 def _blocker(

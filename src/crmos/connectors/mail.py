@@ -3,6 +3,11 @@
 SMTP has no idempotency key, so the message's ``Message-ID`` is derived from the step's key:
 a retry after a lost answer sends a message with the same ``Message-ID``, which mail servers
 and clients use to drop the duplicate.
+
+Every message states its ``purpose`` (``marketing`` unless said otherwise). Before anything is
+sent, the run's consent port is asked about each recipient (see
+:func:`crmos.connectors.base.require_consent`); ``transactional``, ``service`` and ``internal``
+messages need no marketing consent.
 """
 
 from __future__ import annotations
@@ -18,7 +23,12 @@ from typing import Any, ClassVar, Self
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from crmos.connectors.actions import Params
-from crmos.connectors.base import SettingsLike, connector_settings, key_digest
+from crmos.connectors.base import (
+    SettingsLike,
+    connector_settings,
+    key_digest,
+    require_consent,
+)
 from crmos.connectors.redact import register_secret
 from crmos.connectors.render import (
     check_syntax,
@@ -45,6 +55,17 @@ class EmailParams(Params):
     html: str | None = Field(default=None, description="Inline HTML body (a template).")
     context: dict[str, Any] = Field(default={}, description="Template variables.")
     reply_to: str | None = Field(default=None, description="Reply-To address.")
+    purpose: str = Field(
+        default="marketing",
+        min_length=1,
+        description=(
+            "Why the person gets it: marketing (default; needs consent), or transactional, "
+            "service or internal (no marketing consent needed)."
+        ),
+    )
+    profile_id: str | None = Field(
+        default=None, description="The profile the message is for (checked with its addresses)."
+    )
 
     @field_validator("to", "cc")
     @classmethod
@@ -86,11 +107,17 @@ class SendEmail:
     def execute(self, ctx: StepContext, params: BaseModel) -> dict[str, Any]:
         """Send the message; the answer names its ``Message-ID`` and any refused recipient."""
         assert isinstance(params, EmailParams)
+        recipients = [parseaddr(a)[1] for a in [*params.to, *params.cc]]
+        consent = require_consent(
+            ctx, self.name, params.purpose, "email", recipients, params.profile_id
+        )
         message = build_message(self.smtp, params, ctx.idempotency_key)
         refused = deliver(self.smtp, message)
         accepted = [a for a in [*params.to, *params.cc] if parseaddr(a)[1] not in refused]
         return {
             "message_id": message["Message-ID"],
+            "purpose": params.purpose,
+            "consent": consent,
             "accepted": accepted,
             "refused": {
                 addr: f"{code} {reply.decode(errors='replace')}"

@@ -17,6 +17,7 @@ classes to HTTP statuses in one table (``crmos.api.problems``); the CLI maps the
     └── ActionError                 a step acting on another system failed
         ├── TransientError          retrying may succeed (timeout, 5xx, 429, connection refused)
         └── PermanentError          retrying cannot help (refused by the target, bad params)
+            └── ConsentRefused      a message to a person lacks consent for its purpose
 """
 
 from __future__ import annotations
@@ -169,3 +170,17 @@ class PermanentError(ActionError):
     """Retrying cannot help: the target refused, or the params are wrong."""
 
     code = "action_permanent"
+
+
+class ConsentRefused(PermanentError):
+    """A message to a person was not sent: no consent for its purpose on its channel.
+
+    ``refusals`` maps each refused recipient (address or profile id) to the reason in words.
+    """
+
+    code = "consent_refused"
+
+    def __init__(self, target: str, purpose: str, channel: str, refusals: dict[str, str]) -> None:
+        self.purpose, self.channel, self.refusals = purpose, channel, dict(refusals)
+        who = "; ".join(f"{name}: {why}" for name, why in refusals.items())
+        super().__init__(target, f"not sent, no consent to {purpose} via {channel} ({who})")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 from importlib.resources import files
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -79,9 +79,11 @@ class RoiSheet:
             "csm": params.csm,
         }
         subject = f"Your {params.product} return on investment"
+        message = {"to": [email], "subject": subject, "template": "roi_sheet", "context": context}
+        # A sales push: e-mail.send checks the marketing consent of the profile and its address.
         sent = sandbox.act(
             "email.send",
-            {"to": [email], "subject": subject, "template": "roi_sheet", "context": context},
+            {**message, "purpose": "marketing", "profile_id": sandbox.profile.get("id")},
         )
         return {"roi": roi, "sent": sent}
 
@@ -139,6 +141,13 @@ class EmailParams(_Params):
 
     subject: str = Field(min_length=1, description="Subject line.")
     text: str = Field(min_length=1, description="Plain-text body.")
+    purpose: Literal["marketing", "transactional", "service"] = Field(
+        default="marketing",
+        description=(
+            "Why the customer gets it: marketing (default; consent is checked when it is sent), "
+            "or transactional / service (a contract or the customer's own request)."
+        ),
+    )
 
 
 class Email:
@@ -156,9 +165,9 @@ class Email:
         email = _trait(sandbox, "email")
         if not email:
             raise PermanentError(self.name, "the profile has no traits.email")
-        return sandbox.act(
-            "email.send", {"to": [email], "subject": params.subject, "text": params.text}
-        )
+        message = {"to": [email], "subject": params.subject, "text": params.text}
+        who = {"purpose": params.purpose, "profile_id": sandbox.profile.get("id")}
+        return sandbox.act("email.send", message | who)
 
 
 class TagParams(_Params):

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from crmos.sagas.dispatch import Dispatcher, application_version, system_database_url
 from crmos.sagas.model import RUN_STATUSES, TERMINAL, Plan
-from crmos.sagas.ports import Action, StepContext
+from crmos.sagas.ports import (
+    CONSENT_FREE_PURPOSES,
+    Action,
+    ConsentAnswer,
+    ConsentPort,
+    StepContext,
+)
 from crmos.sagas.registry import ActionRegistry, UnknownAction, load_registry
 from crmos.sagas.service import Runs
 from crmos.sagas.views import Entry, RunDetail, RunInfo, StepState
@@ -19,10 +25,13 @@ if TYPE_CHECKING:
     from crmos.sagas.tracing import Tracing
 
 __all__ = [
+    "CONSENT_FREE_PURPOSES",
     "RUN_STATUSES",
     "TERMINAL",
     "Action",
     "ActionRegistry",
+    "ConsentAnswer",
+    "ConsentPort",
     "Dispatcher",
     "Engine",
     "Entry",

@@ -29,6 +29,7 @@ from crmos.sagas.dispatch import (
     system_database_url,
 )
 from crmos.sagas.journal import Journal
+from crmos.sagas.ports import ConsentPort
 from crmos.sagas.registry import ActionRegistry
 from crmos.sagas.runner import StepRunner
 from crmos.sagas.tracing import Tracing
@@ -67,8 +68,10 @@ class Engine:
         registry: ActionRegistry,
         tracing: Tracing | None = None,
         executor_id: str | None = None,
+        consent: ConsentPort | None = None,
     ) -> None:
         self.settings = settings
+        self.consent = consent
         self.registry = registry
         self.journal = Journal(store)
         self.tracing = tracing or Tracing(console=settings.sagas.trace_console)
@@ -84,7 +87,12 @@ class Engine:
             raise ConfigError("sagas", "a saga engine already runs in this process")
         sagas = self.settings.sagas
         self._runner = StepRunner(
-            self.journal, self.registry, self.tracing, sagas.concurrency * 4, self.executor_id
+            self.journal,
+            self.registry,
+            self.tracing,
+            sagas.concurrency * 4,
+            self.executor_id,
+            self.consent,
         )
         install(Runtime(self.journal, self._runner, self.executor_id, sagas.compensation_attempts))
         try:

@@ -22,7 +22,7 @@ from crmos.core.clock import utcnow
 from crmos.core.errors import PermanentError, TransientError
 from crmos.sagas.journal import Journal
 from crmos.sagas.model import Plan, Scope, StepPlan, idempotency_key, resolve
-from crmos.sagas.ports import Action, StepContext
+from crmos.sagas.ports import Action, ConsentPort, StepContext
 from crmos.sagas.registry import ActionRegistry, UnknownAction
 from crmos.sagas.tracing import Tracing, mark, span_id_of, traceparent_of
 from crmos.sagas.views import Entry, dumps, now_ms
@@ -79,8 +79,10 @@ class StepRunner:
         tracing: Tracing,
         pool_size: int,
         executor_id: str,
+        consent: ConsentPort | None = None,
     ) -> None:
         self.journal = journal
+        self.consent = consent
         self.executor_id = executor_id
         self.registry = registry
         self.tracing = tracing
@@ -151,6 +153,7 @@ class StepRunner:
                 traceparent=traceparent_of(span),
                 workspace_id=run.workspace_id,
                 extra={"phase": call.phase, "run_name": run.plan.name},
+                consent=self.consent,
             )
             status, result, error = self._invoke(call, ctx)
             mark(span, status, error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +28,12 @@ class _Server(ThreadingHTTPServer):
     app: SimApp
     on_crash: Callable[[], None]
     dead: bool = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that died mid-connection (a killed crmos process) is routine for a
+        simulator; anything else is printed as the standard library does."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
