@@ -234,18 +234,18 @@ class ConsoleRoute(APIRoute):
 
 
 def sign_in_page(
-    request: Request, *, status: int = 200, error: str | None = None, key_hint: str = ""
+    request: Request, *, status: int = 200, error: str | None = None, next_path: str = ""
 ) -> Response:
     """The sign-in form (shown in place of any page while signed out)."""
     s = state(request)
     t = translator(request)
     session = s.sessions.get(request.cookies.get(COOKIE)) or s.sessions.new()
-    nxt = request.url.path if request.url.path != "/sign-in" else "/"
+    nxt = next_path or (request.url.path if request.url.path != "/sign-in" else "/")
     response = render(
         request,
         "sign_in.html.j2",
         t,
-        {"error": error, "next": nxt, "key_hint": key_hint},
+        {"error": error, "next": nxt},
         session=session,
         status=status,
     )

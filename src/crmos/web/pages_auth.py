@@ -45,9 +45,10 @@ def sign_in(
     try:
         resolved = s.keys.resolve(key.strip())
     except AuthError as exc:
-        return sign_in_page(request, status=401, error=exc.message)
+        return sign_in_page(request, status=401, error=exc.message, next_path=next)
     if "read" not in resolved.scopes and "admin" not in resolved.scopes:
-        return sign_in_page(request, status=403, error="This key cannot read the workspace.")
+        error = "This key cannot read the workspace."
+        return sign_in_page(request, status=403, error=error, next_path=next)
     session = s.sessions.sign_in(pending, key.strip())
     # Only a path on this server: an open redirect would leak the freshly signed-in tab.
     target = next if next.startswith("/") and not next.startswith("//") else "/"
