@@ -36,7 +36,9 @@ def profile(
     with c.engine.connect() as conn:
         data = gather(c, conn, who.workspace_id, profile_id)
         data["timeline"] = timeline(c, conn, who.workspace_id, data["view"], filt)
+    view = data["view"]
     context: dict[str, Any] = {
+        "display": view["traits"].get("name") or view["id"],
         **data,
         "filt": filt,
         "since": since,
