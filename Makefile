@@ -10,13 +10,16 @@ PYTEST_ARGS ?=
 # Paths checked by ruff (only those that exist, so a missing benchmarks/ is not an error).
 LINT_PATHS := $(wildcard src tests benchmarks)
 STAMP := $(VENV)/.installed
+# Every install takes exactly these versions (with their hashes); `make lock` refreshes the file.
+LOCK := requirements.lock
 # pip on this machine prints many harmless "Location ... is ignored" warnings.
 PIP_NOISE := is ignored: it is neither a file nor a directory
 
-.PHONY: help install run test check lint bench fmt clean distclean vendor
+.PHONY: help install lock run test check lint bench fmt clean distclean vendor
 
 help:
-	@echo "make install    system packages (as root), venv, pip install -e '.[dev]'"
+	@echo "make install    system packages (as root), venv, the locked versions of requirements.lock"
+	@echo "make lock       re-resolve requirements.lock from pyproject.toml (newest allowed versions)"
 	@echo "make run        crmos demo on http://127.0.0.1:8000"
 	@echo "make test       pytest with throw-away PostgreSQL/Redis/Mosquitto (PYTEST_ARGS=...)"
 	@echo "make check      ruff, ruff format --check, mypy, lint-imports, then test"
@@ -28,11 +31,20 @@ help:
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/install-system-deps.sh
+$(STAMP): pyproject.toml $(LOCK) scripts/install-system-deps.sh
 	scripts/install-system-deps.sh
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q -e '.[dev]' 2>&1 | { grep -v -- '$(PIP_NOISE)' || true; }
+	$(VENV)/bin/pip install -q --require-hashes --no-deps -r $(LOCK) 2>&1 | { grep -v -- '$(PIP_NOISE)' || true; }
+	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e . 2>&1 | { grep -v -- '$(PIP_NOISE)' || true; }
+	$(VENV)/bin/pip check
 	touch $@
+
+# Resolves pyproject.toml's dependencies (with the dev extra) and the install's own build tools
+# for Python 3.11 on this platform, with hashes. Commit the result.
+lock:
+	test -x $(VENV)/bin/uv || $(VENV)/bin/pip install -q uv
+	$(VENV)/bin/uv pip compile pyproject.toml scripts/lock-build.in --extra dev \
+	  --python-version 3.11 --generate-hashes --quiet -o $(LOCK)
 
 run: install
 	$(VENV)/bin/crmos demo

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from crmos.api import problems
 from crmos.api.auth import KeyResolver
 from crmos.api.routes import (
+    accounts,
     audiences,
     compliance,
     decisions,
@@ -72,6 +73,7 @@ def create_app(container: Container) -> FastAPI:
         workspaces,
         runs,
         profiles,
+        accounts,
         interactions,
         recommendations,
         decisions,

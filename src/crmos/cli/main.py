@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from crmos.cli import (
+    accounts,
     audit,
     bench,
     compliance,
@@ -25,6 +26,7 @@ from crmos.cli import (
     interactions,
     knowledge,
     playbooks,
+    profiles,
     runs,
     sim,
 )
@@ -49,6 +51,8 @@ app.add_typer(events.app, name="events")
 app.add_typer(graph.app, name="graph")
 app.add_typer(bench.app, name="bench")
 app.add_typer(identity.app, name="identity")
+app.add_typer(profiles.app, name="profiles")
+app.add_typer(accounts.app, name="accounts")
 app.add_typer(sim.app, name="sim")
 app.add_typer(runs.app, name="runs")
 app.add_typer(compliance.app, name="compliance")

@@ -3,7 +3,13 @@ complaint SLAs, jurisdictions and the heatmap. Imports rooms to its left only.
 """
 
 from crmos.compliance.config import ComplianceConfig, Downstream, Team, parse_config
-from crmos.compliance.consent import Consent, check_marketing, consent_history, record_consent
+from crmos.compliance.consent import (
+    Consent,
+    check_marketing,
+    consent_history,
+    profiles_with_consent,
+    record_consent,
+)
 from crmos.compliance.jurisdiction import locale_of, phone_region, regions_of
 from crmos.compliance.model import Finding, Outcome, ScanResult, Verdict
 from crmos.compliance.pack import REQUEST_KINDS, PackSpec, parse_pack
@@ -51,6 +57,7 @@ __all__ = [
     "parse_config",
     "parse_pack",
     "phone_region",
+    "profiles_with_consent",
     "record_consent",
     "regions_of",
     "scan",

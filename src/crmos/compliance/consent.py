@@ -235,3 +235,22 @@ def _erasure(conn: Connection, workspace_id: str, profile_id: str) -> str | None
 
 def _now_ms() -> int:
     return int(utcnow().timestamp() * 1000)
+
+
+def profiles_with_consent(
+    conn: Connection, workspace_id: str, purpose: str, channel: str, state: ConsentState
+) -> set[str]:
+    """Profiles whose newest statement for ``purpose`` on ``channel`` (or ``*``) is ``state``.
+
+    Profile ids are those the statements were recorded for; callers resolve merges.
+    """
+    c = consents.c
+    rows = conn.execute(
+        select(c.profile_id, c.state)
+        .where(c.workspace_id == workspace_id, c.purpose == purpose, c.channel.in_([channel, "*"]))
+        .order_by(c.at_ms, c.recorded_ms)
+    )
+    newest: dict[str, str] = {}
+    for profile_id, held in rows:
+        newest[profile_id] = held
+    return {pid for pid, held in newest.items() if held == state}

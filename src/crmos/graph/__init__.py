@@ -2,6 +2,7 @@
 queries and health. Imports core, store, ingest and identity (through the store's tables).
 """
 
+from crmos.graph.accounts import Account, AccountPerson, AccountSummary, get_account, list_accounts
 from crmos.graph.audiences import (
     Audience,
     create_audience,
@@ -18,10 +19,13 @@ from crmos.graph.health import GraphHealthCollector, graph_health
 from crmos.graph.model import Answer, EdgeView, Neighbour, node_id
 from crmos.graph.query import neighbourhood, neighbours, shortest_path, top_accounts
 from crmos.graph.rulebook import Rule, load_rules, parse_rules
-from crmos.graph.scores import scores_of
+from crmos.graph.scores import profiles_scoring, scores_of
 from crmos.graph.service import GraphRuntime, build_graph
 
 __all__ = [
+    "Account",
+    "AccountPerson",
+    "AccountSummary",
     "Answer",
     "Audience",
     "EdgeView",
@@ -39,8 +43,10 @@ __all__ = [
     "ensure_node",
     "expire_edges",
     "follow_identity",
+    "get_account",
     "get_audience",
     "graph_health",
+    "list_accounts",
     "list_audiences",
     "load_rules",
     "members",
@@ -48,6 +54,7 @@ __all__ = [
     "neighbours",
     "node_id",
     "parse_rules",
+    "profiles_scoring",
     "put_edge",
     "scores_of",
     "shortest_path",

@@ -92,3 +92,19 @@ def scores_of(
                 "evidence": orjson.loads(r.evidence),
             }
     return sorted(best.values(), key=lambda x: x["name"])
+
+
+def profiles_scoring(
+    conn: Connection, workspace_id: str, name: str, minimum: float, at_ms: int | None = None
+) -> set[str]:
+    """Profiles (as the evidence named them; callers resolve merges) whose ``name`` confidence,
+    decayed to now (or ``at_ms``), is at least ``minimum``."""
+    at = at_ms if at_ms is not None else int(time.time() * 1000)
+    rows = conn.execute(
+        select(_s.profile_id, _s.value, _s.updated_ms, _s.half_life_ms).where(
+            _s.workspace_id == workspace_id, _s.name == name, _s.value >= minimum
+        )
+    )
+    return {
+        r.profile_id for r in rows if decayed(r.value, r.updated_ms, at, r.half_life_ms) >= minimum
+    }

@@ -13,6 +13,16 @@ from crmos.identity.reviews import (
     repair_conflicts,
     resolve_review,
 )
+from crmos.identity.search import (
+    ProfileFilters,
+    ProfilePage,
+    ProfileSummary,
+    Sort,
+    profile_summaries,
+    roots_of,
+    search_profiles,
+)
+from crmos.identity.search_index import has_pending, index_pending, reindex_workspace
 from crmos.identity.stitcher import Stitcher
 from crmos.identity.views import normalised, profile_of, profile_view
 
@@ -20,20 +30,30 @@ __all__ = [
     "BUILTIN_TYPES",
     "Identifier",
     "IdentityPolicy",
+    "ProfileFilters",
+    "ProfilePage",
+    "ProfileSummary",
     "Rejection",
+    "Sort",
     "SplitResult",
     "Stitcher",
     "build_policy",
     "erase_profile",
     "get_review",
+    "has_pending",
+    "index_pending",
     "list_reviews",
     "merge_profiles",
     "normalise",
     "normalised",
     "open_review",
     "profile_of",
+    "profile_summaries",
     "profile_view",
+    "reindex_workspace",
     "repair_conflicts",
     "resolve_review",
+    "roots_of",
+    "search_profiles",
     "split_profile",
 ]

@@ -2,7 +2,8 @@
 
 Compliance calls ``erase_profile`` for an erasure request, so no other room reaches into
 identity's tables. Identifiers, trait statements (``profile_events``), merges, conflicts,
-review tickets naming the profiles and the rejected identifiers of the person's events go.
+review tickets naming the profiles, the rejected identifiers of the person's events and their
+search index entries go.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy import Connection, Table, delete, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from crmos.identity.repo import chunks, lock_workspace
+from crmos.identity.search_index import forget
 from crmos.store.tables_identity import (
     identity_conflicts,
     identity_merges,
@@ -65,6 +67,7 @@ def erase_profile(
             conn, profiles, (profiles.c.workspace_id == ws) & profiles.c.id.in_(tree)
         ),
     }
+    counts |= forget(conn, ws, tree)  # the person's blind-index tokens and search row
     lock_workspace(conn, ws)
     return counts
 

@@ -17,6 +17,7 @@ from crmos.core.ids import new_id
 from crmos.core.settings import IdentitySettings
 from crmos.identity import repo
 from crmos.identity.policy import IdentityPolicy
+from crmos.identity.search_index import mark_pending
 from crmos.identity.traits import combine, replay
 from crmos.store import Decision, append_audit, record_decision
 from crmos.store.tables_identity import identity_merges, profiles
@@ -71,6 +72,7 @@ def merge_profiles(
     traits = combine(policy, repo.loads(survivor.traits), repo.loads(other.traits))
     merge_id = new_id("mrg_")
     link_profiles(conn, merge_id, survivor.id, other.id, repo.dumps(traits))
+    mark_pending(conn, workspace_id, (survivor.id, other.id))
     conn.execute(
         identity_merges.insert().values(
             id=merge_id,
@@ -161,6 +163,7 @@ def split_profile(
     row = repo.profile_row(conn, workspace_id, profile_id)
     merge = _merge_to_undo(conn, workspace_id, row, merge_id)
     restored = _cut(conn, row.root_id, merge, repo.policy_for(conn, workspace_id, settings))
+    mark_pending(conn, workspace_id, {row.root_id, *restored})
     conn.execute(
         update(identity_merges)
         .where(identity_merges.c.id == merge.id)

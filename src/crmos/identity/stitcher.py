@@ -21,6 +21,7 @@ from crmos.identity.claims import NormCache, claim_of
 from crmos.identity.merges import merge_decision
 from crmos.identity.policy import build_policy
 from crmos.identity.reviews import repair_conflicts
+from crmos.identity.search_index import mark_pending
 from crmos.identity.state import WorkspaceState
 from crmos.identity.stitch import Plan
 from crmos.store import record_decision
@@ -143,6 +144,16 @@ def flush(conn: Connection, plan: Plan) -> None:
         conn.execute(identity_rejections.insert(), plan.rejections)
     if plan.conflicts:
         _write_conflicts(conn, plan)
+    mark_pending(conn, st.workspace_id, _touched(plan))
+
+
+def _touched(plan: Plan) -> set[str]:
+    """The profiles whose search entries the plan makes stale (see ``search_index``)."""
+    out = set(plan.created) | plan.dirty
+    out.update(row["profile_id"] for row in plan.identifiers)
+    out.update(row["profile_id"] for row in plan.events)
+    out.update(m["other_id"] for m in plan.merges)
+    return out
 
 
 def _created_row(plan: Plan, pid: str) -> dict[str, Any]:

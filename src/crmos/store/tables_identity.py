@@ -8,7 +8,17 @@ back exactly what it brought.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Index, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+)
 
 from crmos.store.tables import SeqType, metadata
 
@@ -142,4 +152,41 @@ identity_workspaces = Table(
     Column("config", Text, nullable=False, comment="JSON override of identity settings"),
     Column("epoch", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
+)
+
+# Search (issue 16): a keyed blind index instead of clear text. ``token`` is a truncated
+# HMAC-SHA256 of a normalised token or prefix under the workspace's search key, so the table
+# holds no personal data in the clear, and one workspace's key finds nothing of another's.
+# Rows belong to the live profile; its whole tree is re-indexed whenever anything in it changes.
+profile_search_tokens = Table(
+    "profile_search_tokens",
+    metadata,
+    Column("workspace_id", String(40), primary_key=True),
+    Column("token", LargeBinary(16), primary_key=True, comment="HMAC of a token, keyed"),
+    Column("profile_id", String(40), primary_key=True, comment="the live profile"),
+    Index("ix_profile_search_tokens_profile", "profile_id"),
+    sqlite_with_rowid=False,
+)
+
+# One row per live profile: what listing sorts and filters on without reading the event log.
+profile_search_rows = Table(
+    "profile_search_rows",
+    metadata,
+    Column("workspace_id", String(40), nullable=False),
+    Column("profile_id", String(40), primary_key=True, comment="the live profile"),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("last_seen_ms", BigInteger, nullable=False, comment="newest event of the tree"),
+    Column("events", BigInteger, nullable=False, comment="events of the tree"),
+    Index("ix_profile_search_rows_seen", "workspace_id", "last_seen_ms", "profile_id"),
+    Index("ix_profile_search_rows_created", "workspace_id", "created_ms", "profile_id"),
+)
+
+# Profiles whose search entries are stale: identity's writers mark them in their own
+# transaction (cheap), whoever holds the workspace's key re-indexes them (see identity.search).
+profile_search_pending = Table(
+    "profile_search_pending",
+    metadata,
+    Column("workspace_id", String(40), primary_key=True),
+    Column("profile_id", String(40), primary_key=True),
+    sqlite_with_rowid=False,
 )

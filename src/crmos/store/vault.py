@@ -14,7 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, Engine, select, update
 
 from crmos.core.clock import utcnow
@@ -24,6 +26,7 @@ from crmos.store.dialect import insert_ignore
 from crmos.store.tables import subject_keys
 
 NONCE_BYTES = 12
+SEARCH_KEY_INFO = b"crmos/profile-search/v1/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +74,22 @@ class Vault:
     def __init__(self, engine: Engine, master_key: bytes) -> None:
         self._engine = engine
         self._master = AESGCM(master_key)
+        self._master_raw = master_key
         self._by_subject: dict[tuple[str, str], DataKey] = {}
         self._by_id: dict[str, DataKey | None] = {}
         self._lock = threading.Lock()
+
+    def search_key(self, workspace_id: str) -> bytes:
+        """The workspace's key for the profile search index (HMAC-SHA256 blind index).
+
+        Derived from the master key with HKDF, bound to the workspace id, so it is never
+        stored, differs per workspace, and changes (needing ``crmos profiles reindex``) only
+        when the master key does.
+        """
+        info = SEARCH_KEY_INFO + workspace_id.encode()
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(
+            self._master_raw
+        )
 
     def keys_for(
         self, conn: Connection, workspace_id: str, subjects: Iterable[str]

@@ -5,13 +5,14 @@ Every query is scoped to the key's workspace: an id from another workspace is "n
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from crmos.api.auth import AdminKey, ReadKey
+from crmos.api.routes.profile_search import PROBLEMS, ProfileQuery, list_profiles
 from crmos.core.errors import Problem, ValidationError
 from crmos.core.settings import IdentitySettings
 from crmos.identity import (
@@ -76,15 +77,26 @@ def get_profile(request: Request, key: ReadKey, profile_id: str) -> dict[str, An
         return profile_view(conn, key.workspace_id, profile_id)
 
 
-@router.get("/profiles", summary="Find a profile by identifier")
+@router.get(
+    "/profiles",
+    summary="List and search profiles, or find one by identifier",
+    responses=PROBLEMS,
+)
 def find_profiles(
     request: Request,
     key: ReadKey,
-    identifier: str = Query(
-        description="TYPE:VALUE, e.g. email:alice@example.com (normalised before look-up)."
+    search: Annotated[ProfileQuery, Query()],
+    identifier: str | None = Query(
+        default=None,
+        max_length=300,
+        description="TYPE:VALUE, e.g. email:alice@example.com (normalised before look-up). "
+        "When given, the answer is the profile holding it and the other parameters are ignored.",
     ),
 ) -> dict[str, Any]:
-    """``data`` holds the profile holding the identifier, or nothing."""
+    """With ``identifier``: ``data`` holds the profile holding it, or nothing. Otherwise a page
+    of live profiles matching ``q`` and the filters, with ``next_cursor`` for the next page."""
+    if identifier is None:
+        return list_profiles(request, key.workspace_id, search)
     kind, sep, value = identifier.partition(":")
     if not sep or not kind or not value:
         problem = Problem("identifier", f"'{identifier}' is not TYPE:VALUE")

@@ -1,0 +1,301 @@
+"""Listing and searching live profiles: keyset pages over the search rows, narrowed by the
+blind index (every query term must match one of its tokens) and by filters.
+
+The cursor is opaque to callers: the sort, the last row's sort value and id, base64url. Facts
+other rooms own (audiences, role scores, consent) arrive as a pre-filtered set of live profile
+ids (``ProfileFilters.within``); identity reads only its own tables.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+from sqlalchemy import Connection, Select, and_, exists, or_, select
+
+from crmos.core.errors import Problem, ValidationError
+from crmos.identity import repo
+from crmos.identity.search_tokens import NAME_TRAITS, blind, query_terms, touchpoint_token
+from crmos.store.tables_identity import (
+    identity_reviews,
+    profile_identifiers,
+    profile_search_rows,
+    profile_search_tokens,
+    profiles,
+)
+
+Sort = Literal["-last_seen", "last_seen", "-created", "created"]
+SORTS: tuple[Sort, ...] = ("-last_seen", "last_seen", "-created", "created")
+MAX_LIMIT = 200
+WITHIN_SQL = 5000
+"""Pre-filtered id sets up to this size go into the SQL; larger ones filter fetched rows."""
+_r, _t, _p = profile_search_rows.c, profile_search_tokens.c, profiles.c
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileFilters:
+    """What a listing keeps: all given conditions must hold."""
+
+    touchpoint: str | None = None
+    last_seen_after_ms: int | None = None
+    last_seen_before_ms: int | None = None
+    marketing_suppressed: bool | None = None
+    open_review: bool | None = None
+    within: frozenset[str] | None = None
+    """Live profile ids another room selected (audience, role score, consent); None: all."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileSummary:
+    """One live profile as a list shows it."""
+
+    id: str
+    name: str | None
+    email: str | None
+    phone: str | None
+    account: str | None
+    created_ms: int
+    last_seen_ms: int
+    events: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready data."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "email": self.email,
+            "phone": self.phone,
+            "account": self.account,
+            "created_ms": self.created_ms,
+            "last_seen_ms": self.last_seen_ms,
+            "events": self.events,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ProfilePage:
+    """A page of profiles and the cursor of the next one (None on the last page)."""
+
+    data: list[ProfileSummary] = field(default_factory=list)
+    next_cursor: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready data."""
+        return {"data": [s.as_dict() for s in self.data], "next_cursor": self.next_cursor}
+
+
+def search_profiles(
+    conn: Connection,
+    key: bytes,
+    workspace_id: str,
+    query: str = "",
+    filters: ProfileFilters | None = None,
+    sort: Sort = "-last_seen",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> ProfilePage:
+    """Live profiles matching ``query`` (every term; empty lists all) and ``filters``.
+
+    ``key`` is the workspace's search key (``Vault.search_key``). Profiles stitched since the
+    last indexing appear once ``index_pending`` ran. ``ValidationError`` for an unknown sort,
+    a limit outside 1..MAX_LIMIT or a cursor of another sort or not made here.
+    """
+    if sort not in SORTS:
+        raise ValidationError("unknown sort", [Problem("sort", f"'{sort}'; valid: {SORTS}")])
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError("bad limit", [Problem("limit", f"must be 1..{MAX_LIMIT}")])
+    filters = filters or ProfileFilters()
+    stmt = _narrowed(conn, key, workspace_id, query, filters)
+    if stmt is None:
+        return ProfilePage()
+    column = _r.last_seen_ms if sort.endswith("last_seen") else _r.created_ms
+    desc = sort.startswith("-")
+    if cursor is not None:
+        value, after = decode_cursor(cursor, sort)
+        ahead = column < value if desc else column > value
+        tie = _r.profile_id < after if desc else _r.profile_id > after
+        stmt = stmt.where(or_(ahead, and_(column == value, tie)))
+    order = (column.desc(), _r.profile_id.desc()) if desc else (column, _r.profile_id)
+    rows = _fetch(conn, stmt.order_by(*order), filters.within, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    data = summaries(conn, workspace_id, rows)
+    if not more:
+        return ProfilePage(data)
+    last = rows[-1]
+    value = last["last_seen_ms"] if sort.endswith("last_seen") else last["created_ms"]
+    return ProfilePage(data, encode_cursor(sort, value, last["profile_id"]))
+
+
+def _narrowed(
+    conn: Connection, key: bytes, workspace_id: str, query: str, filters: ProfileFilters
+) -> Select[Any] | None:
+    """The rows statement with every term and filter applied; None when nothing can match."""
+    stmt = select(_r.profile_id, _r.created_ms, _r.last_seen_ms, _r.events).where(
+        _r.workspace_id == workspace_id
+    )
+    terms = query_terms(query)
+    if query.strip() and not terms:
+        return None
+    if filters.touchpoint is not None:
+        terms.append({touchpoint_token(filters.touchpoint)})
+    for alternatives in terms:
+        hashed = blind(key, alternatives)
+        stmt = stmt.where(
+            _r.profile_id.in_(
+                select(_t.profile_id).where(_t.workspace_id == workspace_id, _t.token.in_(hashed))
+            )
+        )
+    if filters.last_seen_after_ms is not None:
+        stmt = stmt.where(_r.last_seen_ms >= filters.last_seen_after_ms)
+    if filters.last_seen_before_ms is not None:
+        stmt = stmt.where(_r.last_seen_ms < filters.last_seen_before_ms)
+    if filters.marketing_suppressed is not None:
+        held = exists().where(_p.root_id == _r.profile_id, _p.marketing_suppressed.is_(True))
+        stmt = stmt.where(held if filters.marketing_suppressed else ~held)
+    if filters.open_review is not None:
+        reviewed = sorted(open_review_roots(conn, workspace_id))
+        cond = _r.profile_id.in_(reviewed)
+        stmt = stmt.where(cond if filters.open_review else ~cond)
+    if filters.within is not None and len(filters.within) <= WITHIN_SQL:
+        stmt = stmt.where(_r.profile_id.in_(sorted(filters.within)))
+    return stmt
+
+
+def _fetch(
+    conn: Connection, stmt: Select[Any], within: frozenset[str] | None, want: int
+) -> list[dict[str, Any]]:
+    """Up to ``want`` rows; a large ``within`` set filters rows as they stream in."""
+    if within is None or len(within) <= WITHIN_SQL:
+        return [dict(r._mapping) for r in conn.execute(stmt.limit(want))]
+    out: list[dict[str, Any]] = []
+    for row in conn.execute(stmt.execution_options(yield_per=1000)):
+        if row.profile_id in within:
+            out.append(dict(row._mapping))
+            if len(out) == want:
+                break
+    return out
+
+
+def open_review_roots(conn: Connection, workspace_id: str) -> set[str]:
+    """Live profiles named by an open review ticket."""
+    r = identity_reviews.c
+    named: set[str] = set()
+    stmt = select(r.subject_profiles).where(r.workspace_id == workspace_id, r.status == "open")
+    for (subjects,) in conn.execute(stmt):
+        named.update(repo.loads(subjects))
+    return roots_of(conn, workspace_id, named)
+
+
+def roots_of(conn: Connection, workspace_id: str, profile_ids: Iterable[str]) -> set[str]:
+    """The live profiles that ``profile_ids`` (merged or not) resolve to."""
+    out: set[str] = set()
+    for part in repo.chunks(sorted(profile_ids)):
+        stmt = select(_p.root_id).where(_p.workspace_id == workspace_id, _p.id.in_(part))
+        out.update(conn.execute(stmt).scalars())
+    return out
+
+
+def summaries(
+    conn: Connection, workspace_id: str, rows: Sequence[dict[str, Any]]
+) -> list[ProfileSummary]:
+    """Summaries of search rows (``profile_id``, ``created_ms``, ``last_seen_ms``, ``events``)."""
+    ids = [r["profile_id"] for r in rows]
+    traits = dict(
+        conn.execute(
+            select(_p.id, _p.traits).where(_p.workspace_id == workspace_id, _p.id.in_(ids))
+        ).all()
+    )
+    contacts = _contacts(conn, ids)
+    out = []
+    for r in rows:
+        values = {n: e[0] for n, e in orjson.loads(traits.get(r["profile_id"], "{}")).items()}
+        email, phone = contacts.get(r["profile_id"], (None, None))
+        out.append(
+            ProfileSummary(
+                r["profile_id"],
+                display_name(values),
+                _text(values.get("email")) or email,
+                _text(values.get("phone")) or phone,
+                account_name(values),
+                int(r["created_ms"]),
+                int(r["last_seen_ms"]),
+                int(r["events"]),
+            )
+        )
+    return out
+
+
+def _contacts(conn: Connection, roots: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """The first e-mail and phone identifier of each live profile's tree."""
+    i = profile_identifiers.c
+    stmt = (
+        select(_p.root_id, i.type, i.value)
+        .select_from(profile_identifiers.join(profiles, _p.id == i.profile_id))
+        .where(_p.root_id.in_(roots), i.type.in_(["email", "phone"]))
+        .order_by(i.created_ms)
+    )
+    found: dict[str, dict[str, str]] = {}
+    for root, kind, value in conn.execute(stmt):
+        found.setdefault(root, {}).setdefault(kind, value)
+    return {root: (v.get("email"), v.get("phone")) for root, v in found.items()}
+
+
+def display_name(traits: dict[str, Any]) -> str | None:
+    """A person's name from their traits: ``name``, else first and last name, else others."""
+    if name := _text(traits.get("name")):
+        return name
+    parts = [_text(traits.get(k)) for k in ("first_name", "firstName", "last_name", "lastName")]
+    joined = " ".join(p for p in parts if p)
+    if joined:
+        return joined
+    return next((t for k in NAME_TRAITS if (t := _text(traits.get(k)))), None)
+
+
+def account_name(traits: dict[str, Any]) -> str | None:
+    """The company a person's traits name (``company`` as text or ``{name}``)."""
+    company = traits.get("company")
+    if isinstance(company, dict):
+        company = company.get("name") or company.get("id")
+    return _text(company)
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def encode_cursor(sort: str, value: int, profile_id: str) -> str:
+    """An opaque cursor for the row after (``value``, ``profile_id``) in ``sort`` order."""
+    raw = orjson.dumps([sort, value, profile_id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[int, str]:
+    """The (value, profile id) a cursor holds; ``ValidationError`` if not one for ``sort``."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        made_for, value, profile_id = orjson.loads(raw)
+        if made_for == sort and isinstance(value, int) and isinstance(profile_id, str):
+            return value, profile_id
+    except (binascii.Error, ValueError, TypeError):
+        pass
+    problem = Problem("cursor", "is not a cursor of this listing; start again without it")
+    raise ValidationError("bad cursor", [problem])
+
+
+def profile_summaries(
+    conn: Connection, workspace_id: str, profile_ids: Sequence[str]
+) -> list[ProfileSummary]:
+    """Summaries of indexed live profiles (others are left out), in the order given."""
+    rows: dict[str, dict[str, Any]] = {}
+    for part in repo.chunks(sorted(set(profile_ids))):
+        stmt = select(_r.profile_id, _r.created_ms, _r.last_seen_ms, _r.events).where(
+            _r.workspace_id == workspace_id, _r.profile_id.in_(part)
+        )
+        rows.update((r.profile_id, dict(r._mapping)) for r in conn.execute(stmt))
+    ordered = [rows[pid] for pid in dict.fromkeys(profile_ids) if pid in rows]
+    return summaries(conn, workspace_id, ordered)
