@@ -1,24 +1,21 @@
-"""Finding people for the console's list and global search.
-
-INTERIM adapter: identity publishes no list or search function yet (issue 16 item 1 is being
-built beside this). Until it lands, this reads the identity tables through the store, scans at
-most ``SCAN_LIMIT`` live profiles and matches ``q`` as a substring of name, e-mail, phone or
-user id. The console calls only :func:`find_people`, so switching to identity's search is a
-change to this module alone.
-"""
+"""Finding people for the console's list and global search, through identity's blind-index
+search (the same function ``GET /api/v1/profiles`` answers with), so both always agree."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import Connection, select
+from fastapi import Request
+from pydantic import ValidationError as PydanticError
 
-from crmos.store.tables_identity import profile_events, profile_identifiers, profiles
+from crmos.api.routes.profile_search import ProfileQuery, list_profiles
+from crmos.core.errors import Problem, ValidationError
 
-SCAN_LIMIT = 5000
-SHOWN_TYPES = ("email", "phone", "user_id")
+EXPORT_PAGE = 200
+SORTS = ("-last_seen", "last_seen", "-created", "created")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,104 +24,58 @@ class Filters:
 
     q: str = ""
     touchpoint: str = ""
+    audience: str = ""
+    role: str = ""
+    min_score: float = 0.5
+    consent: str = ""
     suppressed: bool = False
+    open_review: bool = False
+    seen_since: str = ""
+    sort: str = "-last_seen"
 
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """One row of the people list."""
-
-    profile_id: str
-    name: str
-    identifiers: dict[str, str]
-    sources: list[str]
-    suppressed: bool
-    updated_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """A page of matches and the cursor of the next one."""
-
-    rows: list[Person]
-    next_after: str | None
-    total: int
-    touchpoints: list[str] = field(default_factory=list)
+    def query(self, cursor: str | None, limit: int) -> ProfileQuery:
+        """The API's query model for these filters (its validation applies)."""
+        values: dict[str, Any] = {
+            "q": self.q or None,
+            "touchpoint": self.touchpoint or None,
+            "audience": self.audience or None,
+            "role": self.role or None,
+            "min_score": self.min_score,
+            "consent": self.consent or None,
+            "marketing_suppressed": True if self.suppressed else None,
+            "open_review": True if self.open_review else None,
+            "last_seen_after": _day(self.seen_since),
+            "sort": self.sort if self.sort in SORTS else "-last_seen",
+            "cursor": cursor or None,
+            "limit": limit,
+        }
+        try:
+            return ProfileQuery(**values)
+        except PydanticError as exc:
+            problems = [Problem(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
+            raise ValidationError("a filter is malformed", problems) from exc
 
 
 def find_people(
-    conn: Connection, workspace_id: str, filters: Filters, *, after: str = "", limit: int = 25
-) -> Page:
-    """Live profiles matching ``filters``, newest first, ``limit`` after the cursor ``after``."""
-    matches = _matches(conn, workspace_id, filters)
-    start = 0
-    if after:
-        ids = [p.profile_id for p in matches]
-        start = ids.index(after) + 1 if after in ids else 0
-    rows = matches[start : start + limit]
-    more = start + limit < len(matches)
-    return Page(
-        rows,
-        rows[-1].profile_id if rows and more else None,
-        len(matches),
-        _touchpoints(conn, workspace_id),
-    )
+    request: Request, workspace_id: str, filters: Filters, cursor: str = "", limit: int = 25
+) -> dict[str, Any]:
+    """One page: ``data`` (summaries) and ``next_cursor``."""
+    return list_profiles(request, workspace_id, filters.query(cursor, limit))
 
 
-def _matches(conn: Connection, workspace_id: str, filters: Filters) -> list[Person]:
-    p = profiles.c
-    stmt = (
-        select(p.id, p.traits, p.marketing_suppressed, p.updated_ms)
-        .where(p.workspace_id == workspace_id, p.root_id == p.id)
-        .order_by(p.updated_ms.desc(), p.id)
-        .limit(SCAN_LIMIT)
-    )
-    live = list(conn.execute(stmt))
-    idents, sources = _identifiers(conn, workspace_id)
-    needle = filters.q.strip().casefold()
-    found: list[Person] = []
-    for row in live:
-        traits: dict[str, Any] = orjson.loads(row.traits) if row.traits else {}
-        name = str((traits.get("name") or [""])[0] or "")
-        mine = idents.get(row.id, {})
-        person = Person(
-            row.id,
-            name,
-            {k: v for k, (v, _) in mine.items() if k in SHOWN_TYPES},
-            sorted(sources.get(row.id, set())),
-            bool(row.marketing_suppressed),
-            int(row.updated_ms),
-        )
-        if filters.suppressed and not person.suppressed:
-            continue
-        if filters.touchpoint and filters.touchpoint not in person.sources:
-            continue
-        hay = [name, row.id, *(v for v, _ in mine.values())]
-        if needle and not any(needle in h.casefold() for h in hay):
-            continue
-        found.append(person)
-    return found
+def every_match(request: Request, workspace_id: str, filters: Filters) -> Iterator[dict[str, Any]]:
+    """Every profile the filters match, page after page (bulk actions act on all of them)."""
+    cursor = ""
+    while True:
+        page = find_people(request, workspace_id, filters, cursor, EXPORT_PAGE)
+        yield from page["data"]
+        cursor = page["next_cursor"] or ""
+        if not cursor:
+            return
 
 
-def _identifiers(
-    conn: Connection, workspace_id: str
-) -> tuple[dict[str, dict[str, tuple[str, str]]], dict[str, set[str]]]:
-    """Per live profile, one value and its source per identifier type, and every source."""
-    i, p = profile_identifiers.c, profiles.c
-    stmt = (
-        select(p.root_id, i.type, i.value, i.source)
-        .select_from(profile_identifiers.join(profiles, p.id == i.profile_id))
-        .where(i.workspace_id == workspace_id)
-    )
-    out: dict[str, dict[str, tuple[str, str]]] = {}
-    sources: dict[str, set[str]] = {}
-    for row in conn.execute(stmt):
-        out.setdefault(row.root_id, {}).setdefault(row.type, (row.value, row.source))
-        sources.setdefault(row.root_id, set()).add(row.source)
-    return out, sources
-
-
-def _touchpoints(conn: Connection, workspace_id: str) -> list[str]:
-    e = profile_events.c
-    stmt = select(e.source).where(e.workspace_id == workspace_id).distinct().limit(50)
-    return sorted(str(s) for s in conn.scalars(stmt))
+def _day(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None

@@ -9,7 +9,15 @@ from starlette.staticfiles import StaticFiles
 from crmos.api.auth import KeyResolver
 from crmos.bootstrap import Container
 from crmos.i18n import Catalogs
-from crmos.web import pages_auth, pages_intake, pages_people, pages_profile
+from crmos.web import (
+    pages_auth,
+    pages_compliance,
+    pages_intake,
+    pages_ops,
+    pages_people,
+    pages_profile,
+    pages_work,
+)
 from crmos.web.console import State, environment
 from crmos.web.session import Sessions
 
@@ -23,6 +31,7 @@ def mount(app: FastAPI, container: Container, keys: KeyResolver) -> None:
         keys=keys,
         templates=Jinja2Blocks(env=environment()),
     )
-    for module in (pages_auth, pages_intake, pages_people, pages_profile):
+    pages = (pages_auth, pages_intake, pages_people, pages_profile, pages_work, pages_ops)
+    for module in (*pages, pages_compliance):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("crmos.web", "static")]), name="static")

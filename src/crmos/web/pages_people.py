@@ -4,36 +4,71 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated
+from collections.abc import Iterator
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.responses import StreamingResponse
 
+from crmos.graph import list_audiences
+from crmos.ingest import intake_stats
 from crmos.web.console import HEADERS, ConsoleRoute, Viewer, is_htmx, render, state, viewer
-from crmos.web.finder import Filters, find_people
+from crmos.web.finder import SORTS, Filters, every_match, find_people
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 Q = Annotated[str, Query(max_length=200)]
+COLUMNS = ("id", "name", "email", "phone", "account", "created_ms", "last_seen_ms", "events")
 
 
-def _filters(q: str, touchpoint: str, suppressed: bool) -> Filters:
-    return Filters(q=q, touchpoint=touchpoint, suppressed=suppressed)
+def filters(
+    q: Q = "",
+    touchpoint: Q = "",
+    audience: Q = "",
+    role: Q = "",
+    min_score: Annotated[float, Query(ge=0, le=1)] = 0.5,
+    consent: Q = "",
+    suppressed: bool = False,
+    open_review: bool = False,
+    seen_since: Q = "",
+    sort: Q = "-last_seen",
+) -> Filters:
+    """Dependency: the list's filters from the URL."""
+    return Filters(
+        q,
+        touchpoint,
+        audience,
+        role,
+        min_score,
+        consent,
+        suppressed,
+        open_review,
+        seen_since,
+        sort,
+    )
 
 
 @router.get("/people")
 def people(
     request: Request,
     who: Annotated[Viewer, Depends(viewer)],
-    q: Q = "",
-    touchpoint: Q = "",
-    suppressed: bool = False,
-    after: Q = "",
+    chosen: Annotated[Filters, Depends(filters)],
+    cursor: Q = "",
 ) -> Response:
     """The list; htmx swaps only the ``results`` block as the filters change."""
-    filters = _filters(q, touchpoint, suppressed)
-    with state(request).container.engine.connect() as conn:
-        found = find_people(conn, who.workspace_id, filters, after=after)
-    context = {"found": found, "filters": filters, "page": "people", "global_q": q}
+    c = state(request).container
+    found = find_people(request, who.workspace_id, chosen, cursor)
+    with c.engine.connect() as conn:
+        audiences = list_audiences(conn, who.workspace_id)
+    context: dict[str, Any] = {
+        "found": found,
+        "filters": chosen,
+        "audiences": audiences,
+        "touchpoints": sorted(s.source for s in intake_stats(c.log, who.workspace_id)),
+        "sorts": SORTS,
+        "page": "people",
+        "global_q": chosen.q,
+    }
     block = "results" if is_htmx(request) else None
     return render(request, "people.html.j2", who.t, context, who=who, block=block)
 
@@ -42,29 +77,22 @@ def people(
 def export(
     request: Request,
     who: Annotated[Viewer, Depends(viewer)],
-    q: Q = "",
-    touchpoint: Q = "",
-    suppressed: bool = False,
+    chosen: Annotated[Filters, Depends(filters)],
 ) -> Response:
-    """Every match of the filters (not just the page shown) as CSV."""
-    filters = _filters(q, touchpoint, suppressed)
-    with state(request).container.engine.connect() as conn:
-        found = find_people(conn, who.workspace_id, filters, limit=1_000_000)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["profile_id", "name", "email", "phone", "user_id", "sources", "suppressed"])
-    for p in found.rows:
-        ids = p.identifiers
-        writer.writerow(
-            [
-                p.profile_id,
-                p.name,
-                ids.get("email", ""),
-                ids.get("phone", ""),
-                ids.get("user_id", ""),
-                " ".join(p.sources),
-                p.suppressed,
-            ]
-        )
+    """Every match of the filters (not just the page shown) as CSV, streamed page by page."""
+    first = find_people(request, who.workspace_id, chosen, "", 1)  # errors before streaming
+
+    def rows() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(COLUMNS)
+        if first["data"]:
+            for person in every_match(request, who.workspace_id, chosen):
+                writer.writerow([person.get(col) or "" for col in COLUMNS])
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue()
+
     headers = HEADERS | {"Content-Disposition": 'attachment; filename="people.csv"'}
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers=headers)

@@ -46,3 +46,25 @@
   }
   document.addEventListener("DOMContentLoaded", draw);
 })();
+
+// Bar charts (ECharts, vendored): each [data-chart] names a JSON script holding
+// {labels: [...], series: [{name, data}]}; the table beside it carries the same figures.
+(function () {
+  function draw() {
+    if (!window.echarts) return;
+    const rtl = document.documentElement.dir === "rtl";
+    for (const box of document.querySelectorAll("[data-chart]")) {
+      const data = JSON.parse(document.getElementById(box.dataset.chart).textContent);
+      window.echarts.init(box).setOption({
+        animation: false,
+        tooltip: { trigger: "axis" },
+        legend: { top: 0 },
+        grid: { left: 40, right: 20, top: 30, bottom: 30 },
+        xAxis: { type: "category", data: data.labels, inverse: rtl },
+        yAxis: { type: "value", position: rtl ? "right" : "left" },
+        series: data.series.map((s) => ({ name: s.name, type: "bar", data: s.data })),
+      });
+    }
+  }
+  document.addEventListener("DOMContentLoaded", draw);
+})();
