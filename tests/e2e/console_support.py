@@ -12,6 +12,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,20 @@ def merged_pair(world: World) -> tuple[str, str, str]:
     answer = world.api("POST", "/api/v1/profiles/merge", json=body)
     assert answer.status_code == 200, answer.text
     return survivor, other, str(answer.json()["merge_id"])
+
+
+def pending_recommendation(world: World, email: str) -> dict[str, Any]:
+    """A high-impact recommendation for the sender of an e-mail, waiting for approval."""
+    message = EmailMessage()
+    message["From"] = email
+    message["To"] = "sales@example.com"
+    message["Subject"] = "Expansion"
+    message.set_content(
+        "We plan to expand to 300 more seats next quarter, a budget of USD 250,000."
+    )
+    files = {"file": ("expansion.eml", message.as_bytes())}
+    answer = world.api("POST", "/api/v1/interactions", files=files, timeout=120)
+    assert answer.status_code == 201, answer.text
+    (rec,) = answer.json()["recommendations"]
+    assert rec["status"] == "pending", rec
+    return dict(rec)

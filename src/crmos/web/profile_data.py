@@ -46,7 +46,7 @@ def gather(c: Container, conn: Connection, ws: str, profile_id: str) -> dict[str
         "scores": scores_of(conn, ws, pid),
         "audiences": _audiences(conn, ws, pid),
         "consents": sorted(latest.values(), key=lambda c: (c["purpose"], c["channel"])),
-        "recommendations": agent_repo.list_recommendations(conn, ws, pid),
+        "recommendations": _recommendations(conn, ws, view),
         "decisions": decisions_of(conn, ws, pid, 100),
         "graph": _graph(c, conn, ws, pid),
     }
@@ -105,16 +105,16 @@ def _others(conn: Connection, ws: str, pid: str, view: dict[str, Any]) -> list[d
     out = [
         _item(
             "interaction",
-            i["created_ms"],
-            i.get("summary") or i.get("kind", ""),
-            i.get("intent") or "",
+            i.get("occurred_ms") or i["received_ms"],
+            i.get("subject") or i["kind"],
+            str((i.get("tags") or {}).get("intent") or ""),
             i.get("touchpoint") or "",
         )
         for i in list_interactions(conn, ws, pid)
     ]
     out += [
         _item("recommendation", r["created_ms"], r["title"], r["status"], "")
-        for r in agent_repo.list_recommendations(conn, ws, pid)
+        for r in _recommendations(conn, ws, view)
     ]
     out += [
         _item("decision", d.at_ms, d.reason, f"{d.kind} · {d.rule} {d.version}", "", d.id)
@@ -129,6 +129,16 @@ def _others(conn: Connection, ws: str, pid: str, view: dict[str, Any]) -> list[d
         for m in view["merges"]
     ]
     return out
+
+
+def _recommendations(conn: Connection, ws: str, view: dict[str, Any]) -> list[dict[str, Any]]:
+    """Recommendations about the profile or any profile merged into it, newest first."""
+    found = [
+        rec
+        for member in (view["id"], *view["merged_ids"])
+        for rec in agent_repo.list_recommendations(conn, ws, member)
+    ]
+    return sorted(found, key=lambda r: r["created_ms"], reverse=True)
 
 
 def _item(
