@@ -82,14 +82,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         reader = container.workspaces.issue_key(keys["workspace_id"], "reader", ("read",), "ui")
     finally:
         container.close()
-    _start(server)
+    start_patiently(server)
     try:
         yield World(server, keys["admin_key"], reader.secret, keys["workspace_id"])
     finally:
         server.stop()
 
 
-def _start(server: Server) -> None:
+def start_patiently(server: Server) -> None:
     """`crmos serve`, waited for longer than Server.start does: on a loaded 2-core machine the
     first start after seeding takes over 30 s (imports, migrations check, workers)."""
     with server.log.open("ab") as log:

@@ -158,16 +158,17 @@ def test_approving_and_rejecting_with_a_reason_in_the_console_are_seen_by_the_ap
     page = signed_in(browser, world, world.admin_key)
     assert first["profile_id"] == second["profile_id"]
     page.goto(f"{world.server.url}/profiles/{first['profile_id']}")
-    page.get_by_role("button", name=f"Approve: {first['title']}").first.click()
+    # Both carry the same title; each recommendation's card is the element with its id.
+    page.locator(f"[id='{first['id']}']").get_by_role("button", name="Approve: ").click()
     expect(page.get_by_role("status")).to_have_text("Done.")
-    reject = page.get_by_role("button", name=f"Reject: {second['title']}").first
-    reject.click()  # no reason yet: the browser refuses to send the form
-    expect(page.get_by_role("status")).to_have_count(1)
+    card = page.locator(f"[id='{second['id']}']")
+    card.get_by_role("button", name="Reject: ").click()  # no reason: the browser refuses
+    assert card.get_by_label("Reason for rejecting").evaluate("e => e.validity.valueMissing")
     assert world.api("GET", f"/api/v1/recommendations/{second['id']}").json()["status"] == (
         "pending"
     )
-    page.get_by_label("Reason for rejecting").first.fill("they bought the seats last week")
-    page.get_by_role("button", name=f"Reject: {second['title']}").first.click()
+    card.get_by_label("Reason for rejecting").fill("they bought the seats last week")
+    card.get_by_role("button", name="Reject: ").click()
     expect(page.get_by_role("status")).to_have_text("Done.")
     approved = world.api("GET", f"/api/v1/recommendations/{first['id']}").json()
     rejected = world.api("GET", f"/api/v1/recommendations/{second['id']}").json()
