@@ -3,6 +3,8 @@ checked through the API: resolving a review, starting a data-subject request."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -81,5 +83,28 @@ def test_a_request_started_in_the_dsr_console_runs_and_is_seen_by_the_api(
     found = world.api("GET", f"/api/v1/dsr/{request_id}").json()
     assert found["kind"] == "access" and found["profile_id"] == world.profile_of(email)
     expect(page.get_by_role("link", name="Download the proof (JSON)")).to_be_visible()
+    assert_accessible(page)
+    page.context.close()
+
+
+def test_an_account_page_lists_its_people_with_their_scores_and_links_back_to_them(
+    browser: Browser, world: World
+) -> None:
+    scored = world.api(
+        "GET", "/api/v1/profiles", params={"role": "technical_decision_maker", "min_score": 0.01}
+    ).json()["data"]
+    page = signed_in(browser, world, world.admin_key)
+    page.goto(f"{world.server.url}/profiles/{scored[0]['id']}")
+    scores = page.get_by_role("region", name="Role scores")
+    expect(scores.get_by_role("cell", name="technical_decision_maker")).to_be_visible()
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Accounts").click()
+    expect(page.get_by_role("heading", name="Accounts", level=1)).to_be_visible()
+    assert_accessible(page)
+    first = page.get_by_role("table").get_by_role("link").first
+    name = first.inner_text()
+    first.click()
+    expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
+    people = page.get_by_role("region", name="People")
+    expect(people.get_by_role("link").first).to_have_attribute("href", re.compile("^/profiles/"))
     assert_accessible(page)
     page.context.close()

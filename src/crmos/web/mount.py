@@ -10,6 +10,7 @@ from crmos.api.auth import KeyResolver
 from crmos.bootstrap import Container
 from crmos.i18n import Catalogs
 from crmos.web import (
+    pages_accounts,
     pages_auth,
     pages_compliance,
     pages_intake,
@@ -32,6 +33,6 @@ def mount(app: FastAPI, container: Container, keys: KeyResolver) -> None:
         templates=Jinja2Blocks(env=environment()),
     )
     pages = (pages_auth, pages_intake, pages_people, pages_profile, pages_work, pages_ops)
-    for module in (*pages, pages_compliance):
+    for module in (*pages, pages_compliance, pages_accounts):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("crmos.web", "static")]), name="static")
