@@ -15,7 +15,7 @@ LOCK := requirements.lock
 # pip on this machine prints many harmless "Location ... is ignored" warnings.
 PIP_NOISE := is ignored: it is neither a file nor a directory
 
-.PHONY: help install lock run test check lint bench fmt clean distclean
+.PHONY: help install lock run test check lint bench fmt clean distclean vendor
 
 help:
 	@echo "make install    system packages (as root), venv, the locked versions of requirements.lock"
@@ -25,6 +25,7 @@ help:
 	@echo "make check      ruff, ruff format --check, mypy, lint-imports, then test"
 	@echo "make bench      crmos bench all --quick (with the test services)"
 	@echo "make fmt        ruff format + ruff check --fix"
+	@echo "make vendor     refresh the console's pinned JavaScript from npm (dev time; checksums)"
 	@echo "make clean      remove .crmos/ and build/cache artefacts (keeps the venv)"
 	@echo "make distclean  clean + remove the venv"
 
@@ -70,6 +71,12 @@ bench: install
 fmt: install
 	$(VENV)/bin/ruff format $(LINT_PATHS)
 	$(VENV)/bin/ruff check --fix $(LINT_PATHS)
+
+# The console's JS (htmx, Alpine.js, Cytoscape.js, ECharts) at the versions pinned in the
+# manifest; rewrites the SHA-256 sums. Needs npm; nothing downloads at install or run time.
+vendor:
+	python3 scripts/vendor.py
+	python3 scripts/vendor.py --check
 
 clean:
 	rm -rf .crmos build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

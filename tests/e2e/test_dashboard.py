@@ -1,4 +1,4 @@
-"""The dashboard in a real browser (Debian's Chromium driven by Playwright)."""
+"""The console's intake page in a real browser (Debian's Chromium driven by Playwright)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.e2e.conftest import Server
+from tests.e2e.console_support import start_patiently
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -27,7 +28,7 @@ def test_the_dashboard_shows_intake_figures_and_latest_events(
     server: Server, keys: dict[str, str], tmp_path: Path
 ) -> None:
     assert Path(CHROMIUM).exists(), "install Debian's chromium (make install does, as root)"
-    server.start()
+    start_patiently(server)  # Server.start's 30 s is too short on a loaded 2-core machine
     batch = {
         "batch": [
             {

@@ -85,3 +85,22 @@ def test_dates_numbers_and_money_are_formatted_the_cldr_way() -> None:
         == "1 234,50 €"
     )
     assert format_time(1773324000000, "ja", "Asia/Tokyo").startswith("2026年3月12日")
+
+
+@pytest.mark.parametrize(
+    ("locale", "count", "expected"),
+    [
+        ("de", 1, "fand 1 lesbare Kopie Ihrer"),
+        ("de", 3, "fand 3 lesbare Kopien Ihrer"),
+        ("en", 1, "found 1 readable copy of"),
+        ("en", 0, "found 0 readable copies of"),
+        ("ar", 2, "نسختين"),
+        ("ar", 5, "5 نسخ"),
+    ],
+)
+def test_the_erasure_letter_counts_copies_in_the_plural_form_of_its_locale(
+    writer: LetterWriter, locale: str, count: int, expected: str
+) -> None:
+    report = {**CONTEXT["report"], "verification": {"readable_copies": count}}
+    context = {**CONTEXT, "report": report}
+    assert expected in writer("dsr_erasure", locale, context).text

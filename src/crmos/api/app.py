@@ -30,7 +30,7 @@ from crmos.api.routes import (
 from crmos.bootstrap import Container
 from crmos.graph import GraphHealthCollector
 from crmos.ingest import IntakeCollector
-from crmos.web import router as dashboard
+from crmos.web import mount as mount_console
 
 
 def create_app(container: Container) -> FastAPI:
@@ -85,5 +85,5 @@ def create_app(container: Container) -> FastAPI:
         system,
     ):
         app.include_router(module.router)
-    app.include_router(dashboard)
+    mount_console(app, container, app.state.keys)
     return app

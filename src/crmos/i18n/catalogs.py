@@ -1,13 +1,18 @@
 """Message catalogs: one Babel ``.po`` file per locale, package data, read once at first use.
 
+Plural messages (``msgid_plural``) pick their form with the locale's own rule (CLDR through
+Babel: one form in Chinese, two in German, six in Arabic), as GNU gettext's ``ngettext`` does.
+
 A missing translation falls back to English visibly (``[en] ...`` in text, ``lang="en"`` in
 HTML) and is counted per locale, so ``crmos i18n status`` shows what translators still owe.
 """
 
 from __future__ import annotations
 
+import gettext
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources import files
 
@@ -33,6 +38,8 @@ class Catalogs:
 
     def __init__(self) -> None:
         self._messages: dict[str, dict[str, str]] = {}
+        self._plurals: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._rules: dict[str, Callable[[int], int]] = {}
         self._lock = threading.Lock()
         self.fallbacks: Counter[tuple[str, str]] = Counter()
         self._load()
@@ -70,11 +77,27 @@ class Catalogs:
                 self.fallbacks[(locale, msgid)] += 1
         return Text(msgid, locale != SOURCE)
 
+    def plural(self, locale: str, singular: str, plural: str, n: int) -> Text:
+        """The form of ``singular``/``plural`` for ``n`` in ``locale`` (``ngettext``), counting a
+        fallback to English when the locale lacks the message or one of its forms."""
+        forms = self._plurals.get(locale, {}).get(singular)
+        rule = self._rules.get(locale)
+        if forms and rule is not None:
+            index = rule(n)
+            if index < len(forms) and forms[index]:
+                return Text(forms[index], False)
+        if locale != SOURCE:
+            with self._lock:
+                self.fallbacks[(locale, singular)] += 1
+        return Text(singular if n == 1 else plural, locale != SOURCE)
+
     def missing(self) -> dict[str, list[str]]:
         """Per locale, the source messages it has no translation for."""
         source = list(self._messages[SOURCE])
+        plurals = list(self._plurals[SOURCE])
         return {
             loc: [m for m in source if not messages.get(m)]
+            + [m for m in plurals if not all(self._plurals.get(loc, {}).get(m, ("",)))]
             for loc, messages in sorted(self._messages.items())
         }
 
@@ -83,11 +106,19 @@ class Catalogs:
         for entry in folder.iterdir():
             if not entry.name.endswith(".po"):
                 continue
+            name = entry.name[:-3]
             with entry.open("rb") as fh:
-                catalog = read_po(fh)
-            self._messages[entry.name[:-3]] = {
+                catalog = read_po(fh, locale=name)
+            self._messages[name] = {
                 str(m.id): str(m.string) for m in catalog if m.id and isinstance(m.id, str)
             }
+            self._plurals[name] = {
+                str(m.id[0]): tuple(str(s) for s in m.string)
+                for m in catalog
+                if isinstance(m.id, tuple | list) and isinstance(m.string, tuple | list)
+            }
+            # Babel gives the rule from the header, or from CLDR when the header has none.
+            self._rules[name] = gettext.c2py(catalog.plural_expr)
 
 
 def direction(locale: str) -> str:

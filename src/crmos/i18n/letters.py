@@ -81,13 +81,17 @@ class LetterWriter:
             found = self.catalogs.text(loc, msgid)
             return Text(found.value.format(**values), found.fallback)
 
+        def tn(singular: str, plural: str, count: int) -> Text:
+            found = self.catalogs.plural(loc, singular, plural, count)
+            return Text(found.value.format(count=count), found.fallback)
+
         def when(ms: Any) -> str:
             return format_time(int(ms), loc, tz) if ms else "-"
 
         paragraphs = [
             t("We received your request on {received}.", received=when(request.get("received_ms")))
         ]
-        paragraphs += _body(t, template, request, report, when)
+        paragraphs += _body(t, tn, template, request, report, when)
         rows = [
             _Row(
                 str(o["target"]),
@@ -113,7 +117,12 @@ class LetterWriter:
 
 
 def _body(
-    t: Any, template: str, request: Mapping[str, Any], report: Mapping[str, Any], when: Any
+    t: Any,
+    tn: Any,
+    template: str,
+    request: Mapping[str, Any],
+    report: Mapping[str, Any],
+    when: Any,
 ) -> list[Text]:
     status = request.get("status")
     out: list[Text] = []
@@ -129,11 +138,12 @@ def _body(
         )
     if template == "dsr_erasure" and report:
         out.append(t("Your personal data was erased from the following stores and systems:"))
-        count = (report.get("verification") or {}).get("readable_copies", 0)
+        count = int((report.get("verification") or {}).get("readable_copies", 0))
         out.append(
-            t(
+            tn(
+                "Our check of every table and file found {count} readable copy of your data.",
                 "Our check of every table and file found {count} readable copies of your data.",
-                count=count,
+                count,
             )
         )
     elif template == "dsr_access":

@@ -1,8 +1,8 @@
-"""Web: the dashboard — a static page that reads the management API with the user's admin key.
+"""Web: the console — server-rendered pages (Jinja2 + htmx) for people who work with customers.
 
 Sits on top: may import any room.
 """
 
-from crmos.web.dashboard import router
+from crmos.web.mount import mount
 
-__all__ = ["router"]
+__all__ = ["mount"]

@@ -1,0 +1,38 @@
+"""Puts the console on the app: its state, its pages and its static files."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from jinja2_fragments.fastapi import Jinja2Blocks
+from starlette.staticfiles import StaticFiles
+
+from crmos.api.auth import KeyResolver
+from crmos.bootstrap import Container
+from crmos.i18n import Catalogs
+from crmos.web import (
+    pages_accounts,
+    pages_auth,
+    pages_compliance,
+    pages_intake,
+    pages_ops,
+    pages_people,
+    pages_profile,
+    pages_work,
+)
+from crmos.web.console import State, environment
+from crmos.web.session import Sessions
+
+
+def mount(app: FastAPI, container: Container, keys: KeyResolver) -> None:
+    """Serve the console at ``/`` beside the API (same keys, same container)."""
+    app.state.console = State(
+        container=container,
+        catalogs=Catalogs(),
+        sessions=Sessions(),
+        keys=keys,
+        templates=Jinja2Blocks(env=environment()),
+    )
+    pages = (pages_auth, pages_intake, pages_people, pages_profile, pages_work, pages_ops)
+    for module in (*pages, pages_compliance, pages_accounts):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(packages=[("crmos.web", "static")]), name="static")

@@ -1,0 +1,177 @@
+"""The console's pages as a person uses them, in English, Chinese and Arabic, with axe-core."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.console_support import (
+    CJK,
+    World,
+    assert_accessible,
+    browser,
+    merged_pair,
+    pending_recommendation,
+    signed_in,
+    world,
+)
+
+__all__ = ["browser", "world"]  # fixtures used by name
+
+pytestmark = pytest.mark.e2e
+
+# What a person reads on the screen, per language (from the catalogs, written here by hand so
+# that a broken catalog fails the test).
+WORDS = {
+    "en": {"search": "Search customers", "go": "Search", "timeline": "Timeline", "dir": "ltr"},
+    "zh-CN": {"search": "搜索客户", "go": "搜索", "timeline": "时间线", "dir": "ltr"},
+    "ar": {"search": "البحث عن العملاء", "go": "بحث", "timeline": "الخط الزمني", "dir": "rtl"},
+}
+
+
+def _find(page: Page, words: dict[str, str], email: str) -> None:
+    search = page.get_by_role("search").get_by_role("searchbox", name=words["search"])
+    search.fill(email)
+    page.get_by_role("search").get_by_role("button", name=words["go"]).click()
+
+
+@pytest.mark.parametrize("lang", list(WORDS))
+def test_a_person_finds_a_customer_by_email_and_reads_their_whole_story(
+    browser: Browser, world: World, lang: str
+) -> None:
+    words = WORDS[lang]
+    email = world.an_email()
+    pid = world.profile_of(email)
+    name = world.api("GET", f"/api/v1/profiles/{pid}").json()["traits"]["name"]
+    page = signed_in(browser, world, world.admin_key, lang)
+    html = page.locator("html")
+    expect(html).to_have_attribute("dir", words["dir"])
+    expect(html).to_have_attribute("lang", lang)
+    assert_accessible(page)
+    _find(page, words, email)
+    link = page.get_by_role("link", name=name, exact=True)
+    expect(link).to_have_attribute("href", f"/profiles/{pid}")
+    assert_accessible(page)
+    link.click()
+    expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name=words["timeline"])).to_be_visible()
+    expect(page.get_by_text(email).first).to_be_visible()
+    if lang == "zh-CN":
+        assert CJK.search(page.get_by_role("heading", name=words["timeline"]).inner_text())
+        assert CJK.search(page.locator("nav[aria-label='栏目']").inner_text())
+    assert_accessible(page)
+    page.context.close()
+
+
+def test_the_language_picked_is_remembered_and_plural_forms_follow_it(
+    browser: Browser, world: World
+) -> None:
+    page = signed_in(browser, world, world.admin_key)
+    page.get_by_role("navigation", name="Language").get_by_role("link", name="Deutsch").click()
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    page.get_by_role("link", name="Personen").click()
+    expect(page.get_by_role("heading", name="Personen", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Personen auf dieser Seite")).to_be_visible()
+    page.get_by_role("searchbox", name="Kunden suchen").fill(world.an_email())
+    page.get_by_role("searchbox", name="Kunden suchen").press("Enter")
+    expect(page.get_by_role("heading", name="1 Person auf dieser Seite")).to_be_visible()
+    page.context.close()
+
+
+def test_a_keyboard_only_path_leads_from_search_to_a_profile(
+    browser: Browser, world: World
+) -> None:
+    email = world.an_email()
+    pid = world.profile_of(email)
+    page = signed_in(browser, world, world.admin_key)
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('aria-label')") == (
+            "Search customers"
+        ):
+            break
+    else:
+        raise AssertionError("Tab never reached the customer search")
+    page.keyboard.type(email)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{world.server.url}/people?q={email.replace('@', '%40')}")
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('href')") == f"/profiles/{pid}":
+            break
+    else:
+        raise AssertionError("Tab never reached the search result")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{world.server.url}/profiles/{pid}")
+    page.context.close()
+
+
+def test_a_split_made_in_the_console_with_its_reason_is_seen_by_the_api(
+    browser: Browser, world: World
+) -> None:
+    survivor, other, merge_id = merged_pair(world)
+    page = signed_in(browser, world, world.admin_key)
+    page.goto(f"{world.server.url}/profiles/{survivor}")
+    article = page.get_by_role("article").filter(has_text=merge_id)
+    article.get_by_label("Reason for the split").fill("two people who share a desk phone")
+    article.get_by_role("button", name="Split").click()
+    expect(page.get_by_role("status")).to_have_text("Done.")
+    merges = world.api("GET", f"/api/v1/profiles/{other}").json()["merges"]
+    (split,) = [m for m in merges if m["id"] == merge_id]
+    assert split["split_reason"] == "two people who share a desk phone"
+    assert not split["active"]
+    page.context.close()
+
+
+def test_timeline_and_list_filters_stay_in_the_url(browser: Browser, world: World) -> None:
+    pid = world.profile_of(world.an_email())
+    page = signed_in(browser, world, world.admin_key)
+    page.goto(f"{world.server.url}/profiles/{pid}")
+    timeline = page.get_by_role("region", name="Timeline")
+    timeline.get_by_label("Type").select_option("event")
+    expect(page).to_have_url(f"{world.server.url}/profiles/{pid}?kind=event&touchpoint=&since=")
+    kinds = timeline.locator("ol li .tag").first
+    expect(kinds).to_have_text("event")
+    page.reload()
+    expect(page.get_by_role("region", name="Timeline").get_by_label("Type")).to_have_value("event")
+    page.goto(f"{world.server.url}/people")
+    page.get_by_label("Marketing paused").check()
+    expect(page).to_have_url(re.compile(r"/people\?.*suppressed=true"))
+    paused = world.api("GET", "/api/v1/profiles", params={"marketing_suppressed": "true"})
+    expected = {p["id"] for p in paused.json()["data"]}
+    expect(page.locator("#results tbody tr")).to_have_count(len(expected))
+    csv = page.request.get(f"{world.server.url}/people.csv?suppressed=true").text()
+    lines = csv.strip().splitlines()
+    assert lines[0].startswith("id,name,email")
+    assert expected and {line.split(",")[0] for line in lines[1:]} == expected
+    page.context.close()
+
+
+def test_approving_and_rejecting_with_a_reason_in_the_console_are_seen_by_the_api(
+    browser: Browser, world: World
+) -> None:
+    email = world.an_email()
+    first = pending_recommendation(world, email)
+    second = pending_recommendation(world, email)
+    page = signed_in(browser, world, world.admin_key)
+    assert first["profile_id"] == second["profile_id"]
+    page.goto(f"{world.server.url}/profiles/{first['profile_id']}")
+    # Both carry the same title; each recommendation's card is the element with its id.
+    page.locator(f"[id='{first['id']}']").get_by_role("button", name="Approve: ").click()
+    expect(page.get_by_role("status")).to_have_text("Done.")
+    card = page.locator(f"[id='{second['id']}']")
+    card.get_by_role("button", name="Reject: ").click()  # no reason: the browser refuses
+    assert card.get_by_label("Reason for rejecting").evaluate("e => e.validity.valueMissing")
+    assert world.api("GET", f"/api/v1/recommendations/{second['id']}").json()["status"] == (
+        "pending"
+    )
+    card.get_by_label("Reason for rejecting").fill("they bought the seats last week")
+    card.get_by_role("button", name="Reject: ").click()
+    expect(page.get_by_role("status")).to_have_text("Done.")
+    approved = world.api("GET", f"/api/v1/recommendations/{first['id']}").json()
+    rejected = world.api("GET", f"/api/v1/recommendations/{second['id']}").json()
+    assert approved["status"] == "approved"
+    assert (rejected["status"], rejected["note"]) == ("rejected", "they bought the seats last week")
+    page.context.close()
