@@ -12,6 +12,7 @@ import hashlib
 from functools import cache
 from importlib.resources import files
 from typing import Any, ClassVar, Literal
+from urllib.parse import quote
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +27,21 @@ class _Params(BaseModel):
 
 def _trait(sandbox: Sandbox, name: str, default: Any = None) -> Any:
     return sandbox.profile.get("traits", {}).get(name, default)
+
+
+def company_of(traits: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The customer's ERP id and company name from a profile's traits.
+
+    Segment's ``company`` trait is an object (``{"id", "name", ...}``) on identify and a plain
+    name in older senders; ``customer_id`` wins as the ERP's key when a source sets it.
+    """
+    company = traits.get("company")
+    if isinstance(company, dict):
+        key, name = company.get("id"), company.get("name")
+    else:
+        key = name = company
+    customer = traits.get("customer_id") or key
+    return (str(customer) if customer else None), (str(name) if name else None)
 
 
 class RoiParams(_Params):
@@ -59,8 +75,9 @@ class RoiSheet:
             raise PermanentError(
                 self.name, "the profile has no traits.email to send the ROI sheet to"
             )
-        customer = _trait(sandbox, "customer_id") or _trait(sandbox, "company") or "unknown"
-        account = sandbox.get(sandbox.url("erp", f"/customers/{customer}/credit"))
+        key, company = company_of(sandbox.profile.get("traits", {}))
+        customer = key or "unknown"
+        account = sandbox.get(sandbox.url("erp", f"/customers/{quote(customer, safe='')}/credit"))
         value = float(_trait(sandbox, "annual_value", 0) or 0) * params.months / 12
         spent = float(account.get("held", 0)) or value / 3 or 1.0
         rows = [
@@ -71,7 +88,7 @@ class RoiSheet:
         roi = f"{value / spent:.1f}x" if spent else "n/a"
         context = {
             "name": _trait(sandbox, "name", ""),
-            "company": _trait(sandbox, "company", customer),
+            "company": company or customer,
             "product": params.product,
             "months": params.months,
             "rows": rows,
@@ -108,7 +125,8 @@ class CsmTask:
     def run(self, sandbox: Sandbox, params: ChatParams) -> dict[str, Any]:
         """Post the task."""
         who = _trait(sandbox, "name") or sandbox.profile.get("id")
-        text = f"Task: call {who} ({_trait(sandbox, 'company', '?')}) about renewal. {params.text}"
+        company = company_of(sandbox.profile.get("traits", {}))[1] or "?"
+        text = f"Task: call {who} ({company}) about renewal. {params.text}"
         return sandbox.act("chat.post", {"webhook": params.webhook, "text": text.strip()})
 
 
@@ -124,7 +142,7 @@ class DirectorAlert:
 
     def run(self, sandbox: Sandbox, params: ChatParams) -> dict[str, Any]:
         """Post the card."""
-        company = _trait(sandbox, "company", "a customer")
+        company = company_of(sandbox.profile.get("traits", {}))[1] or "a customer"
         text = f"Renewal at risk: **{company}** (value {_trait(sandbox, 'annual_value', '?')})."
         card = {
             "webhook": params.webhook,
