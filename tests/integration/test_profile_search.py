@@ -150,9 +150,10 @@ def test_both_query_plans_and_large_id_sets_give_the_same_pages(
     ws = _world(container)
     alice, bob = pid(container, ws, "user_id", "u-1"), pid(container, ws, "user_id", "u-3")
     assert alice and bob
-    for drive, within_sql in ((1000, 5000), (0, 1)):  # candidates by key / probes per row
+    # Candidates by key; candidates kept while streaming; every term probed per row.
+    for read, drive in ((8000, 1000), (8000, 0), (0, 0)):
+        monkeypatch.setattr(search_module, "READ", read)
         monkeypatch.setattr(search_module, "DRIVE", drive)
-        monkeypatch.setattr(search_module, "WITHIN_SQL", within_sql)
         assert _find(container, ws, "ali") == {alice, bob}
         assert _find(container, ws, "acme") == {alice}
         assert _find(container, ws, "", within=frozenset({alice, bob})) == {alice, bob}

@@ -12,7 +12,7 @@ import base64
 import binascii
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 from sqlalchemy import Connection, Select, and_, exists, func, or_, select
@@ -31,11 +31,12 @@ from crmos.store.tables_identity import (
 Sort = Literal["-last_seen", "last_seen", "-created", "created"]
 SORTS: tuple[Sort, ...] = ("-last_seen", "last_seen", "-created", "created")
 MAX_LIMIT = 200
-WITHIN_SQL = 5000
-"""Pre-filtered id sets up to this size go into the SQL; larger ones filter fetched rows."""
+READ = 8000
+"""A term matching at most this many index rows is read whole: its profiles narrow the
+candidates (two middling words, such as a first and a last name, meet in a few profiles)."""
 DRIVE = 1000
-"""A term matching at most this many index rows drives the query: its profiles are fetched by
-key and sorted, instead of walking the sort index until a page of matches turns up."""
+"""Candidates up to this many are fetched by key and sorted; more are kept while walking the
+sort index (they are then common enough that a page turns up soon)."""
 _r, _t, _p = profile_search_rows.c, profile_search_tokens.c, profiles.c
 
 
@@ -115,7 +116,7 @@ def search_profiles(
     narrowed = _narrowed(conn, key, workspace_id, query, filters)
     if narrowed is None:
         return ProfilePage()
-    stmt, driven = narrowed
+    stmt, driven, keep = narrowed
     column = _r.last_seen_ms if sort.endswith("last_seen") else _r.created_ms
     desc = sort.startswith("-")
     if cursor is not None:
@@ -127,7 +128,7 @@ def search_profiles(
     # whole sort index instead (it has no statistics to tell how few they are).
     sort_by = column + 0 if driven else column
     order = (sort_by.desc(), _r.profile_id.desc()) if desc else (sort_by, _r.profile_id)
-    rows = _fetch(conn, stmt.order_by(*order), filters.within, limit + 1)
+    rows = _fetch(conn, stmt.order_by(*order), keep, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     data = summaries(conn, workspace_id, rows)
@@ -138,19 +139,26 @@ def search_profiles(
     return ProfilePage(data, encode_cursor(sort, value, last["profile_id"]))
 
 
+class Narrowed(NamedTuple):
+    """A listing's statement, whether a short list of ids drives it (fetched by key, then
+    sorted), and the ids to keep from the rows it streams otherwise (None: all)."""
+
+    stmt: Select[Any]
+    driven: bool
+    keep: frozenset[str] | None
+
+
 def _narrowed(
     conn: Connection, key: bytes, workspace_id: str, query: str, filters: ProfileFilters
-) -> tuple[Select[Any], bool] | None:
-    """The rows statement with every term and filter applied, and whether it is driven by a
-    short list of candidate ids; None when nothing can match."""
+) -> Narrowed | None:
+    """The rows statement with every term and filter applied; None when nothing can match."""
     stmt = select(_r.profile_id, _r.created_ms, _r.last_seen_ms, _r.events)
     terms = query_terms(query)
     if query.strip() and not terms:
         return None
     if filters.touchpoint is not None:
         terms.append({touchpoint_token(filters.touchpoint)})
-    within = filters.within
-    candidates = within if within is not None and len(within) <= WITHIN_SQL else None
+    candidates = filters.within
     counted = sorted((_count(conn, workspace_id, h), h) for h in (blind(key, t) for t in terms))
     if counted and counted[0][0] == 0:
         return None
@@ -158,7 +166,7 @@ def _narrowed(
         matching = select(_t.profile_id).where(
             _t.workspace_id == workspace_id, _t.token.in_(hashed)
         )
-        if count <= DRIVE:  # rare enough to read whole, and to narrow the candidates with
+        if count <= READ:
             found = frozenset(conn.execute(matching).scalars())
             candidates = found if candidates is None else candidates & found
         else:  # probed per row by primary key: IN would first collect every match
@@ -180,13 +188,15 @@ def _narrowed(
         reviewed = sorted(open_review_roots(conn, workspace_id))
         cond = _r.profile_id.in_(reviewed)
         stmt = stmt.where(cond if filters.open_review else ~cond)
+    if candidates is not None and not candidates:
+        return None
     driven = candidates is not None and len(candidates) <= DRIVE
-    if candidates is not None:
+    if driven and candidates is not None:
         stmt = stmt.where(_r.profile_id.in_(sorted(candidates)))
     # Driven by ids, the workspace is checked on each row found by key ("|| ''" keeps SQLite
     # from walking the workspace's index instead); otherwise its index is the way in.
     mine = (_r.workspace_id + "") if driven else _r.workspace_id
-    return stmt.where(mine == workspace_id), driven
+    return Narrowed(stmt.where(mine == workspace_id), driven, None if driven else candidates)
 
 
 def _count(conn: Connection, workspace_id: str, hashed: list[bytes]) -> int:
@@ -196,16 +206,16 @@ def _count(conn: Connection, workspace_id: str, hashed: list[bytes]) -> int:
 
 
 def _fetch(
-    conn: Connection, stmt: Select[Any], within: frozenset[str] | None, want: int
+    conn: Connection, stmt: Select[Any], keep: frozenset[str] | None, want: int
 ) -> list[dict[str, Any]]:
-    """Up to ``want`` rows; a large ``within`` set filters rows as they stream in."""
-    if within is None or len(within) <= WITHIN_SQL:
+    """Up to ``want`` rows; with ``keep``, only rows of those ids, filtered as they stream in."""
+    if keep is None:
         return [dict(r._mapping) for r in conn.execute(stmt.limit(want))]
     out: list[dict[str, Any]] = []
     # Closed on leaving: a page found early leaves PostgreSQL's server-side cursor open.
     with conn.execute(stmt.execution_options(yield_per=1000)) as result:
         for row in result:
-            if row.profile_id in within:
+            if row.profile_id in keep:
                 out.append(dict(row._mapping))
                 if len(out) == want:
                     break
