@@ -3,6 +3,7 @@ and clause extraction, knowledge retrieval, recommendations with approval, decis
 """
 
 from crmos.agent.consumer import AgentConsumer
+from crmos.agent.erasure import DATA_MAP, AgentEraser
 from crmos.agent.intents import INTENTS, IntentModels, IntentScore
 from crmos.agent.knowledge import KnowledgeBase, Passage
 from crmos.agent.repo import erase_interactions, interaction, list_interactions
@@ -10,8 +11,10 @@ from crmos.agent.service import AgentService, EventSink, Submission
 from crmos.agent.understand import Understanding
 
 __all__ = [
+    "DATA_MAP",
     "INTENTS",
     "AgentConsumer",
+    "AgentEraser",
     "AgentService",
     "EventSink",
     "IntentModels",

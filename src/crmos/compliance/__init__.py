@@ -4,6 +4,7 @@ complaint SLAs, jurisdictions and the heatmap. Imports rooms to its left only.
 
 from crmos.compliance.config import ComplianceConfig, Downstream, Team, parse_config
 from crmos.compliance.consent import Consent, check_marketing, consent_history, record_consent
+from crmos.compliance.erasure import DATA_MAP, FILES, FilesEraser, RegionsEraser
 from crmos.compliance.jurisdiction import locale_of, phone_region, regions_of
 from crmos.compliance.model import Finding, Outcome, ScanResult, Verdict
 from crmos.compliance.pack import REQUEST_KINDS, PackSpec, parse_pack
@@ -18,6 +19,8 @@ from crmos.compliance.subjects import Subject
 from crmos.compliance.validators import check, describe, known_validators, validator
 
 __all__ = [
+    "DATA_MAP",
+    "FILES",
     "REQUEST_KINDS",
     "Compliance",
     "ComplianceConfig",
@@ -25,6 +28,7 @@ __all__ = [
     "Downstream",
     "DsrRequest",
     "DueTime",
+    "FilesEraser",
     "Finding",
     "LegalHold",
     "Letter",
@@ -33,6 +37,7 @@ __all__ = [
     "PackRegistry",
     "PackSpec",
     "PackVersion",
+    "RegionsEraser",
     "ScanResult",
     "ScriptCheck",
     "Subject",

@@ -42,6 +42,7 @@ from crmos.compliance.scan import scan
 from crmos.compliance.settings_store import SettingsStore
 from crmos.compliance.subjects import Directory, Subject
 from crmos.core.clock import Clock, utcnow
+from crmos.core.datamap import Room
 from crmos.core.errors import CrmosError, Problem, ValidationError
 from crmos.core.ids import new_id
 from crmos.ingest import EventReader, IngestService
@@ -66,8 +67,10 @@ class DsrService:
         letters: LetterRenderer | None = None,
         intake: Callable[[], IngestService] | None = None,
         clock: Clock = utcnow,
+        rooms: Sequence[Room] = (),
     ) -> None:
         self._engine = engine
+        self._rooms = tuple(rooms)
         self._vault = vault
         self._reader = reader
         self._settings = settings
@@ -186,9 +189,9 @@ class DsrService:
                 return finish_request(conn, request, "blocked", None, blocked_by, None, None)
             subject = self.directory.by_profile(conn, ws, request.profile_id)
         outcomes = erase_downstream(config.downstream, request.id, subject)
-        outcomes += erase_local(self._engine, self._vault, subject)
+        outcomes += erase_local(self._engine, self._vault, subject, self._rooms)
         proof = scan(self._engine, self._roots, subject.needles)
-        failed = [o.target for o in outcomes if o.status == "failed"]
+        failed = sorted({o.target for o in outcomes if o.status == "failed"})
         status = "completed" if not failed and proof.readable_copies == 0 else "incomplete"
         reason = _incomplete(failed, proof.readable_copies) or None
         report = {
@@ -199,6 +202,7 @@ class DsrService:
             "stores": [o.as_dict() for o in outcomes if o.kind == "store"],
             "systems": [o.as_dict() for o in outcomes if o.kind == "system"],
             "verification": proof.as_dict(),
+            "storage": storage_note(self._engine.dialect.name),
             "seconds": round(time.perf_counter() - started, 3),
         }
         return self._close(request, status, reason, report, outcomes, actor, config)
@@ -342,6 +346,23 @@ class DsrService:
 
     def _now_ms(self) -> int:
         return int(self._clock().timestamp() * 1000)
+
+
+def storage_note(dialect: str) -> dict[str, str]:
+    """What happens to the bytes of deleted rows on this store (part of the erasure report)."""
+    if dialect == "sqlite":
+        note = (
+            "SQLite: deleted rows were overwritten with zeros (secure_delete) and the "
+            "write-ahead log was checkpointed into the database file"
+        )
+    else:
+        note = (
+            "PostgreSQL: deleted row versions stay in the data files until VACUUM reuses "
+            "their space and are unreadable through SQL; the person's event data in them, and "
+            "in every backup and WAL archive, is encrypted under data keys that were destroyed "
+            "(crypto-shredding), so it is unreadable there too"
+        )
+    return {"backend": dialect, "deleted_row_versions": note}
 
 
 def _incomplete(failed: list[str], copies: int) -> str:

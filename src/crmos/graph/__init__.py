@@ -12,6 +12,7 @@ from crmos.graph.audiences import (
 )
 from crmos.graph.consumer import GraphConsumer
 from crmos.graph.edges import add_manual_edge, close_edge, ensure_node, put_edge
+from crmos.graph.erasure import DATA_MAP, GraphEraser
 from crmos.graph.expiry import ExpirySweeper, expire_edges
 from crmos.graph.follow import follow_identity
 from crmos.graph.health import GraphHealthCollector, graph_health
@@ -22,11 +23,13 @@ from crmos.graph.scores import scores_of
 from crmos.graph.service import GraphRuntime, build_graph
 
 __all__ = [
+    "DATA_MAP",
     "Answer",
     "Audience",
     "EdgeView",
     "ExpirySweeper",
     "GraphConsumer",
+    "GraphEraser",
     "GraphHealthCollector",
     "GraphRuntime",
     "Neighbour",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crmos.sagas.dispatch import Dispatcher, application_version, system_database_url
+from crmos.sagas.erasure import DATA_MAP, SagasEraser
 from crmos.sagas.model import RUN_STATUSES, TERMINAL, Plan
 from crmos.sagas.ports import Action, StepContext
 from crmos.sagas.registry import ActionRegistry, UnknownAction, load_registry
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from crmos.sagas.tracing import Tracing
 
 __all__ = [
+    "DATA_MAP",
     "RUN_STATUSES",
     "TERMINAL",
     "Action",
@@ -30,6 +32,7 @@ __all__ = [
     "RunDetail",
     "RunInfo",
     "Runs",
+    "SagasEraser",
     "StepContext",
     "StepState",
     "Tracing",
