@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import make_url
 
 from crmos import agent as agent_room
 from crmos import compliance as compliance_room
@@ -228,9 +230,21 @@ def erasure_rooms(
         Room(compliance_room.DATA_MAP, compliance_room.RegionsEraser()),
         Room(
             compliance_room.FILES,
-            compliance_room.FilesEraser(data_roots(settings), skip=[settings.home / "models"]),
+            compliance_room.FilesEraser(
+                data_roots(settings), [settings.home / "models"], sqlite_files(settings)
+            ),
         ),
     ]
+
+
+def sqlite_files(settings: Settings) -> list[Path]:
+    """The SQLite databases crmos keeps (the store, DBOS's system database), if any."""
+    found = []
+    for url in (settings.store.url, sagas_room.system_database_url(settings)):
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            found.append(Path(str(parsed.database)))
+    return found
 
 
 def _consent(conn: Connection, workspace_id: str, profile_id: str, purpose: str) -> bool:

@@ -70,7 +70,7 @@ class DsrService:
         rooms: Sequence[Room] = (),
     ) -> None:
         self._engine = engine
-        self._rooms = tuple(rooms)
+        self.rooms = tuple(rooms)
         self._vault = vault
         self._reader = reader
         self._settings = settings
@@ -189,7 +189,7 @@ class DsrService:
                 return finish_request(conn, request, "blocked", None, blocked_by, None, None)
             subject = self.directory.by_profile(conn, ws, request.profile_id)
         outcomes = erase_downstream(config.downstream, request.id, subject)
-        outcomes += erase_local(self._engine, self._vault, subject, self._rooms)
+        outcomes += erase_local(self._engine, self._vault, subject, self.rooms)
         proof = scan(self._engine, self._roots, subject.needles)
         failed = sorted({o.target for o in outcomes if o.status == "failed"})
         status = "completed" if not failed and proof.readable_copies == 0 else "incomplete"

@@ -72,6 +72,7 @@ def erase_local(
         )
     person = person_of(subject)
     with engine.begin() as conn:
+        _write_lock(conn)
         secure_delete(conn)
         for room in rooms:
             with _timed(outcomes) as found:
@@ -81,6 +82,17 @@ def erase_local(
         found += sweep_tables(conn, subject.needles)
     flush_deleted(engine)
     return outcomes
+
+
+def _write_lock(conn: Connection) -> None:
+    """On SQLite, take the write lock before the first read.
+
+    The erasers read, then write, inside savepoints: a deferred SQLite transaction whose
+    snapshot another writer moved past fails its first write at once (SQLITE_BUSY_SNAPSHOT), and
+    a SAVEPOINT opened outside a transaction would commit on its RELEASE.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def erase_room(conn: Connection, room: Room, person: Person) -> list[Outcome]:

@@ -39,8 +39,7 @@ FILES = DataMap(
     "the agent's. crmos writes no log file itself and keeps personal data out of its log "
     "records (core.logsafe), so a log file an operator keeps holds none from crmos.",
 )
-SQLITE_HEADER = b"SQLite format 3\x00"
-_SQLITE_SIDE = ("-wal", "-shm", "-journal")
+_SQLITE_SIDES = ("", "-wal", "-shm", "-journal")
 _NEVER = frozenset({"master.key"})  # the key that wraps every data key: never rewritten
 
 
@@ -61,12 +60,19 @@ class RegionsEraser:
 class FilesEraser:
     """Rewrites text files under the data directories that hold the person's strings.
 
-    ``skip`` are folders other rooms erase themselves (the agent's model caches).
+    ``skip`` are folders other rooms erase themselves (the agent's model caches);
+    ``databases`` the SQLite files there (the store's, DBOS's). Those are never opened as
+    files: closing any handle on a SQLite file drops every POSIX lock this process holds on it.
     """
 
-    def __init__(self, roots: Sequence[Path], skip: Sequence[Path] = ()) -> None:
+    def __init__(
+        self, roots: Sequence[Path], skip: Sequence[Path] = (), databases: Sequence[Path] = ()
+    ) -> None:
         self._roots = [Path(r) for r in roots]
         self._skip = [Path(s).resolve() for s in skip]
+        self._databases = {
+            Path(f"{Path(db).resolve()}{side}") for db in databases for side in _SQLITE_SIDES
+        }
 
     def erase(self, conn: Connection, person: Person) -> Erased:
         """Pseudonymise the person's strings in every text file; binary files are reported."""
@@ -78,8 +84,6 @@ class FilesEraser:
                 data = path.read_bytes()
             except OSError:
                 continue  # vanished meanwhile: nothing left to rewrite
-            if data.startswith(SQLITE_HEADER):
-                continue
             try:
                 body = data.decode("utf-8")
             except UnicodeDecodeError:
@@ -104,9 +108,9 @@ class FilesEraser:
                     path = here / name
                     if (
                         path in seen
+                        or path in self._databases
                         or path.is_symlink()
                         or name in _NEVER
-                        or name.endswith(_SQLITE_SIDE)
                     ):
                         continue
                     seen.add(path)
