@@ -99,18 +99,31 @@ def test_knowledge_passages_intent_examples_and_model_caches_lose_the_persons_st
         encoding="utf-8",
     )
     _cli(container, "knowledge", "add", str(folder), "--workspace", "acme")
-    example = f"please ask {NAME} about the pallet delivery"
-    _cli(container, "interactions", "intent", "logistics", "-e", example, "--workspace", "acme")
+    examples = [
+        f"please ask {NAME} about the pallet delivery",
+        f"{NAME} wants the pallets on Monday",
+        f"where are the pallets for {NAME}",
+    ]
+    flags = [a for e in examples for a in ("-e", e)]
+    _cli(container, "interactions", "intent", "logistics", *flags, "--workspace", "acme")
+    container.agent.models.forget([])  # trained in this test, whatever ran before in the process
     classified = api.post(
-        "/api/v1/interactions/classify", headers=tenant.bearer, json={"text": "pallet delivery?"}
+        "/api/v1/interactions/classify",
+        headers=tenant.bearer,
+        json={"text": "Could you tell me when the pallet delivery for our warehouse arrives?"},
     )
     assert classified.status_code == 200, classified.text
+    surname = "müller".encode()
+    caches = container.agent.models.cache_files()
+    assert any(surname in path.read_bytes() for path in caches), "the model's vocabulary"
     hits = api.get("/api/v1/knowledge/search", headers=tenant.bearer, params={"q": "Müller"})
     assert hits.status_code == 200 and hits.json()["data"], hits.text
     assert any("knowledge_passages" in w for w in leftovers(container))
     report = report_of(erase(api, tenant))
     assert stores(report)["knowledge_passages"]["status"] == "pseudonymised"
-    assert stores(report)["agent_intents"]["count"] == 1
+    assert stores(report)["agent_intents"]["count"] == 3
+    assert stores(report)["model_caches"]["count"] >= 1
+    assert not any(surname in p.read_bytes() for p in container.agent.models.cache_files())
     assert leftovers(container) == []
     again = api.get("/api/v1/knowledge/search", headers=tenant.bearer, params={"q": "renewals"})
     assert again.status_code == 200 and again.json()["data"], "the passage is still found"
