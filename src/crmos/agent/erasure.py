@@ -198,11 +198,12 @@ class AgentEraser:
         """Delete intent-model cache files holding the person's strings (rebuilt on use)."""
         if self._models is None:
             return 0
-        patterns = [re.compile(re.escape(n.encode()), re.IGNORECASE) for n in needles]
+        # Files are large (tens of MB): one ASCII-lowered copy, then plain substring searches.
+        forms = [n.casefold().encode() for n in needles]
         hit = [
             path
             for path in self._models.cache_files()
-            if retrained or any(p.search(_read(path)) for p in patterns)
+            if retrained or _holds_any(_read(path).lower(), forms)
         ]
         return self._models.forget(hit)
 
@@ -215,6 +216,10 @@ def redact_bytes(data: bytes, needles: tuple[str, ...]) -> bytes:
             pattern = re.compile(re.escape(form.encode()), re.IGNORECASE)
             data = pattern.sub(replacement, data)
     return data
+
+
+def _holds_any(data: bytes, forms: list[bytes]) -> bool:
+    return any(f in data for f in forms)
 
 
 def _has_fts(conn: Connection) -> bool:
