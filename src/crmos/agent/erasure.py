@@ -13,13 +13,27 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Delete, delete, select, text, update
+from sqlalchemy import (
+    Connection,
+    Delete,
+    LargeBinary,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.sql.elements import ColumnElement
 
 from crmos.agent.intents import IntentModels
 from crmos.agent.text import search_terms
 from crmos.core.datamap import DataMap, Erased, Holding, Person, alias, mentions, redact
 from crmos.store import holds_any, in_chunks, pseudonymise_rows
+from crmos.store.erasure import spellings
 from crmos.store.tables_agent import (
     agent_intents,
     interaction_files,
@@ -143,11 +157,23 @@ class AgentEraser:
 
     def _rewrite_files(self, conn: Connection, ws: str, needles: tuple[str, ...]) -> int:
         """Rewrite the raw bytes of other people's interactions that mention the person."""
-        f = interaction_files.c
-        ids = list(conn.execute(select(f.interaction_id).where(f.workspace_id == ws)).scalars())
+        f, i = interaction_files.c, interactions.c
+        # Candidates only: files whose bytes hold a spelling as written, and files whose text as
+        # read (any case) quotes the person; never every file of the workspace.
+        forms = [form.encode() for form in spellings(needles)]
+        ids = set(
+            conn.execute(
+                select(f.interaction_id).where(
+                    f.workspace_id == ws, _bytes_hold(conn, f.data, forms)
+                )
+            ).scalars()
+        )
+        quoted = or_(*(holds_any(i[c], needles) for c in ("sender", "subject", "text")))
+        ids |= set(conn.execute(select(i.id).where(i.workspace_id == ws, quoted)).scalars())
+        ids_list = sorted(ids)
         changed = 0
-        for start in range(0, len(ids), 100):  # a hundred files in memory at a time
-            part = ids[start : start + 100]
+        for start in range(0, len(ids_list), 100):  # a hundred files in memory at a time
+            part = ids_list[start : start + 100]
             for row in conn.execute(
                 select(f.interaction_id, f.data).where(f.interaction_id.in_(part))
             ).all():
@@ -166,7 +192,10 @@ class AgentEraser:
         """Rewrite passages quoting the person; their terms and full-text entries follow."""
         p = knowledge_passages.c
         changed = 0
-        rows = conn.execute(select(p.seq, p.text, p.terms).where(p.workspace_id == ws)).all()
+        quoted = holds_any(p.text, needles) | holds_any(p.terms, needles)
+        rows = conn.execute(
+            select(p.seq, p.text, p.terms).where(p.workspace_id == ws, quoted)
+        ).all()
         for row in rows:
             if not mentions(row.text, needles) and not mentions(row.terms, needles):
                 continue
@@ -216,6 +245,16 @@ def redact_bytes(data: bytes, needles: tuple[str, ...]) -> bytes:
             pattern = re.compile(re.escape(form.encode()), re.IGNORECASE)
             data = pattern.sub(replacement, data)
     return data
+
+
+def _bytes_hold(
+    conn: Connection, column: ColumnElement[Any], forms: list[bytes]
+) -> ColumnElement[bool]:
+    """``column`` (binary) holds any of ``forms`` byte for byte."""
+    # SQLite's instr(haystack, needle) and PostgreSQL's position(haystack, needle) for bytea (the
+    # function behind `position(needle IN haystack)`, callable by its qualified name) search bytes.
+    search = func.instr if conn.dialect.name == "sqlite" else func.pg_catalog.position
+    return or_(*(search(column, literal(form, LargeBinary)) > 0 for form in forms))
 
 
 def _holds_any(data: bytes, forms: list[bytes]) -> bool:
