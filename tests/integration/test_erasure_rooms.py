@@ -4,6 +4,7 @@ under the data directories holds any spelling of their strings, and the report s
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from tests.integration.erasure_support import (
     stores,
     track,
 )
+from tests.polling import wait_until
 
 
 @pytest.fixture
@@ -189,3 +191,19 @@ def test_the_report_says_what_happens_to_deleted_row_versions_on_this_store(
         assert "crypto-shredding" in storage["deleted_row_versions"]
     else:
         assert "secure_delete" in storage["deleted_row_versions"]
+
+
+def test_running_a_request_another_runner_claimed_first_answers_its_outcome(
+    api: TestClient, container: Container, tenant: Tenant
+) -> None:
+    identify(api, tenant.basic)
+    drain(container)
+    dsr = container.compliance.dsr
+    request = dsr.receive(tenant.workspace_id, "erasure", ("email", EMAIL), "api", "t")
+    worker = threading.Thread(target=dsr.run, args=(tenant.workspace_id, request.id, "worker"))
+    worker.start()
+    ws = tenant.workspace_id
+    wait_until(lambda: container.compliance.request(ws, request.id).status != "received")
+    answered = dsr.run(tenant.workspace_id, request.id, "api")  # claimed: waits for the outcome
+    worker.join(timeout=60)
+    assert answered.status == "completed", answered.status

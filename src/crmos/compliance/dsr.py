@@ -24,6 +24,7 @@ from crmos.compliance.config import ComplianceConfig
 from crmos.compliance.consent import record_consent
 from crmos.compliance.downstream import erase_downstream
 from crmos.compliance.erase import erase_local
+from crmos.compliance.erasure import storage_note
 from crmos.compliance.jurisdiction import locale_of, region_locale, regions_of
 from crmos.compliance.model import Outcome
 from crmos.compliance.packbook import in_force, mark_enforced
@@ -138,8 +139,14 @@ class DsrService:
         mark_enforced(conn, versions.values(), now)
         return request
 
-    def run(self, workspace_id: str, request_id: str, actor: str = "dsr") -> DsrRequest:
-        """Run a received request; returns it with its outcome and report."""
+    def run(
+        self, workspace_id: str, request_id: str, actor: str = "dsr", wait_s: float = 120.0
+    ) -> DsrRequest:
+        """Run a received request; returns it with its outcome and report.
+
+        When another runner (the worker of ``crmos serve``) claimed it first, waits up to
+        ``wait_s`` for that run to end, so a caller asking to run now gets the outcome.
+        """
         with self._engine.begin() as conn:
             request = get_request(conn, workspace_id, request_id)
             claimed = conn.execute(
@@ -148,7 +155,7 @@ class DsrService:
                 .values(status="running")
             ).rowcount
         if not claimed:
-            return request
+            return self._outcome_of(workspace_id, request_id, wait_s)
         config = self._settings.get(workspace_id)
         runner = {
             "erasure": self._erase,
@@ -168,7 +175,17 @@ class DsrService:
         """Run every received request (the worker's loop body)."""
         with self._engine.connect() as conn:
             todo = pending_ids(conn, limit)
-        return [self.run(ws, request_id, "dsr.worker") for ws, request_id in todo]
+        return [self.run(ws, request_id, "dsr.worker", wait_s=0) for ws, request_id in todo]
+
+    def _outcome_of(self, workspace_id: str, request_id: str, wait_s: float) -> DsrRequest:
+        """The request once its runner has finished it (or as it is when ``wait_s`` ran out)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            with self._engine.connect() as conn:
+                request = get_request(conn, workspace_id, request_id)
+            if request.status != "running" or time.monotonic() >= deadline:
+                return request
+            time.sleep(0.05)  # the other runner commits its outcome in one transaction
 
     def export(self, workspace_id: str, request_id: str) -> dict[str, Any]:
         """The machine-readable export of an access request (computed now, never stored)."""
@@ -346,23 +363,6 @@ class DsrService:
 
     def _now_ms(self) -> int:
         return int(self._clock().timestamp() * 1000)
-
-
-def storage_note(dialect: str) -> dict[str, str]:
-    """What happens to the bytes of deleted rows on this store (part of the erasure report)."""
-    if dialect == "sqlite":
-        note = (
-            "SQLite: deleted rows were overwritten with zeros (secure_delete) and the "
-            "write-ahead log was checkpointed into the database file"
-        )
-    else:
-        note = (
-            "PostgreSQL: deleted row versions stay in the data files until VACUUM reuses "
-            "their space and are unreadable through SQL; the person's event data in them, and "
-            "in every backup and WAL archive, is encrypted under data keys that were destroyed "
-            "(crypto-shredding), so it is unreadable there too"
-        )
-    return {"backend": dialect, "deleted_row_versions": note}
 
 
 def _incomplete(failed: list[str], copies: int) -> str:
