@@ -5,14 +5,26 @@ Nothing below this module reads environment variables or module globals.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import make_url
 
+from crmos import agent as agent_room
+from crmos import compliance as compliance_room
+from crmos import graph as graph_room
+from crmos import identity as identity_room
+from crmos import playbooks as playbooks_room
+from crmos import sagas as sagas_room
+from crmos import store as store_room
+from crmos import triggers as triggers_room
 from crmos.agent import AgentConsumer, AgentService, IntentModels
 from crmos.compliance import Compliance, ConsentGate, check_marketing, data_roots
+from crmos.core.datamap import Room
 from crmos.core.errors import ValidationError
 from crmos.core.settings import Settings, load_settings
 from crmos.graph import ExpirySweeper, GraphRuntime, build_graph
@@ -38,6 +50,7 @@ from crmos.store import (
 )
 
 if TYPE_CHECKING:
+    from crmos.sagas import Dispatcher
     from crmos.sagas import Engine as SagaEngine
 
 
@@ -144,6 +157,7 @@ def build(
     log = EventLog(engine)
     reader = EventReader(log, vault)
     writer = EventWriter(log, vault)
+    models = IntentModels(settings.home / "models")
     compliance = Compliance(
         engine,
         vault,
@@ -154,6 +168,7 @@ def build(
         ),
         letters=LetterWriter(Catalogs()),
         due=due_ms,
+        rooms=erasure_rooms(settings, models, lambda: runs.dispatcher),
     )
     # Downstream rooms, in flow order (identity, graph, triggers ...), consume the event log.
     graph = build_graph(settings.graph)
@@ -167,7 +182,7 @@ def build(
     agent = AgentService(
         engine,
         settings.agent,
-        IntentModels(settings.home / "models"),
+        models,
         events=lambda ws, messages: _log_events(
             IngestService(settings.intake, writer, on_commit=stream.notify), ws, messages
         ),
@@ -202,6 +217,43 @@ def build(
         playbooks=playbooks,
         graph=graph,
     )
+
+
+def erasure_rooms(
+    settings: Settings, models: IntentModels, dispatcher: Callable[[], Dispatcher]
+) -> list[Room]:
+    """Every room's data map and eraser, in the order an erasure calls them (the one place
+    erasers are registered: a room left out here with personal data makes erasures incomplete).
+
+    Rooms are erased against the data flow, so no room re-derives data from one already erased.
+    """
+    return [
+        Room(agent_room.DATA_MAP, agent_room.AgentEraser(models)),
+        Room(sagas_room.DATA_MAP, sagas_room.SagasEraser(dispatcher)),
+        Room(playbooks_room.DATA_MAP, playbooks_room.PlaybooksEraser()),
+        Room(triggers_room.DATA_MAP, None),  # stateless: its state is playbooks'
+        Room(graph_room.DATA_MAP, graph_room.GraphEraser()),
+        Room(identity_room.DATA_MAP, identity_room.IdentityEraser()),
+        Room(store_room.EVENT_LOG, store_room.EventLogEraser()),
+        Room(store_room.RECORDS, store_room.RecordsEraser()),
+        Room(compliance_room.DATA_MAP, compliance_room.RegionsEraser()),
+        Room(
+            compliance_room.FILES,
+            compliance_room.FilesEraser(
+                data_roots(settings), [settings.home / "models"], sqlite_files(settings)
+            ),
+        ),
+    ]
+
+
+def sqlite_files(settings: Settings) -> list[Path]:
+    """The SQLite databases crmos keeps (the store, DBOS's system database), if any."""
+    found = []
+    for url in (settings.store.url, sagas_room.system_database_url(settings)):
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            found.append(Path(str(parsed.database)))
+    return found
 
 
 def _consent(conn: Connection, workspace_id: str, profile_id: str, purpose: str) -> bool:

@@ -3,15 +3,18 @@ and clause extraction, knowledge retrieval, recommendations with approval, decis
 """
 
 from crmos.agent.consumer import AgentConsumer
+from crmos.agent.erasure import DATA_MAP, AgentEraser
 from crmos.agent.intents import INTENTS, IntentModels, IntentScore
 from crmos.agent.knowledge import KnowledgeBase, Passage
-from crmos.agent.repo import erase_interactions, interaction, list_interactions
+from crmos.agent.repo import interaction, list_interactions
 from crmos.agent.service import AgentService, EventSink, Submission
 from crmos.agent.understand import Understanding
 
 __all__ = [
+    "DATA_MAP",
     "INTENTS",
     "AgentConsumer",
+    "AgentEraser",
     "AgentService",
     "EventSink",
     "IntentModels",
@@ -20,7 +23,6 @@ __all__ = [
     "Passage",
     "Submission",
     "Understanding",
-    "erase_interactions",
     "interaction",
     "list_interactions",
 ]

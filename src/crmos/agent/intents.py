@@ -198,6 +198,24 @@ class IntentModels:
             self._memory[version] = model
             return model
 
+    def cache_files(self) -> list[Path]:
+        """The cached model files under ``cache_dir`` (an erasure reads them)."""
+        if self._dir is None or not self._dir.exists():
+            return []
+        return sorted(self._dir.glob("intent-*.pkl"))
+
+    def forget(self, paths: Sequence[Path]) -> int:
+        """Delete cached model files (and every model held in memory); returns files deleted.
+
+        An erasure calls this for caches trained on a person's words: they are retrained on
+        the next use from the rewritten examples.
+        """
+        with self._lock:
+            self._memory.clear()
+            for path in paths:
+                path.unlink(missing_ok=True)
+        return len(paths)
+
     def _path(self, version: str) -> Path | None:
         return self._dir / f"intent-{version}.pkl" if self._dir else None
 

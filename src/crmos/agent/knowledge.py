@@ -12,7 +12,6 @@ metadata; it can be rebuilt from ``knowledge_passages`` at any time.
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -28,10 +27,11 @@ from crmos.agent.documents import read_pdf
 from crmos.agent.text import detect_language, search_terms
 from crmos.core.clock import utcnow
 from crmos.core.ids import new_id
+from crmos.core.logsafe import get_logger
 from crmos.core.settings import AgentSettings
 from crmos.store.tables_agent import knowledge_documents, knowledge_passages
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)  # exception messages withheld (core.logsafe)
 PG_INDEX = (
     "CREATE INDEX IF NOT EXISTS ix_knowledge_passages_fts ON knowledge_passages "
     "USING gin (to_tsvector('simple', terms))"

@@ -147,26 +147,6 @@ def set_tags(
     )
 
 
-def erase_interactions(conn: Connection, workspace_id: str, profile_id: str) -> int:
-    """Delete a profile's interactions, their files and recommendations; returns how many."""
-    ids = [
-        r[0]
-        for r in conn.execute(
-            select(interactions.c.id).where(
-                interactions.c.workspace_id == workspace_id,
-                interactions.c.profile_id == profile_id,
-            )
-        ).all()
-    ]
-    for table, column in (
-        (interaction_files, interaction_files.c.interaction_id),
-        (recommendations, recommendations.c.interaction_id),
-        (interactions, interactions.c.id),
-    ):
-        conn.execute(delete(table).where(table.c.workspace_id == workspace_id, column.in_(ids)))
-    return len(ids)
-
-
 def add_intent(
     conn: Connection, workspace_id: str, name: str, language: str, examples: Sequence[str]
 ) -> None:

@@ -12,7 +12,6 @@ which the compliance room consumes (it starts an erasure when the text asks for 
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,9 +31,10 @@ from crmos.agent.understand import Analyzer, Understanding
 from crmos.core.clock import iso, utcnow
 from crmos.core.errors import PayloadTooLarge, Problem
 from crmos.core.ids import new_id
+from crmos.core.logsafe import get_logger
 from crmos.core.settings import AgentSettings
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)  # exception messages withheld (core.logsafe)
 
 EventSink = Callable[[str, list[dict[str, Any]]], None]
 HANDOVER_INTENTS = {"complaint", "data_deletion_request"}
@@ -118,7 +118,8 @@ class AgentService:
         try:
             return read_document(sub.name, sub.data, self.settings)
         except Exception as exc:  # a reader bug must not lose the input: keep it, say why
-            log.exception("reading %s failed", sub.name)
+            # Not the file name: it may name the sender ("Hans Müller complaint.eml").
+            log.exception("reading a %s file failed", sub.content_type)
             return unreadable("text", f"internal error while reading the file: {exc}")
 
     def _understand(self, document: Document, extra: Sequence[Any]) -> Understanding | None:

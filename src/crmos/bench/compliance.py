@@ -3,7 +3,9 @@
 One embedded store in a temporary home, built and migrated like ``crmos serve`` does:
 
 - **erasure**: one person with 10,000 events (identify, tracks carrying their e-mail, an
-  anonymous page view) among other people's events, three downstream systems (real HTTP
+  anonymous page view) among other people's events, and in the other rooms: an e-mail they
+  sent (raw ``.eml`` with name and address), a knowledge passage naming them, graph activity
+  and an audience membership; three downstream systems (real HTTP
   servers on loopback speaking the erasure webhook). Timed from receiving the request to the
   finished proof-of-erasure report, which includes a scan of every table and every file under
   the data directories. ``readable_copies_after`` is that scan's count, checked again by an
@@ -22,6 +24,7 @@ import json
 import tempfile
 import time
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +35,12 @@ from rich.table import Table
 from sqlalchemy import Engine, insert, select, text
 from stdnum.br import cpf as stdnum_cpf
 
+from crmos.agent import Submission
 from crmos.bootstrap import Container, build
 from crmos.compliance import scan
 from crmos.compliance.counterpart import ErasureCounterpart
 from crmos.core.settings import Settings
+from crmos.graph import create_audience
 from crmos.ingest import Message
 from crmos.ingest.messages import Identify
 from crmos.store import verify_audit
@@ -82,6 +87,7 @@ def _erasure(container: Container, events: int, others: int) -> dict[str, Any]:
         started = time.perf_counter()
         _ingest(container, ws.id, events, others)
         ingest_s = time.perf_counter() - started
+        rooms = _populate_rooms(container, ws.id)
         dsr = container.compliance.dsr
         started = time.perf_counter()
         access = dsr.run(ws.id, dsr.receive(ws.id, "access", ("user_id", "hans-42"), "b", "b").id)
@@ -105,12 +111,31 @@ def _erasure(container: Container, events: int, others: int) -> dict[str, Any]:
         "export_reference_s": round(export_ref_s, 3),
         "erasure_s": round(erasure_s, 3),
         "erasure_status": done.status,
+        "rooms_populated": rooms,
+        "rooms_erased": sorted(
+            {s["target"] for s in (done.report or {}).get("stores", []) if s["count"]}
+        ),
         "systems_confirmed": confirmed,
         "readable_copies_after": max(reported, rescan.readable_copies),
         "scan_tables": rescan.tables_scanned,
         "scan_files": rescan.files_scanned,
         "erasure_reference_s": round(_bare_delete(container.engine, events), 3),
     }
+
+
+def _populate_rooms(container: Container, ws: str) -> list[str]:
+    """Put the person into the rooms beyond the event log: an e-mail they sent (its raw file),
+    a knowledge passage and a decision naming them, an audience they belong to."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = f"Hans Müller <{EMAIL}>", "s@x", "Hi"
+    message.set_content("When does my order arrive?\n\nHans Müller\nLindenstraße 23, Berlin\n")
+    container.agent.add(Submission(ws, "order.eml", message.as_bytes(), "message/rfc822"))
+    note = f"Key contact at Acme: Hans Müller ({EMAIL}), prefers calls before noon."
+    container.agent.knowledge.add(ws, "contacts.md", "contacts", [note], note.encode())
+    with container.engine.begin() as conn:
+        create_audience(conn, ws, "germany", 'traits.country == "DE"', "bench")
+    container.stream.run_once()
+    return ["interactions", "interaction_files", "knowledge_passages", "graph", "audiences"]
 
 
 def _ingest(container: Container, ws: str, events: int, others: int) -> None:

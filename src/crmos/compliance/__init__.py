@@ -11,6 +11,7 @@ from crmos.compliance.consent import (
     profiles_with_consent,
     record_consent,
 )
+from crmos.compliance.erasure import DATA_MAP, FILES, FilesEraser, RegionsEraser
 from crmos.compliance.jurisdiction import locale_of, phone_region, regions_of
 from crmos.compliance.model import Finding, Outcome, ScanResult, Verdict
 from crmos.compliance.pack import REQUEST_KINDS, PackSpec, parse_pack
@@ -25,6 +26,8 @@ from crmos.compliance.subjects import Subject
 from crmos.compliance.validators import check, describe, known_validators, validator
 
 __all__ = [
+    "DATA_MAP",
+    "FILES",
     "REQUEST_KINDS",
     "Compliance",
     "ComplianceConfig",
@@ -33,6 +36,7 @@ __all__ = [
     "Downstream",
     "DsrRequest",
     "DueTime",
+    "FilesEraser",
     "Finding",
     "LegalHold",
     "Letter",
@@ -41,6 +45,7 @@ __all__ = [
     "PackRegistry",
     "PackSpec",
     "PackVersion",
+    "RegionsEraser",
     "ScanResult",
     "ScriptCheck",
     "Subject",

@@ -24,6 +24,7 @@ from crmos.compliance.config import ComplianceConfig
 from crmos.compliance.consent import record_consent
 from crmos.compliance.downstream import erase_downstream
 from crmos.compliance.erase import erase_local
+from crmos.compliance.erasure import storage_note
 from crmos.compliance.jurisdiction import locale_of, region_locale, regions_of
 from crmos.compliance.model import Outcome
 from crmos.compliance.packbook import in_force, mark_enforced
@@ -42,6 +43,7 @@ from crmos.compliance.scan import scan
 from crmos.compliance.settings_store import SettingsStore
 from crmos.compliance.subjects import Directory, Subject
 from crmos.core.clock import Clock, utcnow
+from crmos.core.datamap import Room
 from crmos.core.errors import CrmosError, Problem, ValidationError
 from crmos.core.ids import new_id
 from crmos.ingest import EventReader, IngestService
@@ -66,8 +68,10 @@ class DsrService:
         letters: LetterRenderer | None = None,
         intake: Callable[[], IngestService] | None = None,
         clock: Clock = utcnow,
+        rooms: Sequence[Room] = (),
     ) -> None:
         self._engine = engine
+        self.rooms = tuple(rooms)
         self._vault = vault
         self._reader = reader
         self._settings = settings
@@ -135,8 +139,14 @@ class DsrService:
         mark_enforced(conn, versions.values(), now)
         return request
 
-    def run(self, workspace_id: str, request_id: str, actor: str = "dsr") -> DsrRequest:
-        """Run a received request; returns it with its outcome and report."""
+    def run(
+        self, workspace_id: str, request_id: str, actor: str = "dsr", wait_s: float = 120.0
+    ) -> DsrRequest:
+        """Run a received request; returns it with its outcome and report.
+
+        When another runner (the worker of ``crmos serve``) claimed it first, waits up to
+        ``wait_s`` for that run to end, so a caller asking to run now gets the outcome.
+        """
         with self._engine.begin() as conn:
             request = get_request(conn, workspace_id, request_id)
             claimed = conn.execute(
@@ -145,7 +155,7 @@ class DsrService:
                 .values(status="running")
             ).rowcount
         if not claimed:
-            return request
+            return self._outcome_of(workspace_id, request_id, wait_s)
         config = self._settings.get(workspace_id)
         runner = {
             "erasure": self._erase,
@@ -165,7 +175,17 @@ class DsrService:
         """Run every received request (the worker's loop body)."""
         with self._engine.connect() as conn:
             todo = pending_ids(conn, limit)
-        return [self.run(ws, request_id, "dsr.worker") for ws, request_id in todo]
+        return [self.run(ws, request_id, "dsr.worker", wait_s=0) for ws, request_id in todo]
+
+    def _outcome_of(self, workspace_id: str, request_id: str, wait_s: float) -> DsrRequest:
+        """The request once its runner has finished it (or as it is when ``wait_s`` ran out)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            with self._engine.connect() as conn:
+                request = get_request(conn, workspace_id, request_id)
+            if request.status != "running" or time.monotonic() >= deadline:
+                return request
+            time.sleep(0.05)  # the other runner commits its outcome in one transaction
 
     def export(self, workspace_id: str, request_id: str) -> dict[str, Any]:
         """The machine-readable export of an access request (computed now, never stored)."""
@@ -186,9 +206,9 @@ class DsrService:
                 return finish_request(conn, request, "blocked", None, blocked_by, None, None)
             subject = self.directory.by_profile(conn, ws, request.profile_id)
         outcomes = erase_downstream(config.downstream, request.id, subject)
-        outcomes += erase_local(self._engine, self._vault, subject)
+        outcomes += erase_local(self._engine, self._vault, subject, self.rooms)
         proof = scan(self._engine, self._roots, subject.needles)
-        failed = [o.target for o in outcomes if o.status == "failed"]
+        failed = sorted({o.target for o in outcomes if o.status == "failed"})
         status = "completed" if not failed and proof.readable_copies == 0 else "incomplete"
         reason = _incomplete(failed, proof.readable_copies) or None
         report = {
@@ -199,6 +219,7 @@ class DsrService:
             "stores": [o.as_dict() for o in outcomes if o.kind == "store"],
             "systems": [o.as_dict() for o in outcomes if o.kind == "system"],
             "verification": proof.as_dict(),
+            "storage": storage_note(self._engine.dialect.name),
             "seconds": round(time.perf_counter() - started, 3),
         }
         return self._close(request, status, reason, report, outcomes, actor, config)

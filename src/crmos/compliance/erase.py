@@ -1,51 +1,33 @@
-"""Erasing a subject from the local stores: identity, other rooms, the event log, the leftovers.
+"""Erasing a subject from the local stores: every registered room's eraser, then the sweep.
 
-- Identity: the profile tree, its identifiers, trait statements, merges, conflicts and review
-  tickets, through identity's public ``erase_profile``.
-- Other rooms (graph, agent knowledge and interactions, triggers, sagas ...): every room whose
-  public face offers ``erase_subject(conn, workspace_id, profile_ids, identifiers) -> int``, and
-  every plugin of the ``crmos.erasers`` entry-point group with the same signature.
-- The event log: the subject's data keys are destroyed (crypto-shredding: every copy of the
-  encrypted fields, in backups and exported files too, becomes unreadable), then its rows are
-  deleted, overwriting them on SQLite.
-- What is left anywhere (a name in a decision's inputs, an e-mail in another room's JSON) is
-  pseudonymised by the sweep.
+Each room declares what it holds about a person in a data map and registers one eraser
+(:mod:`crmos.core.datamap`); the composition root hands the registrations here. The engine:
+
+1. destroys the subject's data keys (crypto-shredding: every encrypted copy of their events,
+   in backups and exported files too, becomes unreadable);
+2. calls every registered eraser in one transaction, each inside a savepoint so one room's
+   failure is reported, named, without undoing the others; a room whose map names personal
+   data but that registers no eraser is reported ``failed`` (the erasure ends ``incomplete``);
+3. pseudonymises whatever is left anywhere (a name in another room's JSON) with the sweep;
+4. on SQLite, moves the write-ahead log into the overwritten database file.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from importlib.metadata import entry_points
-from types import ModuleType
 
-from sqlalchemy import Connection, Engine, Table, delete
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Connection, Engine
 
-from crmos import agent, connectors, graph, identity, playbooks, sagas, triggers
-from crmos.compliance.model import Outcome
+from crmos.compliance.model import Outcome, OutcomeStatus
 from crmos.compliance.scan import sweep_tables
-from crmos.compliance.subjects import Subject, events_of
+from crmos.compliance.subjects import Subject
+from crmos.core.datamap import Person, Room
+from crmos.core.errors import CrmosError
 from crmos.store import Vault, flush_deleted, secure_delete
-from crmos.store.tables import events, metadata
-from crmos.store.tables_compliance import profile_regions
 
-ERASERS_GROUP = "crmos.erasers"
-# Tables keyed by profile that erasure keeps (pseudonymous proof) or handles on its own.
-RETAINED = frozenset(
-    {
-        "complaints",
-        "consents",
-        "dsr_requests",
-        "legal_holds",
-        "profile_regions",
-        "profile_identifiers",
-        "profile_events",
-    }
-)
-RoomEraser = Callable[[Connection, str, Sequence[str], Sequence[tuple[str, str]]], int]
-_ROOMS: tuple[ModuleType, ...] = (graph, triggers, playbooks, sagas, connectors, agent)
+NO_ERASER = "holds personal data (see its data map) but registers no eraser"
 
 
 @contextmanager
@@ -59,22 +41,42 @@ def _timed(outcomes: list[Outcome]) -> Iterator[list[Outcome]]:
         outcomes.append(item if item.elapsed_ms else _with_time(item, elapsed))
 
 
-def erase_local(engine: Engine, vault: Vault, subject: Subject) -> list[Outcome]:
-    """Erase ``subject`` from every local store; one outcome per store touched."""
+def person_of(subject: Subject) -> Person:
+    """What an eraser needs to know about ``subject``."""
+    return Person(
+        workspace_id=subject.workspace_id,
+        profile_ids=subject.profile_ids or (subject.profile_id,),
+        identifiers=subject.identifiers,
+        user_ids=subject.user_ids,
+        anonymous_ids=subject.anonymous_ids,
+        seqs=subject.seqs,
+        needles=subject.needles,
+    )
+
+
+def erase_local(
+    engine: Engine, vault: Vault, subject: Subject, rooms: Sequence[Room]
+) -> list[Outcome]:
+    """Erase ``subject`` from every local store; one outcome per place touched."""
     outcomes: list[Outcome] = []
-    with _timed(outcomes) as found, engine.begin() as conn:
-        secure_delete(conn)
-        found += erase_identity(conn, subject)
-        found += erase_rooms(conn, subject)
-        found += erase_keyed_rows(conn, subject)
-        conn.execute(
-            delete(profile_regions).where(
-                profile_regions.c.workspace_id == subject.workspace_id,
-                profile_regions.c.profile_id.in_(subject.profile_ids or (subject.profile_id,)),
+    with _timed(outcomes) as found:
+        shredded = sum(vault.destroy(subject.workspace_id, s) for s in subject.key_subjects)
+        found.append(
+            Outcome(
+                "subject_keys",
+                "store",
+                "shredded",
+                shredded,
+                "data keys destroyed: every encrypted copy (backups, exported files) is unreadable",
             )
         )
-    with _timed(outcomes) as found:
-        found += erase_event_log(engine, vault, subject)
+    person = person_of(subject)
+    with engine.begin() as conn:
+        _write_lock(conn)
+        secure_delete(conn)
+        for room in rooms:
+            with _timed(outcomes) as found:
+                found += erase_room(conn, room, person)
     with _timed(outcomes) as found, engine.begin() as conn:
         secure_delete(conn)
         found += sweep_tables(conn, subject.needles)
@@ -82,74 +84,43 @@ def erase_local(engine: Engine, vault: Vault, subject: Subject) -> list[Outcome]
     return outcomes
 
 
-def erase_event_log(engine: Engine, vault: Vault, subject: Subject) -> list[Outcome]:
-    """Destroy the subject's data keys, then delete its events from the hot log."""
-    shredded = sum(vault.destroy(subject.workspace_id, s) for s in subject.key_subjects)
-    with engine.begin() as conn:
-        secure_delete(conn)
-        deleted = conn.execute(delete(events).where(events_of(subject))).rowcount or 0
-    return [
-        Outcome(
-            "subject_keys",
-            "store",
-            "shredded",
-            shredded,
-            "data keys destroyed: every encrypted copy (backups, exported files) is unreadable",
-        ),
-        Outcome("events", "store", "deleted", deleted, "the person's events left the hot log"),
-    ]
+def _write_lock(conn: Connection) -> None:
+    """On SQLite, take the write lock before the first read.
 
-
-def erase_identity(conn: Connection, subject: Subject) -> list[Outcome]:
-    """Remove the profile tree and everything identity holds about it."""
-    tree = list(subject.profile_ids)
-    if not tree:
-        return [Outcome("identity", "store", "not_present", 0, "identity never saw the person")]
-    counts = identity.erase_profile(conn, subject.workspace_id, tree, subject.seqs[:30_000])
-    return [
-        Outcome(name, "store", "deleted" if n else "not_present", n) for name, n in counts.items()
-    ]
-
-
-def erase_rooms(conn: Connection, subject: Subject) -> list[Outcome]:
-    """Ask every room and plugin that offers an eraser to erase the subject."""
-    erasers: dict[str, RoomEraser] = {}
-    for room in _ROOMS:
-        offered = getattr(room, "erase_subject", None)
-        if callable(offered):
-            erasers[room.__name__.rpartition(".")[2]] = offered
-    for ep in entry_points(group=ERASERS_GROUP):
-        erasers[ep.name] = ep.load()
-    ids = list(subject.profile_ids or (subject.profile_id,))
-    outcomes = []
-    for name, eraser in sorted(erasers.items()):
-        count = eraser(conn, subject.workspace_id, ids, list(subject.identifiers))
-        outcomes.append(Outcome(name, "store", "erased" if count else "not_present", count))
-    return outcomes
-
-
-def erase_keyed_rows(conn: Connection, subject: Subject) -> list[Outcome]:
-    """Delete the rows of every other room's table keyed to the profile (``profile_id``):
-    graph activity and scores, interactions, recommendations, trigger state, playbook timers.
-
-    The compliance records that prove lawful handling (requests, holds, consent history,
-    complaints) and decision records stay: they name only the pseudonymous profile id.
+    The erasers read, then write, inside savepoints: a deferred SQLite transaction whose
+    snapshot another writer moved past fails its first write at once (SQLITE_BUSY_SNAPSHOT), and
+    a SAVEPOINT opened outside a transaction would commit on its RELEASE.
     """
-    tree = list(subject.profile_ids or (subject.profile_id,))
-    outcomes = []
-    for table in metadata.sorted_tables:
-        if table.name in RETAINED or "profile_id" not in table.c:
-            continue
-        where: ColumnElement[bool] = table.c.profile_id.in_(tree)
-        if "workspace_id" in table.c:
-            where = where & (table.c.workspace_id == subject.workspace_id)
-        count = _delete(conn, table, where)
-        outcomes.append(Outcome(table.name, "store", "deleted" if count else "not_present", count))
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def erase_room(conn: Connection, room: Room, person: Person) -> list[Outcome]:
+    """Run one room's eraser in a savepoint; its outcomes, or one ``failed`` naming the room."""
+    if room.eraser is None:
+        if not room.data_map.personal:
+            return []
+        return [Outcome(room.name, "store", "failed", 0, NO_ERASER)]
+    try:
+        with conn.begin_nested():
+            erased = room.eraser.erase(conn, person)
+    except Exception as exc:  # one room's failure must not stop the others: report it, named
+        # The class and code only: an exception's message may quote the person's data.
+        why = exc.code if isinstance(exc, CrmosError) else type(exc).__name__
+        return [Outcome(room.name, "store", "failed", 0, f"the eraser failed: {why}")]
+    how = {h.name: h.erased_by for h in room.data_map.holdings}
+    outcomes = [
+        Outcome(place, "store", _status(how.get(place), count), count)
+        for place, count in erased.counts.items()
+    ]
+    outcomes += [Outcome(room.name, "store", "failed", 0, why) for why in erased.unfinished]
     return outcomes
 
 
-def _delete(conn: Connection, table: Table, where: ColumnElement[bool]) -> int:
-    return conn.execute(delete(table).where(where)).rowcount or 0
+def _status(erased_by: str | None, count: int) -> OutcomeStatus:
+    if not count:
+        return "not_present"
+    return "pseudonymised" if erased_by == "pseudonymise" else "deleted"
 
 
 def _with_time(item: Outcome, elapsed: float) -> Outcome:

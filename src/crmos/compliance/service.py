@@ -25,6 +25,7 @@ from crmos.compliance.requests import DsrRequest, LegalHold
 from crmos.compliance.settings_store import SettingsStore
 from crmos.compliance.worker import DsrWorker
 from crmos.core.clock import Clock, utcnow
+from crmos.core.datamap import Room
 from crmos.core.settings import Settings
 from crmos.ingest import EventReader, IngestService
 from crmos.store import Vault, append_audit
@@ -45,13 +46,16 @@ class Compliance:
         due: DueTime = calendar_time,
         packs: dict[str, PackSource] | None = None,
         clock: Clock = utcnow,
+        rooms: Sequence[Room] = (),
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.registry = PackRegistry(packs)
         self.book = PackBook(self.registry)
         self.settings = SettingsStore(engine, self.book, clock)
-        self.dsr = DsrService(engine, vault, reader, self.settings, roots, letters, intake, clock)
+        self.dsr = DsrService(
+            engine, vault, reader, self.settings, roots, letters, intake, clock, rooms
+        )
         self.worker = DsrWorker(self.dsr)
         self.due = due
         self.consumer = ComplianceConsumer(self.settings, self.dsr, due, self.worker.notify)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 
 from crmos.compliance.dsr import DsrService
+from crmos.core.logsafe import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)  # exception messages withheld (core.logsafe)
 
 
 class DsrWorker:

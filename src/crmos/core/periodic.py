@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 
-log = logging.getLogger(__name__)
+from crmos.core.logsafe import get_logger
+
+log = get_logger(__name__)  # exception messages withheld (core.logsafe)
 
 
 class Periodic:

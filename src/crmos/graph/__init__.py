@@ -13,6 +13,7 @@ from crmos.graph.audiences import (
 )
 from crmos.graph.consumer import GraphConsumer
 from crmos.graph.edges import add_manual_edge, close_edge, ensure_node, put_edge
+from crmos.graph.erasure import DATA_MAP, GraphEraser
 from crmos.graph.expiry import ExpirySweeper, expire_edges
 from crmos.graph.follow import follow_identity
 from crmos.graph.health import GraphHealthCollector, graph_health
@@ -23,6 +24,7 @@ from crmos.graph.scores import profiles_scoring, scores_of
 from crmos.graph.service import GraphRuntime, build_graph
 
 __all__ = [
+    "DATA_MAP",
     "Account",
     "AccountPerson",
     "AccountSummary",
@@ -31,6 +33,7 @@ __all__ = [
     "EdgeView",
     "ExpirySweeper",
     "GraphConsumer",
+    "GraphEraser",
     "GraphHealthCollector",
     "GraphRuntime",
     "Neighbour",

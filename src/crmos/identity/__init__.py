@@ -2,7 +2,7 @@
 the review queue, and batch matching. Imports core, store and ingest only.
 """
 
-from crmos.identity.erasure import erase_profile
+from crmos.identity.erasure import DATA_MAP, IdentityEraser, erase_profile
 from crmos.identity.identifiers import BUILTIN_TYPES, Identifier, Rejection, normalise
 from crmos.identity.merges import SplitResult, merge_profiles, split_profile
 from crmos.identity.policy import IdentityPolicy, build_policy
@@ -34,7 +34,9 @@ from crmos.identity.views import normalised, profile_of, profile_view
 
 __all__ = [
     "BUILTIN_TYPES",
+    "DATA_MAP",
     "Identifier",
+    "IdentityEraser",
     "IdentityPolicy",
     "ProfileFilters",
     "ProfilePage",

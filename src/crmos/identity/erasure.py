@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, Table, delete, or_
 from sqlalchemy.sql.elements import ColumnElement
 
+from crmos.core.datamap import DataMap, Erased, Holding, Person
 from crmos.identity.repo import chunks, lock_workspace
 from crmos.identity.search_index import forget
 from crmos.store.tables_identity import (
@@ -24,6 +25,7 @@ from crmos.store.tables_identity import (
     profile_identifiers,
     profiles,
 )
+from crmos.store.tables_matching import identity_match_suggestions
 
 
 def erase_profile(
@@ -82,3 +84,47 @@ def _erase_rejections(conn: Connection, workspace_id: str, seqs: Sequence[int]) 
 
 def _delete(conn: Connection, table: Table, where: ColumnElement[bool]) -> int:
     return conn.execute(delete(table).where(where)).rowcount or 0
+
+
+# Everything identity holds about a person. The blind index (keyed digests of their names,
+# e-mails and phones, linkable to the profile) is erased by ``erase_profile`` too.
+DATA_MAP = DataMap(
+    room="identity",
+    holdings=(
+        Holding("table", "profiles", ("traits",), "id in the profile tree"),
+        Holding("table", "profile_identifiers", ("type", "value"), "profile_id in the tree"),
+        Holding("table", "profile_events", ("traits",), "profile_id in the tree"),
+        Holding("table", "identity_merges", ("evidence",), "survivor or other in the tree"),
+        Holding(
+            "table",
+            "identity_conflicts",
+            ("identifier_value", "owner_account", "claimant_account", "evidence"),
+            "owner or claimant in the tree",
+        ),
+        Holding("table", "identity_reviews", ("identifier_value", "evidence"), "subject_profiles"),
+        Holding("table", "identity_rejections", ("value",), "seq of the person's events"),
+        Holding("table", "identity_match_suggestions", ("evidence",), "left or right in the tree"),
+        Holding("table", "profile_search_tokens", ("token",), "profile_id in the tree"),
+        Holding("table", "profile_search_rows", (), "profile_id in the tree"),
+        Holding("table", "profile_search_pending", (), "profile_id in the tree"),
+    ),
+)
+
+
+class IdentityEraser:
+    """Identity's eraser: :func:`erase_profile` plus the batch matcher's suggestions."""
+
+    def erase(self, conn: Connection, person: Person) -> Erased:
+        """Forget ``person``'s profile tree and every identity record naming it."""
+        tree, ws = list(person.profile_ids), person.workspace_id
+        counts = erase_profile(conn, ws, tree, person.seqs)
+        s = identity_match_suggestions.c
+        counts["identity_match_suggestions"] = sum(
+            _delete(
+                conn,
+                identity_match_suggestions,
+                (s.workspace_id == ws) & or_(s.left_id.in_(part), s.right_id.in_(part)),
+            )
+            for part in chunks(tree)
+        )
+        return Erased(counts)

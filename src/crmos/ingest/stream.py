@@ -19,7 +19,6 @@ transaction did not commit: its memory may be ahead of the store). Both are opti
 
 from __future__ import annotations
 
-import logging
 import threading
 import traceback
 from collections.abc import Sequence
@@ -28,10 +27,11 @@ from typing import Protocol
 from sqlalchemy import Connection, Engine
 
 from crmos.core.event import Event
+from crmos.core.logsafe import get_logger
 from crmos.ingest.reader import EventReader
 from crmos.store import EventLog, get_offset, record_failure, set_offset
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)  # exception messages withheld (core.logsafe)
 
 
 class Consumer(Protocol):

@@ -11,11 +11,13 @@ from crmos.playbooks.components import (
     UnknownComponent,
     load_components,
 )
+from crmos.playbooks.erasure import DATA_MAP, PlaybooksEraser
 from crmos.playbooks.service import Playbooks
 from crmos.playbooks.spec import Playbook, PlaybookSpec, json_schema
 from crmos.playbooks.versions import Version
 
 __all__ = [
+    "DATA_MAP",
     "Backtest",
     "Component",
     "ComponentRegistry",
@@ -23,6 +25,7 @@ __all__ = [
     "Playbook",
     "PlaybookSpec",
     "Playbooks",
+    "PlaybooksEraser",
     "Sandbox",
     "UnknownComponent",
     "Version",

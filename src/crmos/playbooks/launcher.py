@@ -18,7 +18,6 @@ launched once. (A run written but never queued is queued again by the sagas engi
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,12 +26,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from crmos.core.errors import CrmosError
+from crmos.core.logsafe import get_logger
 from crmos.core.periodic import Periodic
 from crmos.playbooks.firing import loads
 from crmos.store.tables_playbooks import playbook_firings as fir
 from crmos.store.tables_sagas import saga_runs
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)  # exception messages withheld (core.logsafe)
 StartRun = Callable[[str, dict[str, Any]], str]  # (workspace, run request) -> run id
 POLL_S = 1.0
 STALE_MS = 300_000  # a launch that began longer ago than this was interrupted

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crmos.sagas.dispatch import Dispatcher, application_version, system_database_url
+from crmos.sagas.erasure import DATA_MAP, SagasEraser
 from crmos.sagas.model import RUN_STATUSES, TERMINAL, Plan
 from crmos.sagas.ports import (
     CONSENT_FREE_PURPOSES,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONSENT_FREE_PURPOSES",
+    "DATA_MAP",
     "RUN_STATUSES",
     "TERMINAL",
     "Action",
@@ -39,6 +41,7 @@ __all__ = [
     "RunDetail",
     "RunInfo",
     "Runs",
+    "SagasEraser",
     "StepContext",
     "StepState",
     "Tracing",

@@ -13,6 +13,15 @@ from crmos.store import tables_records as tables_records
 from crmos.store import tables_sagas as tables_sagas
 from crmos.store.dialect import flush_deleted, secure_delete
 from crmos.store.engine import create_store_engine, is_sqlite, normalise_url
+from crmos.store.erasure import (
+    EVENT_LOG,
+    RECORDS,
+    EventLogEraser,
+    RecordsEraser,
+    holds_any,
+    in_chunks,
+    pseudonymise_rows,
+)
 from crmos.store.eventlog import EventLog, EventQuery
 from crmos.store.migrate import current_revision, head_revision, migrate
 from crmos.store.offsets import failures, get_offset, record_failure, set_offset
@@ -30,13 +39,17 @@ from crmos.store.vault import DataKey, Vault, load_master_key
 from crmos.store.workspaces import ApiKey, IssuedKey, Workspace, WorkspaceStore
 
 __all__ = [
+    "EVENT_LOG",
+    "RECORDS",
     "ApiKey",
     "AuditBreak",
     "DataKey",
     "Decision",
     "EventLog",
+    "EventLogEraser",
     "EventQuery",
     "IssuedKey",
+    "RecordsEraser",
     "Vault",
     "Workspace",
     "WorkspaceStore",
@@ -49,10 +62,13 @@ __all__ = [
     "get_decision",
     "get_offset",
     "head_revision",
+    "holds_any",
+    "in_chunks",
     "is_sqlite",
     "load_master_key",
     "migrate",
     "normalise_url",
+    "pseudonymise_rows",
     "record_decision",
     "record_decisions",
     "record_failure",

@@ -23,7 +23,11 @@ def create_store_engine(settings: StoreSettings) -> Engine:
     url = make_url(normalise_url(settings.url))
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url.database, settings.sqlite_synchronous)
-    return create_engine(url, pool_size=settings.pool_size, pool_pre_ping=True)
+    # hide_parameters: a database error never quotes the row's values (personal data) into
+    # exception messages, logs or stream failure records.
+    return create_engine(
+        url, pool_size=settings.pool_size, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def _sqlite_engine(database: str | None, synchronous: str) -> Engine:
@@ -32,7 +36,7 @@ def _sqlite_engine(database: str | None, synchronous: str) -> Engine:
     # LIFO: the intake writer gets back the connection it used last, whose page cache is warm.
     # SQLite drops a connection's cache whenever another connection wrote in between, so
     # handing the writer each pooled connection in turn (FIFO) would start it cold each time.
-    engine = create_engine(f"sqlite:///{database}", pool_use_lifo=True)
+    engine = create_engine(f"sqlite:///{database}", pool_use_lifo=True, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:

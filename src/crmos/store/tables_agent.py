@@ -16,8 +16,8 @@ from sqlalchemy import (
 
 from crmos.store.tables import SeqType, metadata
 
-# One row per e-mail, transcript, screenshot, PDF or message; personal text, deletable per
-# profile (crmos.agent.erase_interactions) for data-subject erasure.
+# One row per e-mail, transcript, screenshot, PDF or message; personal text, erased with its
+# file and recommendations by the agent's eraser (crmos.agent.erasure) for data-subject erasure.
 interactions = Table(
     "interactions",
     metadata,

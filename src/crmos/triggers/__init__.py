@@ -10,6 +10,7 @@ from crmos.triggers.conditions import (
     Evaluable,
     LambdaCondition,
 )
+from crmos.triggers.datamap import DATA_MAP
 from crmos.triggers.engine import Evaluator, EventView, Firing, State, Trigger
 from crmos.triggers.patterns import (
     ParsedPattern,
@@ -20,6 +21,7 @@ from crmos.triggers.patterns import (
 )
 
 __all__ = [
+    "DATA_MAP",
     "VARIABLES",
     "Condition",
     "ConditionError",
