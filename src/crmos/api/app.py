@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
-from crmos.api import problems
+from crmos.api import contract, params, problems
 from crmos.api.auth import KeyResolver
 from crmos.api.routes import (
     audiences,
@@ -47,6 +47,7 @@ def create_app(container: Container) -> FastAPI:
         version="0.1.0",
         summary="Real-time, explainable customer operating system",
         lifespan=lifespan,
+        dependencies=[Depends(params.refuse_nul)],
     )
     registry = CollectorRegistry()
     registry.register(
@@ -84,4 +85,5 @@ def create_app(container: Container) -> FastAPI:
     ):
         app.include_router(module.router)
     app.include_router(dashboard)
+    contract.install(app)
     return app

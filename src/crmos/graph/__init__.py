@@ -15,13 +15,14 @@ from crmos.graph.edges import add_manual_edge, close_edge, ensure_node, put_edge
 from crmos.graph.expiry import ExpirySweeper, expire_edges
 from crmos.graph.follow import follow_identity
 from crmos.graph.health import GraphHealthCollector, graph_health
-from crmos.graph.model import Answer, EdgeView, Neighbour, node_id
+from crmos.graph.model import NODE_KINDS, Answer, EdgeView, Neighbour, node_id
 from crmos.graph.query import neighbourhood, neighbours, shortest_path, top_accounts
 from crmos.graph.rulebook import Rule, load_rules, parse_rules
 from crmos.graph.scores import scores_of
 from crmos.graph.service import GraphRuntime, build_graph
 
 __all__ = [
+    "NODE_KINDS",
     "Answer",
     "Audience",
     "EdgeView",

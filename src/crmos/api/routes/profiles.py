@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from crmos.api.auth import AdminKey, ReadKey
+from crmos.api.params import IDENTIFIER_PATTERN
+from crmos.api.problems import answers
 from crmos.core.errors import Problem, ValidationError
 from crmos.core.settings import IdentitySettings
 from crmos.identity import (
@@ -81,7 +83,9 @@ def find_profiles(
     request: Request,
     key: ReadKey,
     identifier: str = Query(
-        description="TYPE:VALUE, e.g. email:alice@example.com (normalised before look-up)."
+        pattern=IDENTIFIER_PATTERN,
+        max_length=500,
+        description="TYPE:VALUE, e.g. email:alice@example.com (normalised before look-up).",
     ),
 ) -> dict[str, Any]:
     """``data`` holds the profile holding the identifier, or nothing."""
@@ -96,7 +100,9 @@ def find_profiles(
     return {"identifier": str(ident), "data": data}
 
 
-@router.post("/profiles/merge", summary="Merge two profiles (a recorded decision)")
+@router.post(
+    "/profiles/merge", summary="Merge two profiles (a recorded decision)", responses=answers(404)
+)
 def merge(request: Request, key: AdminKey, body: MergeBody) -> dict[str, Any]:
     """Merge ``other_id`` into ``survivor_id``; returns the decision id and the profile."""
     with _engine(request).begin() as conn:
@@ -184,7 +190,9 @@ def resolve(request: Request, key: AdminKey, review_id: str, body: ResolveBody) 
 def conflicts(
     request: Request,
     key: ReadKey,
-    identifier: str | None = Query(default=None, description="TYPE:VALUE to filter by."),
+    identifier: str | None = Query(
+        default=None, pattern=IDENTIFIER_PATTERN, max_length=500, description="TYPE:VALUE."
+    ),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> dict[str, Any]:
     """Refused links (limits, accounts) with their evidence, newest first."""
