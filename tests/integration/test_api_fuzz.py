@@ -51,6 +51,8 @@ def fuzz_config(admin_key: str) -> schemathesis.Config:
         {
             "seed": SEED,
             "headers": {"Authorization": f"Bearer {admin_key}"},
+            # Generous for a busy machine; a hang (the fuzzer found minutes) still fails.
+            "request-timeout": 60,
             "checks": {"enabled": True},
             "generation": {
                 "max-examples": EXAMPLES_PER_OPERATION,
