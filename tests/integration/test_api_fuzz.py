@@ -32,7 +32,9 @@ CHECKED_BEYOND_SCHEMA = {
     "PUT /api/v1/compliance/settings": "packs, validators and teams must exist",
     "POST /api/v1/compliance/validate": "validator names include phone:XX and stdnum:MODULE",
     "POST /api/v1/dsr": "identifier types and values follow the workspace's identity policy",
-    "GET /api/v1/profiles": "identifier types and values follow the workspace's identity policy",
+    "GET /api/v1/profiles": "identifier types and values follow the workspace's identity policy; "
+    "a cursor is an opaque token from a previous page",
+    "GET /api/v1/accounts": "a cursor is an opaque token from a previous page",
     "GET /api/v1/identity/conflicts": "identifier types and values follow the identity policy",
     "PATCH /api/v1/identity/config": "keys and values of the workspace's identity policy",
     "POST /api/v1/profiles/merge": "evidence is stored as JSON: integers must fit 64 bits",

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from crmos.api.problems import PROBLEM_JSON, all_codes, answers
+from crmos.api.problems import PROBLEM_JSON, PROBLEM_REF, all_codes, answers
 
 WRITE_KEY_SCHEME = {
     "type": "http",
@@ -77,6 +77,13 @@ def _declare(operation: dict[str, Any]) -> None:
         del responses["422"]  # FastAPI's assumption; RequestValidationError answers 400 here
     for status, response in answers(*implied_statuses(operation)).items():
         responses.setdefault(str(status), response)
+    for status, response in responses.items():
+        # A route may declare an answer as problem+json without its schema; give it the one.
+        content = response.get("content", {})
+        if status.startswith(("4", "5")) and not content.get(PROBLEM_JSON, {}).get("schema"):
+            if content and PROBLEM_JSON not in content:
+                continue  # an answer in another media type, on purpose
+            response["content"] = {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}}
 
 
 def document(app: FastAPI) -> dict[str, Any]:
