@@ -14,6 +14,9 @@ from crmos.core.settings import Settings
 from crmos.store import normalise_url
 
 PG_URL_VAR = "CRMOS_TEST_PG_URL"
+METRICS_TOKEN = "test-metrics-token"
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+"""The header that GET /metrics needs under the test settings."""
 
 
 def pg_url() -> str:
@@ -49,7 +52,11 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def settings(store_url: str, tmp_path: Path) -> Settings:
     """Settings for a throwaway home directory and the parametrized store."""
-    return Settings(home=tmp_path / "home", store={"url": store_url})
+    return Settings(
+        home=tmp_path / "home",
+        store={"url": store_url},
+        server={"metrics_token": METRICS_TOKEN},
+    )
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from crmos.bootstrap import Container
 from crmos.store.tables_graph import graph_edges
+from tests.conftest import METRICS_AUTH
 from tests.integration.conftest import Tenant, make_tenant
 from tests.integration.graph_support import group, quiet_client, send, track
 
@@ -133,7 +134,7 @@ def test_graph_health_reports_loss_conflict_and_inference_failure_rates(
     failures = r.json()["inference_failures"]
     assert failures["failed"] == 1 and 0 < failures["rate"] < 1
     assert r.json()["event_loss"]["received"] == 2
-    metrics = api.get("/metrics").text
+    metrics = api.get("/metrics", headers=METRICS_AUTH).text
     assert (
         f'crmos_graph_inference_failure_rate{{window_s="3600",workspace="{tenant.workspace_id}"}}'
         in metrics

@@ -14,6 +14,7 @@ from crmos.graph import expiry
 from crmos.ingest import intake_stats
 from crmos.store.tables import intake_buckets
 from crmos.store.tables_graph import graph_rule_failures, graph_rule_stats
+from tests.conftest import METRICS_AUTH
 from tests.integration.conftest import Tenant
 from tests.integration.graph_support import quiet_client, send, track
 
@@ -71,7 +72,7 @@ def test_inference_failures_of_an_older_minute_leave_a_shorter_window(
     assert hour.json()["inference_failures"]["failed"] == 1
     assert day.json()["inference_failures"]["failed"] == 51
     assert hour.json()["inference_failures"]["rate"] < day.json()["inference_failures"]["rate"]
-    metrics = api.get("/metrics").text
+    metrics = api.get("/metrics", headers=METRICS_AUTH).text
     assert (
         f'crmos_graph_event_loss_rate{{window_s="3600",workspace="{tenant.workspace_id}"}} 0.0'
         in metrics

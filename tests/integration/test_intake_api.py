@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from crmos.bootstrap import Container
+from tests.conftest import METRICS_AUTH
 from tests.integration.conftest import Tenant, make_tenant
 
 
@@ -229,7 +230,7 @@ def test_intake_stats_count_per_source_with_reasons_and_sequence_gaps(
     assert by_source["app"]["duplicate"] == 1
     assert by_source["app"]["sequence_gaps"] == 2  # 3 and 4 never arrived
     assert by_source["default"]["rejected_by_reason"] == {"missing_field": 1}
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers=METRICS_AUTH).text
     assert (
         f'outcome="accepted",reason="",source="app",workspace="{tenant.workspace_id}"}} 3.0'
         in metrics

@@ -18,6 +18,7 @@ SCOPE_WORDS = 3  # English words after a negator that are in its scope
 SCOPE_CHARS = 4  # Chinese characters after a negator that are in its scope
 CUE_BEFORE = {"en": 28, "zh": 4}  # how far before a cue a negator negates it (characters)
 CUE_AFTER_ZH = 6  # how far after a Chinese cue a negator negates it (续费先停掉)
+_MARGIN = 8  # longer than any negator or set phrase
 
 EN_NEGATOR = re.compile(
     r"\b(?:not|no|never|nobody|nothing|none|no longer|won't|wont|don't|dont|doesn't|didn't"
@@ -82,11 +83,16 @@ def _is_negated(low: str, start: int, end: int) -> bool:
     chinese = bool(_CJK.match(low[start:end]))
     if not chinese:
         return bool(EN_NEGATOR.search(_clause_tail(low[max(0, start - CUE_BEFORE["en"]) : start])))
-    for match in _zh_negators(low):
-        if start - CUE_BEFORE["zh"] <= match.start() < start:
-            between = low[match.start() : start]
-        elif end <= match.start() < end + CUE_AFTER_ZH:
-            between = low[end : match.start()]
+    # Only negators near the cue count, so look for them in a window around it (with a margin
+    # for the A-not-A and set-phrase checks) instead of the whole text for every cue.
+    offset = max(0, start - CUE_BEFORE["zh"] - _MARGIN)
+    window = low[offset : end + CUE_AFTER_ZH + _MARGIN]
+    for match in _zh_negators(window):
+        at = offset + match.start()
+        if start - CUE_BEFORE["zh"] <= at < start:
+            between = low[at:start]
+        elif end <= at < end + CUE_AFTER_ZH:
+            between = low[end:at]
         else:
             continue
         if _clause_tail(between) == between:  # no punctuation between negator and cue

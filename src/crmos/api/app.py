@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
-from crmos.api import problems
+from crmos.api import contract, params, problems
 from crmos.api.auth import KeyResolver
 from crmos.api.routes import (
     accounts,
@@ -48,6 +48,7 @@ def create_app(container: Container) -> FastAPI:
         version="0.1.0",
         summary="Real-time, explainable customer operating system",
         lifespan=lifespan,
+        dependencies=[Depends(params.refuse_nul)],
     )
     registry = CollectorRegistry()
     registry.register(
@@ -86,4 +87,5 @@ def create_app(container: Container) -> FastAPI:
     ):
         app.include_router(module.router)
     mount_console(app, container, app.state.keys)
+    contract.install(app)
     return app

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import time
 from typing import Annotated
 
 import msgspec
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crmos.core.errors import AuthError, ScopeError
 from crmos.store import ApiKey, WorkspaceStore
@@ -82,15 +84,63 @@ def require(request: Request, scope: str) -> ApiKey:
     return key
 
 
-def reader(request: Request) -> ApiKey:
+# The schemes only declare, in the OpenAPI document, how a request authenticates (FastAPI adds
+# each operation's `security` from them); `require` reads the header itself, as it also takes
+# HTTP Basic, which Segment's SDKs send.
+API_KEY = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    description="A workspace key as a Bearer token (HTTP Basic with the key as user name works "
+    "too). Admin keys hold read, write and admin; write keys hold write.",
+)
+METRICS_TOKEN = HTTPBearer(
+    auto_error=False,
+    scheme_name="metricsToken",
+    description="The server.metrics_token setting (CRMOS__SERVER__METRICS_TOKEN).",
+)
+Declared = Annotated[HTTPAuthorizationCredentials | None, Security(API_KEY)]
+
+
+def reader(request: Request, declared: Declared) -> ApiKey:
     """Dependency: a key with the ``read`` scope."""
+    del declared
     return require(request, "read")
 
 
-def admin(request: Request) -> ApiKey:
+def writer(request: Request, declared: Declared) -> ApiKey:
+    """Dependency: a key with the ``write`` scope (write and admin keys)."""
+    del declared
+    return require(request, "write")
+
+
+def admin(request: Request, declared: Declared) -> ApiKey:
     """Dependency: a key with the ``admin`` scope."""
+    del declared
     return require(request, "admin")
 
 
 ReadKey = Annotated[ApiKey, Depends(reader)]
+WriteKey = Annotated[ApiKey, Depends(writer)]
 AdminKey = Annotated[ApiKey, Depends(admin)]
+
+
+def metrics_token(
+    request: Request,
+    declared: Annotated[HTTPAuthorizationCredentials | None, Security(METRICS_TOKEN)],
+) -> None:
+    """Dependency: the ``server.metrics_token`` as a Bearer token, compared in constant time.
+
+    Metrics name workspace ids, so they are never served without it; unset, nobody gets them.
+    """
+    del declared
+    token = request.app.state.settings.server.metrics_token
+    secret = secret_from_header(request.headers.get("authorization"))
+    if token is None:
+        raise AuthError(
+            "metrics are off: set CRMOS__SERVER__METRICS_TOKEN and send it as "
+            "'Authorization: Bearer <token>'"
+        )
+    if secret is None or not hmac.compare_digest(
+        secret.encode(), token.get_secret_value().encode()
+    ):
+        raise AuthError("missing or wrong metrics token; send 'Authorization: Bearer <token>'")

@@ -97,6 +97,12 @@ class ServerSettings(BaseModel):
 
     host: str = Field(default="127.0.0.1", description="Interface to listen on.")
     port: int = Field(default=8000, description="TCP port to listen on.")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token that GET /metrics requires (Prometheus scrape config: "
+        "authorization: {credentials: TOKEN}). Unset: /metrics answers 401 to everyone, since "
+        "the figures name every workspace.",
+    )
 
 
 class SmtpSettings(BaseModel):
@@ -500,6 +506,8 @@ def masked(settings: Settings) -> dict[str, Any]:
     data = settings.model_dump(mode="json")
     if settings.security.master_key is not None:
         data["security"]["master_key"] = "***"
+    if settings.server.metrics_token is not None:
+        data["server"]["metrics_token"] = "***"
     data["store"]["url"] = _mask_url(settings.store.url)
     data["sagas"]["system_database_url"] = _mask_url(settings.sagas.system_database_url)
     data["connectors"]["mqtt_url"] = _mask_url(settings.connectors.mqtt_url)

@@ -17,7 +17,7 @@ from crmos.graph.erasure import DATA_MAP, GraphEraser
 from crmos.graph.expiry import ExpirySweeper, expire_edges
 from crmos.graph.follow import follow_identity
 from crmos.graph.health import GraphHealthCollector, graph_health
-from crmos.graph.model import Answer, EdgeView, Neighbour, node_id
+from crmos.graph.model import NODE_KINDS, Answer, EdgeView, Neighbour, node_id
 from crmos.graph.query import neighbourhood, neighbours, shortest_path, top_accounts
 from crmos.graph.rulebook import Rule, load_rules, parse_rules
 from crmos.graph.scores import profiles_scoring, scores_of
@@ -28,6 +28,7 @@ __all__ = [
     "Account",
     "AccountPerson",
     "AccountSummary",
+    "NODE_KINDS",
     "Answer",
     "Audience",
     "EdgeView",

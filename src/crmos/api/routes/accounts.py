@@ -11,7 +11,6 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import Engine
 
 from crmos.api.auth import ReadKey
-from crmos.api.routes.profile_search import PROBLEMS
 from crmos.core.errors import Problem, ValidationError
 from crmos.graph import get_account, list_accounts
 from crmos.identity import catch_up, profile_summaries
@@ -24,7 +23,7 @@ def _engine(request: Request) -> Engine:
     return engine
 
 
-@router.get("/accounts", summary="List and search accounts", responses=PROBLEMS)
+@router.get("/accounts", summary="List and search accounts")
 def accounts(
     request: Request,
     key: ReadKey,
@@ -48,7 +47,7 @@ def accounts(
     return {"data": [a.as_dict() for a in page], "next_cursor": next_cursor}
 
 
-@router.get("/accounts/{account_id}", summary="An account with its people", responses=PROBLEMS)
+@router.get("/accounts/{account_id}", summary="An account with its people")
 def account(
     request: Request,
     key: ReadKey,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from crmos.api.auth import AdminKey, ReadKey
+from crmos.api.problems import answers
 from crmos.bootstrap import Container
 from crmos.graph import create_audience, delete_audience, get_audience, list_audiences, members
 
@@ -31,7 +32,7 @@ def _c(request: Request) -> Container:
     return container
 
 
-@router.post("/audiences", status_code=201, summary="Define an audience")
+@router.post("/audiences", status_code=201, summary="Define an audience", responses=answers(409))
 def post_audience(request: Request, key: AdminKey, body: NewAudience) -> dict[str, Any]:
     """Create an audience; it is filled from the profiles seen so far, then kept live."""
     with _c(request).engine.begin() as conn:

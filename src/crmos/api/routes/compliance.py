@@ -3,13 +3,14 @@ marketing check, validators, legal holds, complaints, the heatmap and the audit 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from crmos.api.auth import AdminKey, ReadKey
+from crmos.api.params import NOT_BLANK_PATTERN, PACK_NAME_PATTERN, Moment, epoch_ms
+from crmos.api.problems import answers
 from crmos.compliance import (
     Compliance,
     check,
@@ -18,6 +19,7 @@ from crmos.compliance import (
     known_validators,
     parse_pack,
 )
+from crmos.core.errors import NotFound
 from crmos.store import ApiKey, verify_audit
 
 router = APIRouter(prefix="/api/v1", tags=["compliance"])
@@ -37,18 +39,24 @@ class NewPack(BaseModel):
     """A pack version to publish."""
 
     yaml: str = Field(description="The pack as YAML (same schema as the shipped packs).")
-    effective_at: datetime | None = Field(default=None, description="In force from (default now).")
+    effective_at: Moment | None = Field(default=None, description="In force from (default now).")
 
 
 class NewConsent(BaseModel):
     """A consent statement."""
 
     profile_id: str = Field(min_length=1, max_length=64)
-    purpose: str = Field(min_length=1, max_length=64, description="marketing, profiling, ...")
-    channel: str = Field(default="*", max_length=32, description="email, sms, ... or *")
+    purpose: str = Field(
+        max_length=64, pattern=NOT_BLANK_PATTERN, description="marketing, profiling, ..."
+    )
+    channel: str = Field(
+        default="*", max_length=32, pattern=NOT_BLANK_PATTERN, description="email, sms, ... or *"
+    )
     state: Literal["granted", "withdrawn"]
-    source: str = Field(min_length=1, max_length=200, description="Where it was given.")
-    at: datetime | None = Field(default=None, description="When the person gave it (default now).")
+    source: str = Field(
+        max_length=200, pattern=NOT_BLANK_PATTERN, description="Where it was given."
+    )
+    at: Moment | None = Field(default=None, description="When the person gave it (default now).")
 
 
 class MarketingCheck(BaseModel):
@@ -63,14 +71,21 @@ class NewHold(BaseModel):
     """A legal hold."""
 
     profile_id: str = Field(min_length=1, max_length=64)
-    reason: str = Field(min_length=1, max_length=2000, description="The law that requires it.")
+    reason: str = Field(
+        max_length=2000, pattern=NOT_BLANK_PATTERN, description="The law that requires it."
+    )
 
 
 class ValueCheck(BaseModel):
     """A value to check with one validator."""
 
-    validator: str = Field(description="br.cpf, eu.vat, iban, email, phone:BR, stdnum:MODULE ...")
-    value: str
+    validator: str = Field(
+        min_length=1,
+        max_length=64,
+        description="br.cpf, eu.vat, iban, email, phone:BR, stdnum:MODULE ... "
+        "(GET /api/v1/compliance/validators lists them)",
+    )
+    value: str = Field(max_length=1000)
 
 
 @router.get("/compliance/settings", summary="The workspace's compliance settings")
@@ -105,33 +120,37 @@ def packs(request: Request, key: ReadKey) -> dict[str, Any]:
 def pack(
     request: Request,
     key: ReadKey,
-    name: str,
-    at: Annotated[datetime | None, Query(description="Default: now.")] = None,
+    name: Annotated[str, Path(pattern=PACK_NAME_PATTERN)],
+    at: Annotated[Moment | None, Query(description="Default: now.")] = None,
 ) -> dict[str, Any]:
     """The version of ``name`` in force at ``at`` (the shipped one if never enabled)."""
     svc = _svc(request)
-    at_ms = int(at.timestamp() * 1000) if at else None
-    version = svc.in_force(key.workspace_id, at_ms).get(name)
+    version = svc.in_force(key.workspace_id, epoch_ms(at)).get(name)
     if version is not None:
         return {**version.summary(), "spec": version.spec.model_dump()}
+    if name not in svc.registry.names():
+        raise NotFound("pack", name)  # GET /api/v1/compliance/packs lists the installed ones
     spec = svc.registry.get(name)
     return {"pack": name, "version": spec.version, "enabled": False, "spec": spec.model_dump()}
 
 
-@router.post("/compliance/packs", status_code=201, summary="Publish a pack version")
+@router.post(
+    "/compliance/packs", status_code=201, summary="Publish a pack version", responses=answers(409)
+)
 def publish(request: Request, key: AdminKey, body: NewPack) -> dict[str, Any]:
     """A new version with an effective time; a published version never changes."""
     spec = parse_pack(body.yaml, "the pack")
-    effective = int(body.effective_at.timestamp() * 1000) if body.effective_at else None
+    effective = epoch_ms(body.effective_at)
     return _svc(request).publish(key.workspace_id, spec, effective, actor(key)).summary()
 
 
 @router.post("/compliance/consents", status_code=201, summary="Record consent")
 def consent(request: Request, key: AdminKey, body: NewConsent) -> dict[str, Any]:
     """Grant or withdraw consent for a purpose on a channel, with its source and time."""
-    at_ms = int(body.at.timestamp() * 1000) if body.at else None
     fields = body.model_dump(exclude={"profile_id", "at"})
-    return _svc(request).consent(key.workspace_id, body.profile_id, at_ms=at_ms, **fields)
+    return _svc(request).consent(
+        key.workspace_id, body.profile_id, at_ms=epoch_ms(body.at), **fields
+    )
 
 
 @router.get("/compliance/consents/{profile_id}", summary="Consent history of a profile")
@@ -174,7 +193,9 @@ def holds(request: Request, key: ReadKey, profile_id: str | None = None) -> dict
     return {"data": [h.as_dict() for h in found]}
 
 
-@router.post("/compliance/holds", status_code=201, summary="Place a legal hold")
+@router.post(
+    "/compliance/holds", status_code=201, summary="Place a legal hold", responses=answers(404)
+)
 def place_hold(request: Request, key: AdminKey, body: NewHold) -> dict[str, Any]:
     """Blocks erasure of the profile while active, with the reason given."""
     return _svc(request).hold(key.workspace_id, body.profile_id, body.reason, actor(key))

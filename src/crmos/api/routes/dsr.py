@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from crmos.api.auth import AdminKey, ReadKey
+from crmos.api.problems import answers
 from crmos.api.routes.compliance import actor
 from crmos.compliance import Compliance
 from crmos.core.errors import NotFound
@@ -19,7 +20,10 @@ router = APIRouter(prefix="/api/v1", tags=["dsr"])
 class Identifier(BaseModel):
     """Who the request is about."""
 
-    type: str = Field(description="user_id, anonymous_id, email, phone, profile_id, ...")
+    type: str = Field(
+        pattern=r"^[a-z][a-z0-9_]{0,39}$",
+        description="user_id, anonymous_id, email, phone, profile_id, ...",
+    )
     value: str = Field(min_length=1, max_length=255)
 
 
@@ -38,7 +42,12 @@ def _svc(request: Request) -> Compliance:
     return service
 
 
-@router.post("/dsr", status_code=201, summary="Receive (and run) a data-subject request")
+@router.post(
+    "/dsr",
+    status_code=201,
+    summary="Receive (and run) a data-subject request",
+    responses=answers(404),
+)
 def create(request: Request, key: AdminKey, body: NewRequest) -> dict[str, Any]:
     """An unknown subject is a 404; an erasure under a legal hold ends ``blocked``."""
     dsr = _svc(request).dsr
@@ -82,7 +91,12 @@ def export(request: Request, key: AdminKey, request_id: str) -> dict[str, Any]:
     return _svc(request).dsr.export(key.workspace_id, request_id)
 
 
-@router.get("/dsr/{request_id}/letter", summary="The confirmation letter")
+@router.get(
+    "/dsr/{request_id}/letter",
+    summary="The confirmation letter",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}, "text/plain": {}}}},
+)
 def letter(
     request: Request,
     key: ReadKey,

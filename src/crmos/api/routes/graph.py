@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from crmos.api.auth import AdminKey, ReadKey
+from crmos.api.params import (
+    EDGE_TYPE_PATTERN,
+    NODE_ID_HELP,
+    NODE_ID_PATTERN,
+    NOT_BLANK_PATTERN,
+)
+from crmos.api.problems import answers
 from crmos.bootstrap import Container
 from crmos.core.settings import HEALTH_WINDOW_MAX_S
 from crmos.graph import (
+    NODE_KINDS,
     GraphRuntime,
     add_manual_edge,
     close_edge,
@@ -25,19 +33,22 @@ from crmos.graph import (
 router = APIRouter(prefix="/api/v1", tags=["graph"])
 
 EdgeTypes = Query(default=None, description="Edge types to follow (repeat); default: all.")
-NodeKinds = Query(
-    default=None, description="Node kinds to list: profile, account, device, occasion."
-)
+NodeKinds = Query(default=None, description="Node kinds to list (repeat); default: all.")
+NodeIdField = Field(max_length=300, pattern=NODE_ID_PATTERN, description=NODE_ID_HELP)
+EdgeTypeField = Field(pattern=EDGE_TYPE_PATTERN, description="snake_case edge type")
+NodeKind = Literal[NODE_KINDS]  # type: ignore[valid-type]
 
 
 class NewEdge(BaseModel):
     """An edge asserted by a person."""
 
-    src: str = Field(max_length=300, description="Node id, e.g. account:acme")
-    type: str = Field(max_length=40, description="snake_case edge type")
-    dst: str = Field(max_length=300)
-    weight: float = Field(default=1.0, description="In (0, 1e6].")
-    reason: str = Field(min_length=1, max_length=500, description="Why (kept as evidence).")
+    src: Annotated[str, NodeIdField]
+    type: Annotated[str, EdgeTypeField]
+    dst: Annotated[str, NodeIdField]
+    weight: float = Field(default=1.0, gt=0, le=1e6, description="In (0, 1e6].")
+    reason: str = Field(
+        max_length=500, pattern=NOT_BLANK_PATTERN, description="Why (kept as evidence)."
+    )
 
 
 def _c(request: Request) -> Container:
@@ -54,10 +65,12 @@ def _runtime(c: Container) -> GraphRuntime:
 def get_neighbourhood(
     request: Request,
     key: ReadKey,
-    node_id: str,
+    node_id: Annotated[
+        str, Path(max_length=300, pattern=NODE_ID_PATTERN, description=NODE_ID_HELP)
+    ],
     hops: int = Query(default=2, ge=1, le=3),
-    edge_type: list[str] | None = EdgeTypes,
-    node_kind: list[str] | None = NodeKinds,
+    edge_type: list[Annotated[str, EdgeTypeField]] | None = EdgeTypes,
+    node_kind: list[NodeKind] | None = NodeKinds,
     limit: int = Query(default=50, ge=1, le=500),
 ) -> dict[str, Any]:
     """The strongest nodes within ``hops``, and the edges (with evidence) that reach them."""
@@ -76,14 +89,14 @@ def get_neighbourhood(
     return answer.as_dict()
 
 
-@router.get("/graph/path", summary="Shortest path between two nodes")
+@router.get("/graph/path", summary="Shortest path between two nodes", responses=answers(404))
 def get_path(
     request: Request,
     key: ReadKey,
-    source: str = Query(alias="from"),
-    target: str = Query(alias="to"),
+    source: Annotated[str, Query(alias="from", max_length=300, pattern=NODE_ID_PATTERN)],
+    target: Annotated[str, Query(alias="to", max_length=300, pattern=NODE_ID_PATTERN)],
     max_hops: int = Query(default=4, ge=1, le=6),
-    edge_type: list[str] | None = EdgeTypes,
+    edge_type: list[Annotated[str, EdgeTypeField]] | None = EdgeTypes,
 ) -> dict[str, Any]:
     """Fewest hops from one node to another, each edge with its evidence."""
     c = _c(request)
@@ -120,7 +133,7 @@ def get_scores(request: Request, key: ReadKey, profile_id: str) -> dict[str, Any
         return {"profile_id": profile_id, "data": scores_of(conn, key.workspace_id, profile_id)}
 
 
-@router.post("/graph/edges", status_code=201, summary="Assert an edge")
+@router.post("/graph/edges", status_code=201, summary="Assert an edge", responses=answers(404))
 def post_edge(request: Request, key: AdminKey, body: NewEdge) -> dict[str, Any]:
     """Add (or re-weight) an edge between two existing nodes of the caller's workspace."""
     c = _c(request)
@@ -138,14 +151,14 @@ def post_edge(request: Request, key: AdminKey, body: NewEdge) -> dict[str, Any]:
     return edge.as_dict()
 
 
-@router.delete("/graph/edges", summary="End an edge")
+@router.delete("/graph/edges", summary="End an edge", responses=answers(404))
 def delete_edge(
     request: Request,
     key: AdminKey,
-    src: str = Query(max_length=300),
-    type: str = Query(max_length=40),
-    dst: str = Query(max_length=300),
-    reason: str = Query(min_length=1, max_length=500),
+    src: Annotated[str, Query(max_length=300, pattern=NODE_ID_PATTERN)],
+    type: Annotated[str, Query(pattern=EDGE_TYPE_PATTERN)],
+    dst: Annotated[str, Query(max_length=300, pattern=NODE_ID_PATTERN)],
+    reason: Annotated[str, Query(max_length=500, pattern=NOT_BLANK_PATTERN)],
 ) -> dict[str, Any]:
     """Set ``valid_to_ms`` on the live edges between two nodes; queries stop following them."""
     with _c(request).engine.begin() as conn:

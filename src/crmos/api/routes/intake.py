@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from crmos.api.auth import KeyResolver, secret_from_body, secret_from_header
+from crmos.api.problems import answers
 from crmos.core.errors import AuthError, PayloadTooLarge, Problem, ScopeError, ValidationError
 from crmos.ingest import IngestService
 from crmos.store import ApiKey
@@ -23,7 +24,16 @@ _OK = orjson.dumps({"success": True})
 @router.post(
     "/v1/{kind}",
     summary="Send events (Segment HTTP Tracking API)",
-    responses={400: {}, 401: {}, 413: {}},
+    responses=answers(400, 401, 403, 413),
+    openapi_extra={
+        "security": [{"writeKey": []}, {"apiKey": []}],
+        "requestBody": {
+            "required": True,
+            "description": "A Segment message of this kind (a batch: {batch: [...]}), up to "
+            "intake.max_event_bytes each and intake.max_batch_bytes in all; gzip accepted.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+    },
 )
 async def send(kind: Kind, request: Request) -> Response:
     """Accept one event (or a batch); answered once the events are committed."""

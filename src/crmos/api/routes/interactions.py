@@ -5,26 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from crmos.agent import AgentService, Submission
 from crmos.agent import repo as agent_repo
-from crmos.api.auth import ReadKey, require
+from crmos.api.auth import ReadKey, WriteKey
+from crmos.api.problems import answers
 from crmos.core.errors import PayloadTooLarge, Problem
-from crmos.store import ApiKey
 
 router = APIRouter(prefix="/api/v1", tags=["interactions"])
-
-
-def writer(request: Request) -> ApiKey:
-    """Dependency: a key with the ``write`` scope (write and admin keys)."""
-    return require(request, "write")
-
-
-WriteKey = Annotated[ApiKey, Depends(writer)]
 
 
 def _agent(request: Request) -> AgentService:
@@ -38,7 +30,12 @@ class ClassifyBody(BaseModel):
     text: str = Field(min_length=1, max_length=100_000, description="The message text.")
 
 
-@router.post("/interactions", status_code=201, summary="Take in an interaction file")
+@router.post(
+    "/interactions",
+    status_code=201,
+    summary="Take in an interaction file",
+    responses=answers(404, 413),
+)
 async def add_interaction(
     request: Request,
     key: WriteKey,
@@ -85,7 +82,12 @@ def get_interaction(request: Request, key: ReadKey, interaction_id: str) -> dict
     return _agent(request).get(key.workspace_id, interaction_id)
 
 
-@router.get("/interactions/{interaction_id}/file", summary="The file exactly as received")
+@router.get(
+    "/interactions/{interaction_id}/file",
+    summary="The file exactly as received",
+    response_class=Response,
+    responses={200: {"content": {"*/*": {}}, "description": "In its own media type."}},
+)
 def get_file(request: Request, key: ReadKey, interaction_id: str) -> Response:
     """The bytes the interaction was received as."""
     with _agent(request).engine.connect() as conn:

@@ -4,14 +4,14 @@ dry-run; firings and their approval; the components and the JSON Schema.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from crmos.api.auth import AdminKey, ReadKey
-from crmos.core.errors import Problem, ValidationError
+from crmos.api.params import DURATION_PATTERN, Moment, epoch_ms
+from crmos.api.problems import answers
 from crmos.playbooks import Playbooks, json_schema
 from crmos.triggers import parse_duration
 
@@ -68,7 +68,7 @@ def validate(request: Request, key: ReadKey, body: SourceIn) -> dict[str, Any]:
     return {"ok": True, "id": playbook.id, "hash": playbook.hash}
 
 
-@router.post("/playbooks", status_code=201, summary="Publish a version")
+@router.post("/playbooks", status_code=201, summary="Publish a version", responses=answers(409))
 def publish(request: Request, key: AdminKey, body: PublishIn) -> dict[str, Any]:
     """Validate and put in force an immutable snapshot of the file."""
     version = _playbooks(request).publish(key.workspace_id, body.source, key.name, body.comment)
@@ -86,11 +86,10 @@ def show(
     request: Request,
     key: ReadKey,
     playbook_id: str,
-    at: Annotated[str | None, Query(description="ISO 8601, e.g. 2026-03-01T00:00Z")] = None,
+    at: Annotated[Moment | None, Query()] = None,
 ) -> dict[str, Any]:
     """The version in force at ``at`` (default now), with its file."""
-    at_ms = _at(at) if at else None
-    return _playbooks(request).in_force(key.workspace_id, playbook_id, at_ms).as_dict(True)
+    return _playbooks(request).in_force(key.workspace_id, playbook_id, epoch_ms(at)).as_dict(True)
 
 
 @router.get("/playbooks/{playbook_id}/versions", summary="Every published version")
@@ -99,18 +98,22 @@ def versions(request: Request, key: ReadKey, playbook_id: str) -> list[dict[str,
     return [v.as_dict() for v in _playbooks(request).history(key.workspace_id, playbook_id)]
 
 
-@router.get("/playbooks/-/diff", summary="Diff two versions")
+@router.get("/playbooks/-/diff", summary="Diff two versions", responses=answers(404))
 def diff(
     request: Request,
     key: ReadKey,
-    older: str = Query(min_length=6),
-    newer: str = Query(min_length=6),
+    older: str = Query(min_length=6, max_length=64),
+    newer: str = Query(min_length=6, max_length=64),
 ) -> dict[str, str]:
     """A unified diff of two versions by hash (or a prefix of at least 6 characters)."""
     return {"diff": _playbooks(request).diff(key.workspace_id, older, newer)}
 
 
-@router.post("/playbooks/{playbook_id}/rollback", summary="Put back the previous version")
+@router.post(
+    "/playbooks/{playbook_id}/rollback",
+    summary="Put back the previous version",
+    responses=answers(409),
+)
 def rollback(request: Request, key: AdminKey, playbook_id: str) -> dict[str, Any]:
     """The previous version is in force again (an activation; no version is changed)."""
     return _playbooks(request).rollback(key.workspace_id, playbook_id, key.name).as_dict()
@@ -121,37 +124,30 @@ def dry_run(
     request: Request,
     key: ReadKey,
     body: SourceIn,
-    since: Annotated[str, Query(description="How far back: 30d, 12h …")] = "30d",
+    since: Annotated[
+        str, Query(pattern=DURATION_PATTERN, description="How far back: 30d, 12h …")
+    ] = "30d",
 ) -> dict[str, Any]:
     """How often it would have fired, for whom, per variant; nothing is written."""
     playbooks = _playbooks(request)
-    try:
-        since_ms = playbooks.clock() - parse_duration(since)
-    except ValueError as exc:
-        raise ValidationError("bad dry-run window", [Problem("since", str(exc))]) from exc
+    since_ms = playbooks.clock() - parse_duration(since)
     return playbooks.dry_run(key.workspace_id, body.source, since_ms).as_dict()
 
 
 @router.get("/playbook-firings", summary="Recent firings")
 def firings(
-    request: Request, key: ReadKey, playbook_id: str | None = None, limit: int = Query(100, le=1000)
+    request: Request,
+    key: ReadKey,
+    playbook_id: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
     """Newest first: who, which version, what happened, which run."""
     return _playbooks(request).firings(key.workspace_id, playbook_id, limit)
 
 
-@router.post("/playbook-firings/{firing_id}/approve", summary="Approve a firing")
+@router.post(
+    "/playbook-firings/{firing_id}/approve", summary="Approve a firing", responses=answers(409)
+)
 def approve(request: Request, key: AdminKey, firing_id: str) -> dict[str, Any]:
     """A firing that awaits approval starts its run."""
     return _playbooks(request).approve(key.workspace_id, firing_id, key.name)
-
-
-def _at(text: str) -> int:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        problem = Problem("at", f"'{text}' is not ISO 8601; write e.g. 2026-03-01T00:00Z")
-        raise ValidationError("bad moment", [problem]) from exc
-    if moment.tzinfo is None:
-        raise ValidationError("bad moment", [Problem("at", "give a time zone, e.g. Z")])
-    return int(moment.timestamp() * 1000)

@@ -14,6 +14,7 @@ from fastapi import Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine
 
+from crmos.api.params import Moment
 from crmos.compliance import profiles_with_consent
 from crmos.graph import members, profiles_scoring
 from crmos.identity import (
@@ -24,14 +25,6 @@ from crmos.identity import (
     search_profiles,
 )
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "A parameter is malformed (problem+json, code validation)."},
-    401: {"description": "No valid API key (problem+json)."},
-    403: {"description": "The key lacks the scope (problem+json)."},
-    404: {"description": "Not found in the key's workspace (problem+json)."},
-}
-for _answer in PROBLEMS.values():
-    _answer["content"] = {"application/problem+json": {}}
 AUDIENCE_CAP = 1_000_000
 """Members read for an audience filter at most."""
 
@@ -76,10 +69,10 @@ class ProfileQuery(BaseModel):
     open_review: bool | None = Field(
         default=None, description="Only profiles with (true) or without an open review ticket."
     )
-    last_seen_after: datetime | None = Field(
+    last_seen_after: Moment | None = Field(
         default=None, description="Only profiles seen at or after this time (ISO 8601)."
     )
-    last_seen_before: datetime | None = Field(
+    last_seen_before: Moment | None = Field(
         default=None, description="Only profiles last seen before this time (ISO 8601)."
     )
     sort: Sort = Field(

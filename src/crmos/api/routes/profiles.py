@@ -12,7 +12,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from crmos.api.auth import AdminKey, ReadKey
-from crmos.api.routes.profile_search import PROBLEMS, ProfileQuery, list_profiles
+from crmos.api.params import IDENTIFIER_PATTERN
+from crmos.api.problems import answers
+from crmos.api.routes.profile_search import ProfileQuery, list_profiles
 from crmos.core.errors import Problem, ValidationError
 from crmos.core.settings import IdentitySettings
 from crmos.identity import (
@@ -80,7 +82,6 @@ def get_profile(request: Request, key: ReadKey, profile_id: str) -> dict[str, An
 @router.get(
     "/profiles",
     summary="List and search profiles, or find one by identifier",
-    responses=PROBLEMS,
 )
 def find_profiles(
     request: Request,
@@ -88,7 +89,8 @@ def find_profiles(
     search: Annotated[ProfileQuery, Query()],
     identifier: str | None = Query(
         default=None,
-        max_length=300,
+        pattern=IDENTIFIER_PATTERN,
+        max_length=500,
         description="TYPE:VALUE, e.g. email:alice@example.com (normalised before look-up). "
         "When given, the answer is the profile holding it and the other parameters are ignored.",
     ),
@@ -108,7 +110,9 @@ def find_profiles(
     return {"identifier": str(ident), "data": data}
 
 
-@router.post("/profiles/merge", summary="Merge two profiles (a recorded decision)")
+@router.post(
+    "/profiles/merge", summary="Merge two profiles (a recorded decision)", responses=answers(404)
+)
 def merge(request: Request, key: AdminKey, body: MergeBody) -> dict[str, Any]:
     """Merge ``other_id`` into ``survivor_id``; returns the decision id and the profile."""
     with _engine(request).begin() as conn:
@@ -196,7 +200,9 @@ def resolve(request: Request, key: AdminKey, review_id: str, body: ResolveBody) 
 def conflicts(
     request: Request,
     key: ReadKey,
-    identifier: str | None = Query(default=None, description="TYPE:VALUE to filter by."),
+    identifier: str | None = Query(
+        default=None, pattern=IDENTIFIER_PATTERN, max_length=500, description="TYPE:VALUE."
+    ),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> dict[str, Any]:
     """Refused links (limits, accounts) with their evidence, newest first."""

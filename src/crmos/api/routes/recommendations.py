@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from crmos.agent import AgentService
 from crmos.agent import repo as agent_repo
 from crmos.api.auth import AdminKey, ReadKey
+from crmos.api.problems import answers
 
 router = APIRouter(prefix="/api/v1", tags=["recommendations"])
 
@@ -61,7 +62,11 @@ def get_recommendation(request: Request, key: ReadKey, rec_id: str) -> dict[str,
         return agent_repo.recommendation(conn, key.workspace_id, rec_id)
 
 
-@router.post("/recommendations/{rec_id}/approve", summary="Approve a high-impact recommendation")
+@router.post(
+    "/recommendations/{rec_id}/approve",
+    summary="Approve a high-impact recommendation",
+    responses=answers(409),
+)
 def approve(
     request: Request, key: AdminKey, rec_id: str, body: Verdict | None = None
 ) -> dict[str, Any]:
@@ -69,7 +74,11 @@ def approve(
     return _decide(request, key.workspace_id, key.name, rec_id, True, body or Verdict())
 
 
-@router.post("/recommendations/{rec_id}/reject", summary="Reject a high-impact recommendation")
+@router.post(
+    "/recommendations/{rec_id}/reject",
+    summary="Reject a high-impact recommendation",
+    responses=answers(409),
+)
 def reject(
     request: Request, key: AdminKey, rec_id: str, body: Verdict | None = None
 ) -> dict[str, Any]:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from crmos.api.auth import AdminKey, ReadKey, require
+from crmos.api.auth import AdminKey, ReadKey, WriteKey
+from crmos.api.problems import answers
 from crmos.sagas import RUN_STATUSES, Runs
-from crmos.store import ApiKey
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
 
@@ -18,12 +18,6 @@ def _runs(request: Request) -> Runs:
     runs: Runs = request.app.state.container.runs
     return runs
 
-
-def _writer(request: Request) -> ApiKey:
-    return require(request, "write")
-
-
-WriteKey = Annotated[ApiKey, Depends(_writer)]
 
 RUN_EXAMPLE = {
     "name": "framework_agreement",
@@ -70,7 +64,7 @@ def start_run(
 def list_runs(
     request: Request,
     key: ReadKey,
-    status: str | None = Query(default=None, description=", ".join(RUN_STATUSES)),
+    status: Literal[RUN_STATUSES] | None = Query(default=None),  # type: ignore[valid-type]
     limit: int = Query(default=50, ge=1, le=500),
     before_ms: int | None = Query(default=None, description="Page: runs created before this."),
 ) -> dict[str, Any]:
@@ -91,13 +85,15 @@ def get_run(request: Request, key: ReadKey, run_id: str) -> dict[str, Any]:
     return _runs(request).get(key.workspace_id, run_id).as_dict()
 
 
-@router.post("/runs/{run_id}/cancel", status_code=202, summary="Cancel a run")
+@router.post(
+    "/runs/{run_id}/cancel", status_code=202, summary="Cancel a run", responses=answers(409)
+)
 def cancel_run(request: Request, key: AdminKey, run_id: str) -> dict[str, Any]:
     """The run stops before its next step and compensates what it did."""
     return _runs(request).cancel(key.workspace_id, run_id).as_dict()
 
 
-@router.post("/runs/{run_id}/retry", status_code=202, summary="Retry a run")
+@router.post("/runs/{run_id}/retry", status_code=202, summary="Retry a run", responses=answers(409))
 def retry_run(request: Request, key: AdminKey, run_id: str) -> dict[str, Any]:
     """A run that needs attention retries its failed compensations; a compensated or
     cancelled run starts again as a new run (``retry_of`` points back)."""
@@ -109,6 +105,7 @@ def retry_run(request: Request, key: AdminKey, run_id: str) -> dict[str, Any]:
     status_code=202,
     response_class=Response,
     summary="Report the outcome a step awaits",
+    responses=answers(409),
 )
 def report_outcome(
     request: Request, key: WriteKey, run_id: str, step_id: str, body: OutcomeIn
