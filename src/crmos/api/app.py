@@ -30,7 +30,6 @@ from crmos.api.routes import (
 from crmos.bootstrap import Container
 from crmos.graph import GraphHealthCollector
 from crmos.ingest import IntakeCollector
-from crmos.web import mount as mount_console
 
 
 def create_app(container: Container) -> FastAPI:
@@ -86,6 +85,5 @@ def create_app(container: Container) -> FastAPI:
         system,
     ):
         app.include_router(module.router)
-    mount_console(app, container, app.state.keys)
     contract.install(app)
     return app

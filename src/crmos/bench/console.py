@@ -37,13 +37,13 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select, text
 
-from crmos.api import create_app
 from crmos.bench.console_data import DAY_MS, People, load, queries
 from crmos.bootstrap import build
 from crmos.core.settings import Settings
 from crmos.identity import reindex_workspace
 from crmos.identity.search_tokens import blind
 from crmos.store.tables_identity import profile_search_rows, profile_search_tokens
+from crmos.web import create_app
 
 TARGETS = {"list_p95_ms": 150.0, "search_p95_ms": 150.0, "profile_p95_ms": 300.0}
 HEAVY_EVENTS = 10_000

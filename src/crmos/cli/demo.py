@@ -159,8 +159,8 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     """Serve the demo's container; the app starts its workers and closes it on the way out."""
     import uvicorn
 
-    from crmos.api import create_app
     from crmos.demo.api import router
+    from crmos.web import create_app
 
     with _container(settings) as c:
         bind_host = host or c.settings.server.host

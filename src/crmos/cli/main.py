@@ -79,7 +79,7 @@ def run_server(host: str | None, port: int | None) -> None:
     """Serve until interrupted (the store is migrated first)."""
     import uvicorn
 
-    from crmos.api import create_app
+    from crmos.web import create_app
 
     with container(migrate=True) as c:
         bind_host = host or c.settings.server.host

@@ -25,10 +25,10 @@ from crmos.graph.service import GraphRuntime, build_graph
 
 __all__ = [
     "DATA_MAP",
+    "NODE_KINDS",
     "Account",
     "AccountPerson",
     "AccountSummary",
-    "NODE_KINDS",
     "Answer",
     "Audience",
     "EdgeView",

@@ -3,6 +3,6 @@
 Sits on top: may import any room.
 """
 
-from crmos.web.mount import mount
+from crmos.web.mount import create_app, mount
 
-__all__ = ["mount"]
+__all__ = ["create_app", "mount"]

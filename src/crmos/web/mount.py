@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.staticfiles import StaticFiles
 
+from crmos.api import create_app as create_api
 from crmos.api.auth import KeyResolver
 from crmos.bootstrap import Container
 from crmos.i18n import Catalogs
@@ -21,6 +22,17 @@ from crmos.web import (
 )
 from crmos.web.console import State, environment
 from crmos.web.session import Sessions
+
+
+def create_app(container: Container) -> FastAPI:
+    """The app ``crmos serve`` runs: the API with the console beside it.
+
+    The console sits above the API (it signs in with the API's keys and answers with its
+    search), so the API builds without it and the console is added here.
+    """
+    app = create_api(container)
+    mount(app, container, app.state.keys)
+    return app
 
 
 def mount(app: FastAPI, container: Container, keys: KeyResolver) -> None:
