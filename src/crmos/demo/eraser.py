@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from crmos.demo.cast import CAST_FILE
+from crmos.demo.loopback import LoopbackServer
 from crmos.demo.model import IDENTIFIERS, World
 
 GROUND_TRUTH = "ground_truth.csv"
@@ -113,27 +114,12 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the erasure report says what happened."""
 
 
-class FilesEraser:
-    """The erasure webhook of the demo's files, on a free loopback port."""
+class FilesEraser(LoopbackServer):
+    """The erasure webhook of the demo's files (``url`` is the endpoint), on a free port."""
+
+    path = "/erase"
 
     def __init__(self, folder: Path) -> None:
-        self.server = _Server(("127.0.0.1", 0), _Handler)
-        self.server.folder, self.server.lock = folder, threading.Lock()
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        """The erasure endpoint."""
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}/erase"
-
-    def start(self) -> FilesEraser:
-        """Serve in a background thread; returns self."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join()
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.folder, server.lock = folder, threading.Lock()
+        super().__init__(server)

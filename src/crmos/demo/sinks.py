@@ -22,6 +22,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from crmos.demo.loopback import LoopbackServer
+
 OUTBOX = "outbox"
 """The Maildir of the SMTP sink, under the demo folder."""
 CHAT_LOG = "chat.jsonl"
@@ -129,33 +131,14 @@ class _ChatHandler(BaseHTTPRequestHandler):
         """Quiet: the demo prints its own summary."""
 
 
-class ChatSink:
+class ChatSink(LoopbackServer):
     """A Slack-style incoming-webhook receiver; ``{url}/NAME`` is the webhook called NAME."""
 
     def __init__(self, folder: Path) -> None:
-        self.server = _ChatServer(("127.0.0.1", 0), _ChatHandler)
-        self.server.log_path = folder / CHAT_LOG
-        self.server.lock = threading.Lock()
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        """The base URL, e.g. ``http://127.0.0.1:41234``."""
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> ChatSink:
-        """Serve in a background thread; returns self."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join()
+        server = _ChatServer(("127.0.0.1", 0), _ChatHandler)
+        server.log_path = folder / CHAT_LOG
+        server.lock = threading.Lock()
+        super().__init__(server)
 
 
 def read_chat(folder: Path) -> list[dict[str, Any]]:
