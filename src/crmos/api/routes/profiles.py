@@ -82,6 +82,7 @@ def get_profile(request: Request, key: ReadKey, profile_id: str) -> dict[str, An
 @router.get(
     "/profiles",
     summary="List and search profiles, or find one by identifier",
+    responses=answers(404),  # an audience filter naming no audience of the workspace
 )
 def find_profiles(
     request: Request,
