@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -94,10 +93,10 @@ def test_the_world_does_not_depend_on_the_interpreter_hash_seed() -> None:
     assert len(digests) == 1
 
 
-def test_the_default_world_is_big_enough_and_quick_to_generate() -> None:
-    started = time.perf_counter()
+def test_the_default_world_is_big_enough() -> None:
+    # How fast it generates is a figure for a benchmark, not an assertion: a wall-clock limit
+    # failed here at load 20 (3-9 s against 2 s) with nothing wrong.
     events = generate(now=NOW).events
-    assert time.perf_counter() - started < 2.0
     assert 15_000 <= len(events) <= 30_000
 
 
