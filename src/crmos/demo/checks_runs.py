@@ -88,6 +88,10 @@ def _effects(seen: Seen, run_id: str) -> dict[str, dict[str, Any]]:
     return found
 
 
+AGREEMENT_EFFECTS = (2, 1, 1)
+"""Side effects of one completed agreement at the ERP (draft, credit), MES and SCM."""
+
+
 def framework_agreement(seen: Seen, conn: Connection) -> Outcome:
     """7: contract -> credit -> capacity -> material; over the limit, it compensates."""
     name = "Framework agreement saga"
@@ -108,10 +112,9 @@ def framework_agreement(seen: Seen, conn: Connection) -> Outcome:
         f"({sum(v['compensated'] for v in bad_fx.values())} undone, {left} left); "
         f"{duplicates} duplicate side effects"
     )
-    if good.run.status != "completed" or (applied["erp"], applied["mes"], applied["scm"]) != (
-        2,
-        1,
-        1,
+    if (
+        good.run.status != "completed"
+        or (applied["erp"], applied["mes"], applied["scm"]) != AGREEMENT_EFFECTS
     ):
         return failed(7, name, happened, where, "acme's agreement did not apply each step once")
     if bad.run.status != "compensated" or bad.run.failed_step != "credit" or left:
