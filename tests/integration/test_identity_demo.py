@@ -11,7 +11,7 @@ from crmos.bootstrap import Container
 from crmos.demo import World, generate
 from crmos.demo.world import scenario_of
 from crmos.identity import list_reviews
-from crmos.identity.matching_store import match_workspace
+from crmos.identity.matching import match_workspace
 from tests.integration.identity_support import pid, view
 
 

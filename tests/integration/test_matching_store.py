@@ -16,8 +16,8 @@ from sqlalchemy import select
 from crmos.bootstrap import Container
 from crmos.core.errors import ConfigError
 from crmos.identity.config import set_workspace_config
-from crmos.identity.matching_evidence import Suggestion
-from crmos.identity.matching_store import apply, load_people, match_workspace
+from crmos.identity.matching.evidence import Suggestion
+from crmos.identity.matching.store import apply, load_people, match_workspace
 from crmos.store.tables_identity import (
     identity_merges,
     identity_reviews,

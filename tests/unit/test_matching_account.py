@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from crmos.demo import generate
-from crmos.identity.matching import build_run
-from crmos.identity.matching_account import ACCOUNT_COLUMN, with_account
-from crmos.identity.matching_frames import connect
-from crmos.identity.matching_frames import profiles as column_profiles
-from crmos.identity.matching_model import ColumnRole, MatchPlan, infer_plan
-from crmos.identity.matching_overrides import Overrides
-from crmos.identity.matching_splink import EngineOptions, SplinkRun
-from crmos.identity.matching_store import ID_COLUMN, flatten
+from crmos.identity.matching.account import ACCOUNT_COLUMN, with_account
+from crmos.identity.matching.files import build_run
+from crmos.identity.matching.frames import connect
+from crmos.identity.matching.frames import profiles as column_profiles
+from crmos.identity.matching.model import ColumnRole, MatchPlan, infer_plan
+from crmos.identity.matching.overrides import Overrides
+from crmos.identity.matching.splink import EngineOptions, SplinkRun
+from crmos.identity.matching.store import ID_COLUMN, flatten
 
 
 def test_the_account_is_compared_and_names_are_blocked_within_it() -> None:

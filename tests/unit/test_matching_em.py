@@ -7,10 +7,10 @@ from typing import Any
 
 from splink.internals import expectation_maximisation as em
 
-from crmos.identity import matching_em
-from crmos.identity.matching_em import smoothed_m, smoothed_proportions
-from crmos.identity.matching_model import ColumnRole, MatchPlan
-from crmos.identity.matching_splink import sure_rules
+from crmos.identity.matching import em as matching_em
+from crmos.identity.matching.em import smoothed_m, smoothed_proportions
+from crmos.identity.matching.model import ColumnRole, MatchPlan
+from crmos.identity.matching.splink import sure_rules
 
 
 def _counts(name: str, m: list[float], u: list[float]) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crmos.identity.matching_guards import (
+from crmos.identity.matching.guards import (
     date_clash,
     forename_clash,
     mailbox_clash,

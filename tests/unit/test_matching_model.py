@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from crmos.core.errors import ValidationError
-from crmos.identity.matching_frames import safe_names
-from crmos.identity.matching_model import (
+from crmos.identity.matching.frames import safe_names
+from crmos.identity.matching.model import (
     BlockingRule,
     ColumnProfile,
     ColumnRole,
@@ -18,7 +18,7 @@ from crmos.identity.matching_model import (
     infer_plan,
     kind_from_name,
 )
-from crmos.identity.matching_overrides import apply_overrides, load_overrides
+from crmos.identity.matching.overrides import apply_overrides, load_overrides
 
 NAMES = ["ann", "bob", "cy", "dee", "eve", "fay"]
 

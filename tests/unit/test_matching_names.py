@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from crmos.identity.matching_names import (
+from crmos.identity.matching.names import (
     SOUNDS_LEVEL,
     has_han,
     one_name,

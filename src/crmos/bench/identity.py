@@ -51,7 +51,7 @@ from crmos.demo import World, generate
 from crmos.identity import Stitcher, profile_of
 from crmos.identity.claims import Key, Normaliser, claim_of
 from crmos.identity.identifiers import normalise
-from crmos.identity.matching_store import match_workspace
+from crmos.identity.matching import match_workspace
 from crmos.identity.policy import build_policy
 from crmos.identity.repo import bulk_insert
 from crmos.ingest import IngestService, StreamRunner

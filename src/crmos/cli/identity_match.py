@@ -96,7 +96,7 @@ def link(
 
 
 def _show(report: Any, out: Path, as_json: bool, found: str) -> None:
-    from crmos.identity.matching_store import plan_dict
+    from crmos.identity.matching import plan_dict
 
     if as_json:
         data = {
@@ -136,7 +136,7 @@ def match(
     as_json: JsonOpt = False,
 ) -> None:
     """Match the workspace's profiles: merge sure pairs, send likely ones to review."""
-    from crmos.identity.matching_store import match_workspace, plan_dict
+    from crmos.identity.matching import match_workspace, plan_dict
 
     with _errors(), container() as c:
         ws = find_workspace(c, workspace)

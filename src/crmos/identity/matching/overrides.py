@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
 from crmos.core.errors import Problem, ValidationError
-from crmos.identity.matching_model import (
+from crmos.identity.matching.model import (
     DATE_FORMATS,
     KINDS,
     BlockingRule,

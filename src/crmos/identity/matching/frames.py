@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from crmos.core.errors import Problem, ValidationError
-from crmos.identity.matching_model import ColumnProfile, ColumnRole
+from crmos.identity.matching.model import ColumnProfile, ColumnRole
 
 SAMPLE_ROWS = 500
 _UNSAFE = re.compile(r"[^0-9a-zA-Z_]+")

@@ -26,15 +26,15 @@ from crmos.core.ids import new_id
 from crmos.core.settings import IdentitySettings
 from crmos.identity import repo
 from crmos.identity.config import effective_config
-from crmos.identity.matching import build_run
-from crmos.identity.matching_account import ACCOUNT_COLUMN, with_account
-from crmos.identity.matching_evidence import Suggestion, suggestions_of
-from crmos.identity.matching_frames import connect
-from crmos.identity.matching_frames import profiles as column_profiles
-from crmos.identity.matching_guards import forename_clash, mailbox_clash, torn
-from crmos.identity.matching_model import MatchPlan, infer_plan
-from crmos.identity.matching_overrides import Overrides
-from crmos.identity.matching_splink import EngineOptions
+from crmos.identity.matching.account import ACCOUNT_COLUMN, with_account
+from crmos.identity.matching.evidence import Suggestion, suggestions_of
+from crmos.identity.matching.files import build_run
+from crmos.identity.matching.frames import connect
+from crmos.identity.matching.frames import profiles as column_profiles
+from crmos.identity.matching.guards import forename_clash, mailbox_clash, torn
+from crmos.identity.matching.model import MatchPlan, infer_plan
+from crmos.identity.matching.overrides import Overrides
+from crmos.identity.matching.splink import EngineOptions
 from crmos.identity.merges import merge_profiles
 from crmos.identity.reviews import open_review
 from crmos.store.tables_identity import profiles

@@ -1,10 +1,10 @@
 """The batch-matching model: what each column is, how to compare it, and which pairs to score.
 
 Pure values and rules, no I/O. A :class:`ColumnProfile` (name, a sample of values) becomes a
-:class:`ColumnRole` by its name first and its values second (``matching_kinds``); roles give
+:class:`ColumnRole` by its name first and its values second (``kinds``); roles give
 the comparisons and the candidate blocking rules of a :class:`MatchPlan`. The Splink adapter
-(``matching_splink``) turns a plan into a Splink model; overrides from a settings file
-(``matching_overrides``) replace any inferred part.
+(``splink``) turns a plan into a Splink model; overrides from a settings file
+(``overrides``) replace any inferred part.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from crmos.identity.matching_kinds import (
+from crmos.identity.matching.kinds import (
     DATE_FORMATS,
     KINDS,
     Kind,

@@ -1,6 +1,6 @@
 """The Splink adapter: a :class:`MatchPlan` over DuckDB tables becomes a trained Splink model.
 
-The input tables hold clean values (``matching_frames`` prepares them): lower-case text,
+The input tables hold clean values (``frames`` prepares them): lower-case text,
 digits-only phones, real ``DATE`` columns, ``NULL`` for blanks. This module picks the
 blocking rules that fit a pair budget, builds the comparisons, trains (u by random sampling
 with a fixed seed, m by expectation maximisation under a Dirichlet prior on rules that
@@ -24,10 +24,10 @@ from splink.internals.comparison_level_creator import ComparisonLevelCreator
 from splink.internals.exceptions import SplinkException
 from splink.internals.splink_dataframe import SplinkDataFrame
 
-from crmos.identity.matching_em import PRIOR_MATCHES, smoothed_m
-from crmos.identity.matching_frames import scalar
-from crmos.identity.matching_model import BlockingRule, ComparisonSpec, MatchPlan
-from crmos.identity.matching_names import has_han, person_name_comparison, register_one_name
+from crmos.identity.matching.em import PRIOR_MATCHES, smoothed_m
+from crmos.identity.matching.frames import scalar
+from crmos.identity.matching.model import BlockingRule, ComparisonSpec, MatchPlan
+from crmos.identity.matching.names import has_han, person_name_comparison, register_one_name
 
 LinkType = Literal["dedupe_only", "link_only"]
 MAX_DUPLICATES = 5
@@ -43,7 +43,7 @@ class EngineOptions:
     past 2 million); ``seed`` makes the sample repeatable. EM trains on at most ``em_pairs``
     pairs of a rule (Splink samples records to that size). ``estimate_prior`` takes the
     probability that two random records match from EM instead of Splink's 1e-4.
-    ``prior_matches`` is the strength of the Dirichlet prior on m (``matching_em``; 0 is
+    ``prior_matches`` is the strength of the Dirichlet prior on m (``em``; 0 is
     Splink's own estimate).
     """
 
@@ -71,7 +71,7 @@ def comparison_for(spec: ComparisonSpec, sounds: bool = False) -> ComparisonCrea
     """The Splink comparison for one :class:`ComparisonSpec`.
 
     ``sounds``: a person's name gets the level for first names that sound alike or are pet
-    forms (``matching_names``).
+    forms (``names``).
     """
     col, kind = spec.columns[0], spec.kind
     if kind == "person_name":

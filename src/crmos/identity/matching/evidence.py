@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from crmos.identity.matching_frames import rows
+from crmos.identity.matching.frames import rows
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,9 @@
-"""Batch probabilistic matching with Splink on DuckDB: files, and the workspace's profiles.
+"""Batch probabilistic matching of CSV files: link two files, or deduplicate one.
 
 ``link_files`` and ``dedupe_file`` work on any CSV with name, date, address-like columns:
 the comparisons and blocking rules are inferred from column names and values
-(``matching_model``), optionally overridden by a settings file (``matching_overrides``).
-``match_workspace`` (``matching_store``) runs the same engine over the workspace's profiles.
+(``model``), optionally overridden by a settings file (``overrides``).
+``match_workspace`` (``store``) runs the same engine over the workspace's profiles.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from crmos.core.errors import Problem, ValidationError
-from crmos.identity.matching_frames import (
+from crmos.identity.matching.frames import (
     clean_table,
     common_columns,
     connect,
@@ -26,9 +26,9 @@ from crmos.identity.matching_frames import (
     rows,
     scalar,
 )
-from crmos.identity.matching_model import ColumnRole, MatchPlan, infer_plan
-from crmos.identity.matching_overrides import Overrides, apply_overrides, load_overrides
-from crmos.identity.matching_splink import ChosenRule, EngineOptions, SplinkRun, choose_rules
+from crmos.identity.matching.model import ColumnRole, MatchPlan, infer_plan
+from crmos.identity.matching.overrides import Overrides, apply_overrides, load_overrides
+from crmos.identity.matching.splink import ChosenRule, EngineOptions, SplinkRun, choose_rules
 
 DEDUPE_THRESHOLD = 0.9
 LINK_THRESHOLD = 0.5

@@ -6,7 +6,7 @@ string similarity means little on one Chinese character or a short pet form. Mat
 phonetic level for this (Splink's docs suggest phonetic columns such as Double Metaphone);
 for Chinese the sound is the toneless pinyin. crmos inserts one level after the exact
 match: the surname agrees and the first names are one name by :func:`homophones` or
-:func:`pet_name` (``matching_guards``). It is trained like every other level.
+:func:`pet_name` (``guards``). It is trained like every other level.
 
 The test runs in Python, registered as a DuckDB function on the run's connection, and only
 where first names include Chinese characters (so Febrl4-like data pays nothing for it).
@@ -23,8 +23,8 @@ from duckdb.sqltypes import BOOLEAN, VARCHAR
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
-from crmos.identity.matching_frames import scalar
-from crmos.identity.matching_guards import homophones, pet_name
+from crmos.identity.matching.frames import scalar
+from crmos.identity.matching.guards import homophones, pet_name
 
 ONE_NAME = "crmos_one_name"
 """The DuckDB function: whether two first names are one name (sound or pet form)."""

@@ -9,14 +9,14 @@ like the others, and blocks on a name within the account so that a typo in the o
 part still gets the pair compared.
 
 The account never merges anyone alone: profiles of different accounts still never merge
-automatically (``matching_store``), and the forename guard still applies.
+automatically (``store``), and the forename guard still applies.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from crmos.identity.matching_model import BlockingRule, ColumnRole, MatchPlan
+from crmos.identity.matching.model import BlockingRule, ColumnRole, MatchPlan
 
 ACCOUNT_COLUMN = "crmos_account"
 """The column holding each profile's account (``identity.account_trait``) while matching."""
