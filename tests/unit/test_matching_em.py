@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
 from splink.internals import expectation_maximisation as em
 
 from crmos.identity.matching import em as matching_em
@@ -64,9 +65,37 @@ def test_the_prior_applies_inside_a_session_only_and_not_to_other_threads() -> N
         with smoothed_m(0.5):
             assert matching_em._strength.get() == 0.5
         assert matching_em._strength.get() == 2.0
+        assert em.compute_proportions_for_new_parameters is matching_em._proportions
     assert seen == [None]  # a plain session in another thread gets Splink's own M-step
     assert matching_em._strength.get() is None
-    assert em.compute_proportions_for_new_parameters is matching_em._proportions
+
+
+def test_splinks_own_m_step_is_back_after_the_last_session_even_one_that_failed() -> None:
+    splinks = em.compute_proportions_for_new_parameters
+    assert splinks is not matching_em._proportions
+    with pytest.raises(RuntimeError, match="EM failed"), smoothed_m(1.0):
+        raise RuntimeError("EM failed")
+    assert em.compute_proportions_for_new_parameters is splinks
+
+
+def test_overlapping_sessions_in_two_threads_keep_the_prior_until_both_close() -> None:
+    splinks = em.compute_proportions_for_new_parameters
+    entered, release = threading.Event(), threading.Event()
+
+    def session() -> None:
+        with smoothed_m(1.0):
+            entered.set()
+            release.wait(timeout=10)
+
+    other = threading.Thread(target=session)
+    other.start()
+    assert entered.wait(timeout=10)
+    with smoothed_m(1.0):
+        release.set()
+        other.join(timeout=10)
+        # The other thread's session closed first; this one still has the prior.
+        assert em.compute_proportions_for_new_parameters is matching_em._proportions
+    assert em.compute_proportions_for_new_parameters is splinks
 
 
 def test_sure_pairs_agree_on_the_full_name_and_the_birth_date() -> None:

@@ -1,5 +1,5 @@
 """Batch probabilistic matching with Splink on DuckDB: CSV files, and a workspace's profiles.
-The CSV files are in ``files``; the profiles of a workspace in ``store``.
+Splink is extended only in ``em`` (see its docstring); everything else uses Splink's public API.
 """
 
 from crmos.identity.matching.evidence import Suggestion

@@ -5,13 +5,14 @@ digits-only phones, real ``DATE`` columns, ``NULL`` for blanks. This module pick
 blocking rules that fit a pair budget, builds the comparisons, trains (u by random sampling
 with a fixed seed, m by expectation maximisation under a Dirichlet prior on rules that
 together leave every comparison free once, the prior between Splink's direct estimate and
-what the data allows) and predicts.
+what the data allows) and predicts. It calls Splink's public API only; what Splink offers no
+public way to do (the prior on m, writing the trained model) goes through ``em``, the one
+extension point.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,7 +25,7 @@ from splink.internals.comparison_level_creator import ComparisonLevelCreator
 from splink.internals.exceptions import SplinkException
 from splink.internals.splink_dataframe import SplinkDataFrame
 
-from crmos.identity.matching.em import PRIOR_MATCHES, smoothed_m
+from crmos.identity.matching import em
 from crmos.identity.matching.frames import scalar
 from crmos.identity.matching.model import BlockingRule, ComparisonSpec, MatchPlan
 from crmos.identity.matching.names import has_han, person_name_comparison, register_one_name
@@ -56,7 +57,7 @@ class EngineOptions:
     seed: int = 42
     evidence: bool = False
     estimate_prior: bool = True
-    prior_matches: float = PRIOR_MATCHES
+    prior_matches: float = em.PRIOR_MATCHES
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,15 +103,6 @@ def comparison_for(spec: ComparisonSpec, sounds: bool = False) -> ComparisonCrea
 M_FLOOR = 1e-6
 """The least m a level keeps after EM (Splink's own m for a level never observed): on a few
 hundred records EM can push m towards 1e-300, a veto of -800 bits that breaks later SQL."""
-
-
-def _floor_m(linker: Linker) -> None:
-    """Raise every trained m below ``M_FLOOR`` to it (Splink keeps them only here)."""
-    for comparison in linker._settings_obj.comparisons:
-        for level in comparison.comparison_levels:
-            m = level._m_probability
-            if not level.is_null_level and isinstance(m, float) and m < M_FLOOR:
-                level.m_probability = M_FLOOR
 
 
 def _degenerate(exc: Exception) -> bool:
@@ -341,7 +333,7 @@ class SplinkRun:
         ]
         if opts.estimate_prior and any(trained) and not trained[-1]:
             # What the last session would have done: the prior from every session that trained.
-            linker._populate_probability_two_random_records_match_from_trained_values()  # type: ignore[no-untyped-call]
+            em.prior_from_sessions(linker)
         if opts.estimate_prior:
             self._floor_prior(linker)
             self._cap_prior(linker)
@@ -351,9 +343,9 @@ class SplinkRun:
         cap = self.options.em_pairs if chosen.pairs > self.options.em_pairs else None
         # A session takes the comparisons its rule fixes out of the linker's model and puts
         # them back only when it succeeds: keep a copy to restore on failure.
-        saved = deepcopy(linker._settings_obj.core_model_settings)
+        saved = em.model_snapshot(linker)
         try:
-            with smoothed_m(self.options.prior_matches):
+            with em.smoothed_m(self.options.prior_matches):
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     chosen.rule.sql(),
                     estimate_without_term_frequencies=True,
@@ -367,11 +359,11 @@ class SplinkRun:
             # refuses; that session teaches nothing, the others and the defaults stand.
             if not _degenerate(exc):
                 raise
-            linker._settings_obj.core_model_settings = saved
+            em.restore_model(linker, saved)
             self.skipped_sessions.append(chosen.rule.label)
             return False
         finally:
-            _floor_m(linker)
+            em.floor_m(linker, M_FLOOR)
         return True
 
     def _floor_prior(self, linker: Linker) -> None:
@@ -389,9 +381,7 @@ class SplinkRun:
         sizes = [scalar(self.con, f"select count(*) from {t}") for t in self.tables]
         total = sizes[0] * sizes[1] if len(sizes) == 2 else sizes[0] * (sizes[0] - 1) // 2
         floor = sure / SURE_RECALL / max(1, total)
-        settings = linker._settings_obj  # Splink keeps the prior only here (no public setter)
-        current = settings._probability_two_random_records_match
-        settings._probability_two_random_records_match = max(current, floor)
+        em.set_prior(linker, max(em.prior(linker), floor))
 
     def _cap_prior(self, linker: Linker) -> None:
         """Keep the EM prior under what the data allows.
@@ -404,9 +394,7 @@ class SplinkRun:
         sizes = [scalar(self.con, f"select count(*) from {t}") for t in self.tables]
         linking = len(sizes) == 2
         bound = 1 / max(1, min(sizes)) if linking else MAX_DUPLICATES / max(1, sizes[0] - 1)
-        settings = linker._settings_obj  # Splink keeps the prior only here (no public setter)
-        current = settings._probability_two_random_records_match
-        settings._probability_two_random_records_match = min(current, bound)
+        em.set_prior(linker, min(em.prior(linker), bound))
 
     def u_pairs(self) -> float:
         """Random pairs for u: ``u_per_record`` per record, within the ``u_pairs`` bounds."""
