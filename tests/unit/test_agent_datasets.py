@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import re
 from importlib.resources import files
+from typing import Any
 
 import pytest
 
-from crmos.agent.datasets import more_en, more_zh, templates_en, templates_zh, varied_en, varied_zh
-from crmos.agent.datasets.generate import write_all
+from crmos.agent.datasets.generate import phrases, write_all
 from crmos.agent.intents import INTENTS, cue_groups, load_examples
 
-MODULES = {"en": (templates_en, more_en, varied_en), "zh": (templates_zh, more_zh, varied_zh)}
+
+def _banks(language: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    base, more, varied = (phrases(f"{kind}_{language}") for kind in ("templates", "more", "varied"))
+    return base, more, varied
 
 
 def _grams(text: str, n: int = 4) -> set[str]:
@@ -21,17 +24,17 @@ def _grams(text: str, n: int = 4) -> set[str]:
 
 
 def _train_templates(language: str) -> list[str]:
-    base, more, varied = MODULES[language]
+    base, more, varied = _banks(language)
     out = [
         t
         for group in (
-            base.TRAIN,
-            base.TRAIN_CORE,
-            more.MORE,
-            more.GLOSSARY,
-            varied.VARIED,
-            varied.CHAT,
-            varied.INDUSTRY,
+            base["train"],
+            base["train_core"],
+            more["more"],
+            more["glossary"],
+            varied["varied"],
+            varied["chat"],
+            varied["industry"],
         )
         for v in group.values()
         for t in v
@@ -41,18 +44,20 @@ def _train_templates(language: str) -> list[str]:
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_training_and_evaluation_share_no_message_template_or_slot_value(language: str) -> None:
-    base, *_ = MODULES[language]
-    evaluation = [t for group in (base.EVAL, base.EVAL_CORE) for v in group.values() for t in v]
-    assert not set(evaluation) & set(_train_templates(language))
-    for slot, values in base.SLOTS_EVAL.items():
-        assert not set(values) & set(base.SLOTS_TRAIN[slot]), slot
+    base, *_ = _banks(language)
+    evaluation = [
+        t for group in (base["eval"], base["eval_core"]) for v in group.values() for t in v
+    ]
+    assert evaluation and not set(evaluation) & set(_train_templates(language))
+    for slot, values in base["slots_eval"].items():
+        assert not set(values) & set(base["slots_train"][slot]), slot
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_no_evaluation_template_is_a_near_copy_of_a_training_one(language: str) -> None:
-    base, *_ = MODULES[language]
+    base, *_ = _banks(language)
     train = [_grams(t) for t in _train_templates(language)]
-    for group in (base.EVAL, base.EVAL_CORE):
+    for group in (base["eval"], base["eval_core"]):
         for template in (t for v in group.values() for t in v):
             grams = _grams(template)
             nearest = max(len(grams & g) / len(grams | g) for g in train)

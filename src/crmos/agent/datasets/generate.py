@@ -1,8 +1,9 @@
-"""Build the intent training and evaluation sets from the template banks (seeded, reproducible).
+"""Build the intent training and evaluation sets from the phrase banks (seeded, reproducible).
 
-Training examples come only from ``TRAIN``/``TRAIN_CORE``/``SLOTS_TRAIN``/``*_TRAIN`` and
-evaluation examples only from the ``EVAL`` counterparts, so no evaluation message is a
-re-filled training template.
+The banks are package data, ``banks/{templates,more,varied}_{en,zh}.yaml`` beside this module.
+Training examples come only from ``train``/``train_core``/``slots_train``/``*_train`` (and the
+``more`` and ``varied`` banks) and evaluation examples only from the ``eval`` counterparts, so
+no evaluation message is a re-filled training template.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import string
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from types import ModuleType
+from typing import Any
 
-from crmos.agent.datasets import more_en, more_zh, templates_en, templates_zh, varied_en, varied_zh
+import yaml
 
 PER_INTENT = {"train": 200, "eval": 24}
 REGISTER_SHARE = 0.2  # training messages framed as a call note, chat line, reply ...
@@ -40,29 +41,36 @@ class Bank:
     mixed: tuple[tuple[str, str], ...] = ()
 
 
+def phrases(name: str) -> dict[str, Any]:
+    """The groups of one phrase bank, ``banks/NAME.yaml`` (``templates_en``, ``varied_zh`` ...)."""
+    text = (files("crmos.agent.datasets") / "banks" / f"{name}.yaml").read_text("utf-8")
+    groups: dict[str, Any] = yaml.safe_load(text)
+    return groups
+
+
 def bank(
-    module: ModuleType,
+    base: dict[str, Any],
     split: str,
-    more: ModuleType | None = None,
-    varied: ModuleType | None = None,
+    more: dict[str, Any] | None = None,
+    varied: dict[str, Any] | None = None,
 ) -> Bank:
-    """The ``train`` or ``eval`` bank of a template module (plus ``more``/``varied``: training)."""
-    up = split.upper()
-    templates = {k: list(v) for k, v in getattr(module, up).items()}
-    groups = [getattr(more, g, {}) for g in ("MORE", "GLOSSARY")] if more else []
-    extra = [getattr(varied, g, {}) for g in ("VARIED", "CHAT", "INDUSTRY")]
+    """The ``train`` or ``eval`` bank of a templates bank (plus ``more``/``varied``: training)."""
+    more, varied = more or {}, varied or {}
+    templates = {k: list(v) for k, v in base[split].items()}
+    groups = [more.get(g, {}) for g in ("more", "glossary")]
+    extra = [varied.get(g, {}) for g in ("varied", "chat", "industry")]
     for group in [*groups, *extra]:
-        for intent, extra in group.items():
-            templates[intent].extend(extra)
+        for intent, added in group.items():
+            templates[intent].extend(added)
     return Bank(
         templates=templates,
-        core=getattr(module, f"{up}_CORE"),
-        slots={**getattr(module, f"SLOTS_{up}"), **getattr(varied, "SLOTS", {})},
-        openers=getattr(module, f"OPENERS_{up}"),
-        closers=getattr(module, f"CLOSERS_{up}"),
-        context=getattr(more, "CONTEXT", {}) if more else {},
-        register=tuple(getattr(varied, "REGISTER", ())),
-        mixed=tuple(getattr(varied, "MIXED", {}).items()),
+        core=base[f"{split}_core"],
+        slots={**base[f"slots_{split}"], **varied.get("slots", {})},
+        openers=base[f"openers_{split}"],
+        closers=base[f"closers_{split}"],
+        context=more.get("context", {}),
+        register=tuple(varied.get("register", ())),
+        mixed=tuple(varied.get("mixed", {}).items()),
     )
 
 
@@ -144,11 +152,13 @@ def write_all(root: Path | None = None) -> list[tuple[Path, int]]:
     target = root or Path(str(files("crmos.agent") / "data" / "intents"))
     target.mkdir(parents=True, exist_ok=True)
     written: list[tuple[Path, int]] = []
-    sources = (("en", templates_en, more_en, varied_en), ("zh", templates_zh, more_zh, varied_zh))
-    for language, module, more, varied in sources:
+    for language in ("en", "zh"):
+        base, more, varied = (
+            phrases(f"{kind}_{language}") for kind in ("templates", "more", "varied")
+        )
         for offset, split in enumerate(("train", "eval")):
             train = split == "train"
-            b = bank(module, split, more if train else None, varied if train else None)
+            b = bank(base, split, more if train else None, varied if train else None)
             rows = examples(b, language, PER_INTENT[split], SEED + offset)
             path = target / f"{split}_{language}.jsonl"
             lines = (json.dumps(r, ensure_ascii=False) for r in rows)
