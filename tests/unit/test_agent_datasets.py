@@ -5,17 +5,11 @@ from __future__ import annotations
 import json
 import re
 from importlib.resources import files
-from typing import Any
 
 import pytest
 
-from crmos.agent.datasets.generate import phrases, write_all
+from crmos.agent.datasets.generate import banks, write_all
 from crmos.agent.intents import INTENTS, cue_groups, load_examples
-
-
-def _banks(language: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    base, more, varied = (phrases(f"{kind}_{language}") for kind in ("templates", "more", "varied"))
-    return base, more, varied
 
 
 def _grams(text: str, n: int = 4) -> set[str]:
@@ -24,7 +18,7 @@ def _grams(text: str, n: int = 4) -> set[str]:
 
 
 def _train_templates(language: str) -> list[str]:
-    base, more, varied = _banks(language)
+    base, more, varied = banks(language)
     out = [
         t
         for group in (
@@ -44,7 +38,7 @@ def _train_templates(language: str) -> list[str]:
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_training_and_evaluation_share_no_message_template_or_slot_value(language: str) -> None:
-    base, *_ = _banks(language)
+    base, *_ = banks(language)
     evaluation = [
         t for group in (base["eval"], base["eval_core"]) for v in group.values() for t in v
     ]
@@ -55,7 +49,7 @@ def test_training_and_evaluation_share_no_message_template_or_slot_value(languag
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_no_evaluation_template_is_a_near_copy_of_a_training_one(language: str) -> None:
-    base, *_ = _banks(language)
+    base, *_ = banks(language)
     train = [_grams(t) for t in _train_templates(language)]
     for group in (base["eval"], base["eval_core"]):
         for template in (t for v in group.values() for t in v):

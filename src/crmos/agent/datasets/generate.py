@@ -48,6 +48,15 @@ def phrases(name: str) -> dict[str, Any]:
     return groups
 
 
+Banks = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
+
+
+def banks(language: str) -> Banks:
+    """A language's ``templates``, ``more`` and ``varied`` phrase banks."""
+    base, more, varied = (phrases(f"{kind}_{language}") for kind in ("templates", "more", "varied"))
+    return base, more, varied
+
+
 def bank(
     base: dict[str, Any],
     split: str,
@@ -153,9 +162,7 @@ def write_all(root: Path | None = None) -> list[tuple[Path, int]]:
     target.mkdir(parents=True, exist_ok=True)
     written: list[tuple[Path, int]] = []
     for language in ("en", "zh"):
-        base, more, varied = (
-            phrases(f"{kind}_{language}") for kind in ("templates", "more", "varied")
-        )
+        base, more, varied = banks(language)
         for offset, split in enumerate(("train", "eval")):
             train = split == "train"
             b = bank(base, split, more if train else None, varied if train else None)
