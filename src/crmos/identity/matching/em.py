@@ -21,8 +21,8 @@ Splink's public API and the functions below):
 - :func:`model_snapshot`/:func:`restore_model`, :func:`floor_m`, :func:`prior`/:func:`set_prior`
   read and write the model a ``Linker`` keeps in ``_settings_obj`` (no public accessor);
 - :func:`prior_from_sessions` runs ``Linker._populate_probability_two_random_records_match_
-  from_trained_values``, which Splink's public API runs only as a flag of a session that
-  trained, when the last session failed.
+  from_trained_values`` when the last EM session failed: Splink's public API runs it only as
+  an option of a session, which a failed session never reaches.
 
 ``tests/unit/test_splink_contract.py`` checks each of these internals and a small training run
 with known parameters, so a Splink upgrade that moves one fails there, loudly, by name.
