@@ -11,10 +11,9 @@ every ``graph.expiry_sweep_s`` in a serving process, so a quiet workspace is swe
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import Connection, Engine, bindparam, delete, select
 
+from crmos.core.clock import now_ms
 from crmos.core.periodic import Periodic
 from crmos.graph import audiences
 from crmos.graph.edges import unlink
@@ -88,7 +87,7 @@ def sweep(
 ) -> int:
     """:func:`expire_edges` at ``now`` (default: the wall clock), then re-evaluate the
     audiences of the profiles touched; returns how many profiles that was."""
-    at = now if now is not None else int(time.time() * 1000)
+    at = now if now is not None else now_ms()
     roots = expire_edges(
         conn, workspace_id, at, retention_days, cursor="expiry_sweep", slack_ms=SWEEP_SLACK_MS
     )
