@@ -259,7 +259,7 @@ def unlink(
     now: int | None = None,
 ) -> None:
     """Remove the two adjacency rows of an edge, unless another edge in force at ``now``
-    (default: the wall clock) holds them too.
+    (default: ``core.clock.now_ms``) holds them too.
 
     Call it after the edge's own row stopped holding them (re-weighted, moved, ended).
     """

@@ -85,7 +85,7 @@ def _purge(conn: Connection, workspace_id: str, cutoff: int) -> None:
 def sweep(
     conn: Connection, workspace_id: str, retention_days: float = 0, now: int | None = None
 ) -> int:
-    """:func:`expire_edges` at ``now`` (default: the wall clock), then re-evaluate the
+    """:func:`expire_edges` at ``now`` (default: ``core.clock.now_ms``), then re-evaluate the
     audiences of the profiles touched; returns how many profiles that was."""
     at = now if now is not None else now_ms()
     roots = expire_edges(
