@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from crmos.agent import embeddings
 from crmos.agent.documents import read_pdf
 from crmos.agent.text import detect_language, search_terms
-from crmos.core.clock import utcnow
+from crmos.core.clock import now_ms
 from crmos.core.ids import new_id
 from crmos.core.logsafe import get_logger
 from crmos.core.settings import AgentSettings
@@ -160,7 +160,7 @@ class KnowledgeBase:
                 insert(knowledge_documents).values(
                     id=doc_id, workspace_id=workspace_id, source=source, title=title[:300],
                     language=detect_language(" ".join(pages)[:5000]), sha256=digest,
-                    added_ms=int(utcnow().timestamp() * 1000),
+                    added_ms=now_ms(),
                 )
             )  # fmt: skip
             for position, (page, start, end, body) in enumerate(rows):

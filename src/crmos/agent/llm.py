@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import httpx
 
 from crmos.agent.intents import IntentScore
+from crmos.core.errors import CrmosError
 from crmos.core.settings import AgentSettings
 
 PROMPT = (
@@ -21,8 +22,10 @@ PROMPT = (
 )
 
 
-class LLMError(Exception):
+class LLMError(CrmosError):
     """The endpoint could not give a usable answer; the message says why."""
+
+    code = "llm_error"
 
 
 class LLMClassifier:

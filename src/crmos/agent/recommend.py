@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from crmos.agent import repo
 from crmos.agent.knowledge import KnowledgeBase, Passage
+from crmos.core.clock import now_ms
 from crmos.core.errors import Conflict
 from crmos.core.ids import new_id
 from crmos.core.settings import AgentSettings
@@ -129,7 +130,7 @@ class Recommender:
             "profile_id": item["profile_id"], "interaction_id": item["id"],
             "action": found.action, "impact": found.impact, "status": status, "title": title,
             "reason": reason, "citations": citations, "decision_id": decision_id,
-            "created_ms": repo.now_ms(),
+            "created_ms": now_ms(),
         }  # fmt: skip
         repo.insert_recommendation(conn, row)
         outcome = "awaiting_approval" if status == "pending" else "recommended"
@@ -207,7 +208,7 @@ class Recommender:
         values = {
             "status": verdict,
             "approver": approver,
-            "decided_ms": repo.now_ms(),
+            "decided_ms": now_ms(),
             "note": note,
         }
         repo.decide(conn, workspace_id, rec_id, values)

@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
 from crmos.agent.intents import Example
-from crmos.core.clock import utcnow
+from crmos.core.clock import now_ms
 from crmos.core.errors import NotFound
 from crmos.store.tables_agent import (
     agent_intents,
@@ -19,11 +19,6 @@ from crmos.store.tables_agent import (
     interactions,
     recommendations,
 )
-
-
-def now_ms() -> int:
-    """The current time in epoch milliseconds."""
-    return int(utcnow().timestamp() * 1000)
 
 
 def dumps(value: Any) -> str:

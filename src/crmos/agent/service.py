@@ -28,7 +28,7 @@ from crmos.agent.knowledge import KnowledgeBase
 from crmos.agent.model import Document, Sender, unreadable
 from crmos.agent.recommend import Recommender
 from crmos.agent.understand import Analyzer, Understanding
-from crmos.core.clock import iso, utcnow
+from crmos.core.clock import iso, now_ms, utcnow
 from crmos.core.errors import PayloadTooLarge, Problem
 from crmos.core.ids import new_id
 from crmos.core.logsafe import get_logger
@@ -162,7 +162,7 @@ class AgentService:
         row = {
             "id": ident, "workspace_id": sub.workspace_id, "profile_id": profile_id,
             "kind": document.kind, "touchpoint": touchpoint, "source_name": sub.name[:300],
-            "received_ms": repo.now_ms(), "status": status, "reason": reason,
+            "received_ms": now_ms(), "status": status, "reason": reason,
             "occurred_ms": _ms(document.occurred_at),
             "language": found.language if found else "unknown",
             "sender": repo.dumps({"email": sender.email, "phone": sender.phone,

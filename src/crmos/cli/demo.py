@@ -11,7 +11,6 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +19,7 @@ from rich.table import Table
 
 from crmos.bootstrap import Container, build
 from crmos.cli.common import EXIT_CODES, console, container, err_console
+from crmos.core.clock import utcnow
 from crmos.core.errors import CrmosError
 from crmos.core.settings import ConnectorSettings, Settings, load_settings
 from crmos.demo import generate
@@ -107,7 +107,7 @@ def _act(
     published = configure(c, ws.id, stage.downstream())
     if published:
         console.print(f"example playbooks in force: {', '.join(published)}")
-    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    end = utcnow().replace(minute=0, second=0, microsecond=0)
     out = c.settings.home / "demo"
     # People erased by an earlier run stay erased: their events are not played again.
     world = forget_erased(generate(seed=seed, people=people, now=end), out)

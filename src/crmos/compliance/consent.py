@@ -18,7 +18,7 @@ from crmos.compliance.pack import PackSpec
 from crmos.compliance.packbook import PackVersion, in_force, mark_enforced
 from crmos.compliance.regions import regions_for
 from crmos.compliance.settings_store import read_config
-from crmos.core.clock import utcnow
+from crmos.core.clock import now_ms
 from crmos.core.errors import Problem, ValidationError
 from crmos.core.ids import new_id
 from crmos.identity import profile_of
@@ -76,7 +76,7 @@ def record_consent(
         problems.append(Problem("state", f"'{state}'; use granted or withdrawn"))
     if problems:
         raise ValidationError("consent rejected", problems)
-    now = _now_ms()
+    now = now_ms()
     item = Consent(new_id("cns_"), profile_id, purpose, channel, state, source, at_ms or now)
     conn.execute(
         consents.insert().values(workspace_id=workspace_id, recorded_ms=now, **item.as_dict())
@@ -116,7 +116,7 @@ def check_marketing(
     pack governing the person's regions (the purpose's lawful basis and the consent on record).
     A blocked action is recorded as a Decision with the reason; the verdict carries its id.
     """
-    now = _now_ms()
+    now = now_ms()
     config = read_config(conn, workspace_id)
     regions = regions_for(conn, workspace_id, profile_id, config.default_region)
     versions = {
@@ -282,10 +282,6 @@ def _erasure(conn: Connection, workspace_id: str, profile_id: str) -> str | None
         .where(dsr_requests.c.status.in_(("received", "completed", "incomplete")))
         .limit(1)
     ).scalar_one_or_none()
-
-
-def _now_ms() -> int:
-    return int(utcnow().timestamp() * 1000)
 
 
 def profiles_with_consent(

@@ -23,7 +23,7 @@ from crmos.compliance.packbook import in_force
 from crmos.compliance.ports import DueTime
 from crmos.compliance.regions import regions_for, remember_regions
 from crmos.compliance.settings_store import SettingsStore
-from crmos.core.clock import utcnow
+from crmos.core.clock import now_ms
 from crmos.core.event import Event
 from crmos.store import Decision, record_decision
 
@@ -80,7 +80,7 @@ class ComplianceConsumer:
             config,
             self._due,
             team,
-            decided_ms=max(handled_ms, _now_ms()),
+            decided_ms=max(handled_ms, now_ms()),
         )
         text = next(
             (v for f in config.complaint_text_fields if isinstance(v := props.get(f), str)), ""
@@ -143,7 +143,3 @@ def _traits(event: Event) -> dict[str, Any]:
         if isinstance(source, dict):
             found.update(source)
     return found
-
-
-def _now_ms() -> int:
-    return int(utcnow().timestamp() * 1000)

@@ -42,7 +42,7 @@ from crmos.compliance.requests import (
 from crmos.compliance.scan import scan
 from crmos.compliance.settings_store import SettingsStore
 from crmos.compliance.subjects import Directory, Subject
-from crmos.core.clock import Clock, utcnow
+from crmos.core.clock import Clock, to_ms, utcnow
 from crmos.core.datamap import Room
 from crmos.core.errors import CrmosError, Problem, ValidationError
 from crmos.core.ids import new_id
@@ -362,7 +362,7 @@ class DsrService:
         )
 
     def _now_ms(self) -> int:
-        return int(self._clock().timestamp() * 1000)
+        return to_ms(self._clock())
 
 
 def _incomplete(failed: list[str], copies: int) -> str:

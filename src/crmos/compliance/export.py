@@ -10,7 +10,7 @@ from crmos import identity
 from crmos.compliance.consent import consent_history
 from crmos.compliance.requests import DsrRequest, holds_of, list_requests
 from crmos.compliance.subjects import Subject, events_of
-from crmos.core.clock import utcnow
+from crmos.core.clock import now_ms
 from crmos.ingest import EventReader
 from crmos.store import decisions_of
 from crmos.store.tables import events
@@ -28,7 +28,7 @@ def everything(
     return {
         "format": "crmos.access_export/1",
         "request": request.id,
-        "generated_ms": int(utcnow().timestamp() * 1000),
+        "generated_ms": now_ms(),
         "profile_id": subject.profile_id,
         "regions": list(request.regions),
         "identifiers": [{"type": t, "value": v} for t, v in subject.identifiers],

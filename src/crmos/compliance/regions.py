@@ -6,7 +6,7 @@ import orjson
 from sqlalchemy import Connection, select
 
 from crmos.compliance.jurisdiction import regions_of
-from crmos.core.clock import utcnow
+from crmos.core.clock import now_ms
 from crmos.store.tables_compliance import profile_regions
 from crmos.store.tables_identity import profiles
 
@@ -25,7 +25,7 @@ def remember_regions(
             t.c.workspace_id == workspace_id, t.c.profile_id == profile_id
         )
     ).one_or_none()
-    now = int(utcnow().timestamp() * 1000)
+    now = now_ms()
     if row is None:
         conn.execute(
             t.insert().values(

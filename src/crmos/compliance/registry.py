@@ -6,12 +6,11 @@ PIPL, LGPD, EU DSA) are registered the same way as third-party packs.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
 
 from crmos.compliance.pack import PackSpec, parse_pack
-from crmos.core.errors import Problem, ValidationError
+from crmos.core.errors import Problem, ValidationError, did_you_mean
 
 GROUP = "crmos.packs"
 
@@ -52,7 +51,7 @@ class PackRegistry:
 
 def unknown_pack(name: str, known: list[str]) -> ValidationError:
     """The error for a pack name nobody registered."""
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
+    close = did_you_mean(name, known)
+    hint = f"{close} " if close else ""
     message = f"unknown pack '{name}'; {hint}known packs: {', '.join(known) or 'none'}"
     return ValidationError(message, [Problem("pack", message, reason="unknown_pack")])

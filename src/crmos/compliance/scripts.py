@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from crmos.compliance.packbook import in_force, mark_enforced
 from crmos.compliance.settings_store import read_config
-from crmos.core.clock import utcnow
+from crmos.core.clock import now_ms
 from crmos.store import Decision, record_decision
 
 
@@ -44,7 +44,7 @@ def check_script(
 
     A refused script is recorded as a Decision naming the words and the packs.
     """
-    now = int(utcnow().timestamp() * 1000)
+    now = now_ms()
     config = read_config(conn, workspace_id)
     versions = {
         n: v

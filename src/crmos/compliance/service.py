@@ -24,7 +24,7 @@ from crmos.compliance.registry import PackRegistry, PackSource
 from crmos.compliance.requests import DsrRequest, LegalHold
 from crmos.compliance.settings_store import SettingsStore
 from crmos.compliance.worker import DsrWorker
-from crmos.core.clock import Clock, utcnow
+from crmos.core.clock import Clock, to_ms, utcnow
 from crmos.core.datamap import Room
 from crmos.core.settings import Settings
 from crmos.ingest import EventReader, IngestService
@@ -63,7 +63,7 @@ class Compliance:
 
     def now_ms(self) -> int:
         """The current time in epoch ms."""
-        return int(self.clock().timestamp() * 1000)
+        return to_ms(self.clock())
 
     def publish(
         self, workspace_id: str, spec: PackSpec, effective_ms: int | None, actor: str

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, select
 from crmos.compliance.config import ComplianceConfig, parse_config
 from crmos.compliance.packbook import PackBook
 from crmos.compliance.registry import PackRegistry
-from crmos.core.clock import Clock, utcnow
+from crmos.core.clock import Clock, to_ms, utcnow
 from crmos.store import append_audit
 from crmos.store.tables_compliance import compliance_settings, pack_versions
 
@@ -61,7 +61,7 @@ class SettingsStore:
 
     def put(self, workspace_id: str, data: dict[str, Any], actor: str) -> ComplianceConfig:
         """Replace the settings with ``data`` (validated whole); enables packs; audited."""
-        now_ms = int(self._clock().timestamp() * 1000)
+        now_ms = to_ms(self._clock())
         with self._engine.begin() as conn:
             config = parse_config(data, self.known_packs(conn, workspace_id))
             before, version = self.read(conn, workspace_id)

@@ -8,7 +8,6 @@ region), and ``stdnum:MODULE`` for any other python-stdnum module (``stdnum:de.i
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Callable
 from functools import lru_cache
@@ -18,16 +17,17 @@ import email_validator
 import phonenumbers
 from stdnum import exceptions as stdnum_errors
 
-from crmos.core.errors import Problem, ValidationError
+from crmos.core.errors import Problem, ValidationError, did_you_mean
 
 
-class InvalidValue(Exception):
+class InvalidValue(ValidationError):
     """A value a validator refused: ``reason`` is a stable word, ``message`` says why."""
 
+    code = "invalid_value"
+
     def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
         self.reason = reason
-        self.message = message
+        super().__init__(message)
 
 
 Validator = Callable[[str], str]
@@ -100,8 +100,8 @@ def check(name: str, path: str, value: object) -> Problem | None:
 
 def unknown_validator(name: str) -> ValidationError:
     """The error for a validator name that does not exist."""
-    close = difflib.get_close_matches(name, known_validators(), n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
+    close = did_you_mean(name, known_validators())
+    hint = f"{close} " if close else ""
     message = (
         f"unknown validator '{name}'; {hint}use one of {', '.join(known_validators())}, "
         "phone:XX or stdnum:MODULE"

@@ -7,8 +7,8 @@ from typing import Any, Self
 from pydantic import Field, model_validator
 
 from crmos.connectors.actions import Params, SpecAction, with_reference
-from crmos.connectors.spec import UnknownName, find_spec, validate_params
-from crmos.core.errors import ValidationError
+from crmos.connectors.spec import find_spec, validate_params
+from crmos.core.errors import UnknownName, ValidationError
 from crmos.sagas import StepContext
 
 

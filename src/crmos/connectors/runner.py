@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import weakref
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -22,12 +21,12 @@ from crmos.connectors.redact import register_secret
 from crmos.connectors.spec import (
     ConnectorSpec,
     EndpointSpec,
-    UnknownName,
     packaged_specs,
     undeclared,
     validate_params,
 )
-from crmos.core.errors import PermanentError, TransientError, ValidationError
+from crmos.core.clock import utcnow
+from crmos.core.errors import PermanentError, TransientError, UnknownName, ValidationError
 from crmos.sagas import StepContext
 
 #: Statuses worth a retry: timeouts, too early, rate limits and every server error.
@@ -190,7 +189,7 @@ class HttpRunner:
         timeout = endpoint.timeout_s or spec.timeout_s or self.settings.timeout_s
         if ctx.deadline is not None:
             deadline = ctx.deadline
-            now = datetime.now(deadline.tzinfo or UTC)
+            now = utcnow()
             left = (deadline - now).total_seconds()
             if left <= 0:
                 raise TransientError(spec.name, f"the step's deadline {deadline} has passed")

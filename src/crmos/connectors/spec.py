@@ -7,7 +7,6 @@ collects every problem, each with its path (and line) in the file, and raises on
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -19,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic import ValidationError as PydanticError
 
-from crmos.core.errors import Problem, ValidationError
+from crmos.core.errors import Problem, UnknownName, ValidationError
 
 SPEC_GROUP = "crmos.connector_specs"
 NAME = r"^[a-z][a-z0-9_]*$"
@@ -103,23 +102,13 @@ class ConnectorSpec(_Strict):
             return self.endpoints[name]
         except KeyError:
             where = f"spec '{self.name}'"
-            raise UnknownName(undeclared("endpoint", name, self.endpoints, where)) from None
-
-
-class UnknownName(LookupError):
-    """A connector, endpoint or param that no spec declares; the message suggests the fix."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+            raise UnknownName("endpoint", name, self.endpoints, where) from None
 
 
 def undeclared(kind: str, name: str, known: Iterable[str], where: str) -> str:
-    """``unknown endpoint 'x' in spec 'erp'; did you mean 'y'?`` (or the list of valid names)."""
-    known = sorted(known)
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f"did you mean '{close[0]}'?" if close else f"declared: {', '.join(known) or 'none'}"
-    return f"{kind} '{name}' is not declared in {where}; {hint}"
+    """``endpoint 'x' is not declared in spec 'erp'; did you mean 'y'?`` (or the valid names):
+    the message of :class:`UnknownName` for a problem list."""
+    return UnknownName(kind, name, known, where).message
 
 
 def parse_spec(text: str, source: str) -> ConnectorSpec:
@@ -331,5 +320,5 @@ def find_spec(name: str) -> ConnectorSpec:
     """The packaged spec called ``name``; :class:`UnknownName` with a suggestion when unknown."""
     specs = packaged_specs()
     if name not in specs:
-        raise UnknownName(undeclared("connector", name, specs, "any connector spec"))
+        raise UnknownName("connector", name, specs, "any connector spec")
     return specs[name]

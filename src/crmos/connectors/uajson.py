@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from crmos.core.clock import utcnow
 from crmos.core.errors import Problem, ValidationError
 
 
@@ -61,7 +62,7 @@ def ua_data_message(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """A NetworkMessage with one DataSetMessage holding ``values`` as DataValues."""
-    stamp = iso(now or datetime.now(UTC))
+    stamp = iso(now or utcnow())
     payload = {name: {"Value": value, "SourceTimestamp": stamp} for name, value in values.items()}
     dataset = {
         "DataSetWriterId": writer_id,

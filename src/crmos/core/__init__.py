@@ -17,6 +17,7 @@ from crmos.core.errors import (
     ScopeError,
     StoreError,
     TransientError,
+    UnknownName,
     ValidationError,
 )
 from crmos.core.event import EVENT_TYPES, Event, EventType
@@ -40,6 +41,7 @@ __all__ = [
     "Settings",
     "StoreError",
     "TransientError",
+    "UnknownName",
     "ValidationError",
     "load_settings",
     "masked",

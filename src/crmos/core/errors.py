@@ -7,21 +7,36 @@ classes to HTTP statuses in one table (``crmos.api.problems``); the CLI maps the
     CrmosError
     ├── ConfigError                 settings that cannot work (bad URL, missing production secret)
     ├── ValidationError             input that breaks a contract; ``problems`` lists each field
-    │   └── PayloadTooLarge         an event or batch over the intake size limits
+    │   ├── PayloadTooLarge         an event or batch over the intake size limits
+    │   ├── ConditionError          (triggers) a CEL expression that does not compile
+    │   ├── InvalidValue            (compliance) a value a field validator refused (CPF, VAT ...)
+    │   └── RuleDataError           (graph) an event lacks what an inference rule needs
     ├── AuthError                   missing or unknown credentials
     │   └── ScopeError              a valid key without the scope the call needs
     ├── NotFound                    an id that does not exist in the caller's workspace
+    │   └── UnknownName             a name nothing registers; ``suggestions`` holds the close ones
+    │       ├── UnknownAction       (sagas) no saga action has the name
+    │       └── UnknownComponent    (playbooks) no playbook component has the name
     ├── Conflict                    a name or id that already exists
+    ├── LLMError                    (agent) the LLM endpoint gave no usable answer
     ├── StoreError                  the database failed; wraps the driver's exception
     │   └── KeyDestroyed            a subject's data key was destroyed (crypto-shredded)
     └── ActionError                 a step acting on another system failed
         ├── TransientError          retrying may succeed (timeout, 5xx, 429, connection refused)
         └── PermanentError          retrying cannot help (refused by the target, bad params)
-            └── ConsentRefused      a message to a person lacks consent for its purpose
+            ├── ConsentRefused      a message to a person lacks consent for its purpose
+            └── HostRefused         (playbooks) a component called a host it did not declare
+
+The errors marked with a room are defined in that room; the ones that were raised as builtins
+before keep that builtin as a second base (``ConditionError`` is still a ``ValueError``,
+``UnknownName`` a ``LookupError``), so code that catches the builtin still does.
+:func:`suggest` is the one place that finds the names close to a wrong one.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,6 +130,42 @@ class NotFound(CrmosError):
         self.kind = kind
         self.ident = ident
         super().__init__(f"{kind} '{ident}' not found in this workspace")
+
+
+class UnknownName(NotFound, LookupError):
+    """A name (of a component, an action, a connector endpoint ...) that nothing registers.
+
+    ``suggestions`` are the known names closest to it (see :func:`suggest`); the message names
+    the closest, or lists the known ones when none is close. With ``where``, the name is one a
+    declaration lacks ("endpoint 'x' is not declared in spec 'erp'").
+    """
+
+    code = "unknown_name"
+
+    def __init__(self, kind: str, name: str, known: Iterable[str], where: str = "") -> None:
+        self.kind = kind
+        self.ident = self.name = name
+        self.known = tuple(sorted(known))
+        self.suggestions = suggest(name, self.known)
+        self.where = where
+        listing = ", ".join(self.known) or "none"
+        if where:
+            head, otherwise = f"{kind} '{name}' is not declared in {where}", f"declared: {listing}"
+        else:
+            head, otherwise = f"unknown {kind} '{name}'", f"known: {listing}"
+        hint = f"did you mean '{self.suggestions[0]}'?" if self.suggestions else otherwise
+        CrmosError.__init__(self, f"{head}; {hint}")
+
+
+def suggest(name: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """The known names that look like ``name``, closest first (difflib's ratio of 0.6 or more)."""
+    return difflib.get_close_matches(name, list(known), n=n)
+
+
+def did_you_mean(name: str, known: Iterable[str], otherwise: str = "") -> str:
+    """``did you mean 'x'?`` for the known name closest to ``name``; ``otherwise`` if none is."""
+    close = suggest(name, known, n=1)
+    return f"did you mean '{close[0]}'?" if close else otherwise
 
 
 class Conflict(CrmosError):

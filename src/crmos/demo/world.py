@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from crmos.core.clock import utcnow
 from crmos.demo.catalogue import (
     CALL_REASONS,
     CAST,
@@ -95,7 +96,7 @@ def generate(
 
 def _reference_time(now: datetime | None) -> datetime:
     if now is None:
-        return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        return utcnow().replace(minute=0, second=0, microsecond=0)
     if now.tzinfo is None:
         raise ValueError(f"now={now.isoformat()} has no time zone; pass an aware datetime")
     return now.astimezone(UTC)

@@ -9,7 +9,6 @@ The condition sees ``traits`` (name -> value), ``events`` (name -> {count, last_
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ import cel
 import orjson
 from sqlalchemy import Connection, delete, func, select
 
+from crmos.core.clock import now_ms
 from crmos.core.errors import Conflict, NotFound, Problem, ValidationError
 from crmos.core.ids import new_id
 from crmos.graph.model import node_id
@@ -77,7 +77,7 @@ def create_audience(
     ).scalar_one_or_none()
     if taken is not None:
         raise Conflict("audience", name, f"its id is {taken}; pick another name")
-    audience = Audience(new_id("aud_"), workspace_id, name, condition, _now())
+    audience = Audience(new_id("aud_"), workspace_id, name, condition, now_ms())
     conn.execute(graph_audiences.insert().values(**audience.as_dict(), workspace_id=workspace_id))
     p = profiles.c
     roots = conn.execute(
@@ -163,7 +163,7 @@ def _apply(
         inside = False  # a condition over a field the profile lacks does not hold
     key = (_m.audience_id == audience.id, _m.profile_id == root)
     if inside:
-        row = {"audience_id": audience.id, "profile_id": root, "since_ms": _now(), "seq": seq}
+        row = {"audience_id": audience.id, "profile_id": root, "since_ms": now_ms(), "seq": seq}
         conn.execute(insert_ignore(conn.engine, graph_audience_members), row)
         return
     gone = conn.execute(delete(graph_audience_members).where(*key)).rowcount
@@ -205,9 +205,5 @@ def context_of(conn: Connection, workspace_id: str, root: str) -> dict[str, Any]
     }
     scores = {s["name"]: s["confidence"] for s in scores_of(conn, workspace_id, root)}
     return {"traits": traits, "events": events, "edges": edges, "scores": scores} | {
-        "now_ms": _now()
+        "now_ms": now_ms()
     }
-
-
-def _now() -> int:
-    return int(time.time() * 1000)

@@ -11,7 +11,6 @@ logged and kept in ``graph_rule_failures``; the other rules and events go on.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -20,6 +19,7 @@ import cel
 from sqlalchemy import Connection, select
 from sqlalchemy.sql.dml import Insert
 
+from crmos.core.clock import now_ms
 from crmos.core.event import Event
 from crmos.core.logsafe import get_logger
 from crmos.core.settings import GraphSettings
@@ -70,7 +70,7 @@ class GraphConsumer:
         self._high = max(self._high, max(e.seq or 0 for e in events))
 
     def _handle(self, conn: Connection, workspace_id: str, events: list[Event]) -> None:
-        now = int(time.time() * 1000)
+        now = now_ms()
         moved = follow_identity(conn, workspace_id)
         moved |= expire_edges(conn, workspace_id, now, self._settings.expired_edge_retention_days)
         subjects = _subjects(conn, [e.seq for e in events if e.seq is not None])
@@ -180,7 +180,7 @@ def _flush(
         if dialect not in _ACTIVITY:
             _ACTIVITY[dialect] = upsert_activity(conn.engine)
         run_many(conn, _ACTIVITY[dialect], rows)
-    now = int(time.time() * 1000)
+    now = now_ms()
     if tally:
         stmt = upsert_add(
             conn.engine, graph_rule_stats, ["workspace_id", "bucket_ms", "rule", "outcome"], "count"

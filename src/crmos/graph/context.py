@@ -35,7 +35,7 @@ class Subject:
 @dataclass(slots=True)
 class Batch:
     """One consumer call for one workspace (``edges``: the rule edges it changed, unwritten;
-    ``now``: the wall-clock time that decides which edges are still in force)."""
+    ``now``: the time (core.clock) that decides which edges are still in force)."""
 
     conn: Connection
     workspace_id: str

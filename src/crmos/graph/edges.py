@@ -7,7 +7,6 @@ edge's weight or ends rewrites its two adjacency rows in the same transaction.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 
+from crmos.core.clock import now_ms
 from crmos.core.errors import NotFound, Problem, ValidationError
 from crmos.graph.model import SYMMETRIC, EdgeView, kind_of, ordered
 from crmos.store.dialect import insert_ignore
@@ -75,11 +75,6 @@ def _insert_ignore(conn: Connection, table: Table) -> Insert:
     if key not in _INSERTS:
         _INSERTS[key] = insert_ignore(conn.engine, table)
     return _INSERTS[key]
-
-
-def now_ms() -> int:
-    """Wall-clock epoch milliseconds."""
-    return int(time.time() * 1000)
 
 
 def live(valid_to_ms: int | None, now: int) -> bool:
@@ -264,7 +259,7 @@ def unlink(
     now: int | None = None,
 ) -> None:
     """Remove the two adjacency rows of an edge, unless another edge in force at ``now``
-    (default: the wall clock) holds them too.
+    (default: ``core.clock.now_ms``) holds them too.
 
     Call it after the edge's own row stopped holding them (re-weighted, moved, ended).
     """

@@ -11,10 +11,9 @@ every ``graph.expiry_sweep_s`` in a serving process, so a quiet workspace is swe
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import Connection, Engine, bindparam, delete, select
 
+from crmos.core.clock import now_ms
 from crmos.core.periodic import Periodic
 from crmos.graph import audiences
 from crmos.graph.edges import unlink
@@ -86,9 +85,9 @@ def _purge(conn: Connection, workspace_id: str, cutoff: int) -> None:
 def sweep(
     conn: Connection, workspace_id: str, retention_days: float = 0, now: int | None = None
 ) -> int:
-    """:func:`expire_edges` at ``now`` (default: the wall clock), then re-evaluate the
+    """:func:`expire_edges` at ``now`` (default: ``core.clock.now_ms``), then re-evaluate the
     audiences of the profiles touched; returns how many profiles that was."""
-    at = now if now is not None else int(time.time() * 1000)
+    at = now if now is not None else now_ms()
     roots = expire_edges(
         conn, workspace_id, at, retention_days, cursor="expiry_sweep", slack_ms=SWEEP_SLACK_MS
     )

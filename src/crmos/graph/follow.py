@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete, or_, select, update
 
-from crmos.graph.edges import ensure_node, link, live, now_ms, unlink
+from crmos.core.clock import now_ms
+from crmos.graph.edges import ensure_node, link, live, unlink
 from crmos.graph.model import node_id
 from crmos.store.tables_graph import (
     graph_audience_members,

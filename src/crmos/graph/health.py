@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Connection, Engine, func, select
 
+from crmos.core.clock import now_ms
 from crmos.ingest import intake_stats
 from crmos.store import EventLog
 from crmos.store.tables_graph import graph_rule_failures, graph_rule_stats
@@ -27,7 +27,7 @@ def graph_health(
     conn: Connection, log: EventLog, workspace_id: str, window_s: int
 ) -> dict[str, Any]:
     """The three health figures of a workspace over the last ``window_s`` seconds."""
-    now = int(time.time() * 1000)
+    now = now_ms()
     since = now - window_s * 1000
     sources = intake_stats(log, workspace_id, window_s)
     received = sum(s.received for s in sources)

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Column, Select, bindparam, or_, select, true, union_all
 
+from crmos.core.errors import ValidationError
 from crmos.core.event import Event
 from crmos.graph import scores
 from crmos.graph.context import DAY_MS, Activation, Batch, Subject, ms
@@ -64,8 +65,13 @@ def _met_side(end: Column[str], other: Column[str] | None) -> Select[Any]:
 _MET = union_all(_met_side(_e.src, None), _met_side(_e.dst, _e.src)).limit(200)
 
 
-class RuleDataError(ValueError):
-    """An event lacks what a rule needs (a field, a profile)."""
+class RuleDataError(ValidationError, ValueError):
+    """An event lacks what a rule needs (a field, a profile).
+
+    Still a ``ValueError``: the graph consumer counts it as an inference failure by that type.
+    """
+
+    code = "rule_data_error"
 
 
 def run(b: Batch, rule: Rule, event: Event, act: Activation) -> None:

@@ -22,12 +22,12 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ClauseElement
 
+from crmos.core.clock import now_ms
 from crmos.graph.edges import (
     ensure_nodes,
     evidence_of,
     link_rows,
     live,
-    now_ms,
     unlink,
     weight_of,
 )

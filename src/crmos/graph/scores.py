@@ -7,12 +7,12 @@ and caps it. Each reinforcement is kept as evidence (events, rule, before and af
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, select
 
+from crmos.core.clock import now_ms
 from crmos.graph.rulebook import Role
 from crmos.store.tables_graph import graph_scores, upsert_replace
 from crmos.store.tables_identity import profiles
@@ -70,7 +70,7 @@ def scores_of(
     conn: Connection, workspace_id: str, profile_id: str, at_ms: int | None = None
 ) -> list[dict[str, Any]]:
     """The confidences of a live profile now (or at ``at_ms``), over its whole merge tree."""
-    at = at_ms if at_ms is not None else int(time.time() * 1000)
+    at = at_ms if at_ms is not None else now_ms()
     p = profiles.c
     tree = select(p.id).where(p.workspace_id == workspace_id, p.root_id == profile_id)
     rows = conn.execute(
@@ -99,7 +99,7 @@ def profiles_scoring(
 ) -> set[str]:
     """Profiles (as the evidence named them; callers resolve merges) whose ``name`` confidence,
     decayed to now (or ``at_ms``), is at least ``minimum``."""
-    at = at_ms if at_ms is not None else int(time.time() * 1000)
+    at = at_ms if at_ms is not None else now_ms()
     rows = conn.execute(
         select(_s.profile_id, _s.value, _s.updated_ms, _s.half_life_ms).where(
             _s.workspace_id == workspace_id, _s.name == name, _s.value >= minimum

@@ -14,7 +14,8 @@ import orjson
 from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.sql.dml import Insert
 
-from crmos.core.clock import utcnow
+# Re-exported: identity's modules (matching included) take their timestamps as repo.now_ms().
+from crmos.core.clock import now_ms as now_ms
 from crmos.core.errors import NotFound
 from crmos.core.settings import IdentitySettings
 from crmos.identity.policy import IdentityPolicy, build_policy
@@ -28,11 +29,6 @@ from crmos.store.tables_identity import (
 
 IN_CHUNK = 500
 _COMPILED: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[str, ...] | None]] = {}
-
-
-def now_ms() -> int:
-    """The current time in epoch milliseconds."""
-    return int(utcnow().timestamp() * 1000)
 
 
 def dumps(value: Any) -> str:

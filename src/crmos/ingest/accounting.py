@@ -7,7 +7,6 @@ Prometheus collector and every process see one truth that survives restarts.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from crmos.core.clock import now_ms
 from crmos.store import EventLog
 
 
@@ -49,7 +49,7 @@ def intake_stats(
 ) -> list[SourceStats]:
     """Figures per source for one workspace: since the store began, or over the last
     ``window_s`` seconds (to the minute; sequence gaps always cover the whole range)."""
-    since = None if window_s is None else int(time.time() * 1000) - window_s * 1000
+    since = None if window_s is None else now_ms() - window_s * 1000
     stats: dict[str, SourceStats] = {}
     for row in log.counts(workspace_id, since):
         s = stats.setdefault(row.source, SourceStats(row.source))

@@ -7,12 +7,11 @@ the first one msgspec stops at.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 import msgspec
 
-from crmos.core.errors import PayloadTooLarge, Problem, ValidationError
+from crmos.core.errors import PayloadTooLarge, Problem, ValidationError, did_you_mean
 from crmos.ingest.messages import BY_TYPE, AnyMessage, Envelope, Message
 
 _DECODERS: dict[str | None, msgspec.json.Decoder[Any]] = {
@@ -176,11 +175,8 @@ def explain(
 
 
 def _unknown(name: str, fields: dict[str, Any]) -> str:
-    close = difflib.get_close_matches(name, list(fields), n=1)
-    hint = (
-        f"; did you mean '{close[0]}'?" if close else "; put custom data under properties or traits"
-    )
-    return f"unknown field '{name}'{hint}"
+    hint = did_you_mean(name, fields, "put custom data under properties or traits")
+    return f"unknown field '{name}'; {hint}"
 
 
 def _clean(message: str) -> str:

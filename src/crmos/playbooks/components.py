@@ -8,8 +8,6 @@ components register through the same entry-point group as third-party ones.
 
 from __future__ import annotations
 
-import difflib
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -20,7 +18,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticError
 
-from crmos.core.errors import ConfigError, PermanentError, TransientError
+from crmos.core.errors import ConfigError, PermanentError, TransientError, UnknownName
 
 GROUP = "crmos.components"
 IMPACTS = ("low", "medium", "high")
@@ -207,16 +205,13 @@ def _action_class(component: Component) -> type[ComponentAction]:
     return type(f"{type(component).__name__}Action", (ComponentAction,), {"name": component.name})
 
 
-class UnknownComponent(LookupError):
-    """No component has this name; the message suggests the closest one."""
+class UnknownComponent(UnknownName):
+    """No component has this name; the message suggests the closest one or lists them."""
+
+    code = "unknown_component"
 
     def __init__(self, name: str, known: Iterable[str]) -> None:
-        self.name = name
-        options = sorted(known)
-        close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-        hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(options)}"
-        self.message = f"unknown component '{name}'; {hint}"
-        super().__init__(self.message)
+        super().__init__("component", name, known)
 
 
 class ComponentRegistry:
@@ -264,8 +259,3 @@ def load_components() -> ComponentRegistry:
             raise ConfigError(f"{GROUP} ({point.value})", f"cannot be imported: {exc}") from exc
         registry.add(loaded() if isinstance(loaded, type) else loaded, point.value)
     return registry
-
-
-def now_ms() -> int:
-    """Wall-clock milliseconds (for refusal records)."""
-    return int(time.time() * 1000)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import time
 from collections.abc import Callable
 from importlib.resources import files
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from crmos.core.clock import now_ms
 from crmos.core.errors import ConfigError, Conflict, NotFound
 from crmos.core.periodic import Periodic
 from crmos.core.settings import Settings
@@ -35,11 +35,6 @@ from crmos.store.tables_playbooks import component_refusals, playbook_firings
 
 DAY_MS = 86_400_000
 Intake = Callable[[str, dict[str, Any]], None]  # (workspace, Segment message)
-
-
-def now_ms() -> int:
-    """Wall-clock epoch milliseconds."""
-    return int(time.time() * 1000)
 
 
 class Playbooks:

@@ -6,7 +6,6 @@ names get a "did you mean", and the loader raises once with all of them.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
-from crmos.core.errors import Problem, ValidationError
+from crmos.core.errors import Problem, ValidationError, did_you_mean
 from crmos.playbooks.components import IMPACTS, ComponentRegistry, UnknownComponent
 from crmos.triggers import (
     Condition,
@@ -212,8 +211,7 @@ def _unknown_key(key: str, parent: tuple[Any, ...]) -> str:
     elif parent and str(parent[0]) in nested:
         model = nested[str(parent[0])]
     known = sorted(f.alias or n for n, f in model.model_fields.items())
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    hint = f"did you mean '{close[0]}'?" if close else f"use one of {', '.join(known)}"
+    hint = did_you_mean(key, known, f"use one of {', '.join(known)}")
     return f"unknown key '{key}'; {hint}"
 
 
@@ -262,8 +260,7 @@ def _check_params(
             message = error["msg"]
             if error["type"] == "extra_forbidden":
                 known = sorted(component.params.model_fields)
-                close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
-                hint = f"did you mean '{close[0]}'?" if close else f"use {', '.join(known)}"
+                hint = did_you_mean(str(loc[-1]), known, f"use {', '.join(known)}")
                 message = f"unknown param '{loc[-1]}' of {name}; {hint}"
             out.append(Problem(f"{where}.with{sub}", message, reason="bad_param"))
         return out
@@ -279,8 +276,8 @@ def _order(steps: list[tuple[int, StepSpec]]) -> tuple[tuple[str, ...], list[Pro
     for i, step in steps:
         for j, other in enumerate(step.after):
             if other not in ids:
-                close = difflib.get_close_matches(other, ids, n=1, cutoff=0.6)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
+                close = did_you_mean(other, ids)
+                hint = f"; {close}" if close else ""
                 problems.append(Problem(f"steps[{i}].after[{j}]", f"unknown step '{other}'{hint}"))
         deps[step.id] = {d for d in step.after if d in ids}
     order: list[str] = []

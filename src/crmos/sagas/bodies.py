@@ -12,10 +12,11 @@ from typing import Any
 
 from dbos import DBOS
 
+from crmos.core.clock import now_ms
 from crmos.sagas.journal import Journal
 from crmos.sagas.model import TERMINAL, Plan, StepPlan, truthy
 from crmos.sagas.runner import RunRef, StepRunner
-from crmos.sagas.views import Choice, Entry, dumps, now_ms
+from crmos.sagas.views import Choice, Entry, dumps
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import Connection, Engine, case, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from crmos.core.clock import now_ms
 from crmos.core.errors import StoreError
 from crmos.sagas.model import TERMINAL, Plan
 from crmos.sagas.views import (
@@ -27,7 +28,6 @@ from crmos.sagas.views import (
     RunInfo,
     dumps,
     entry_of,
-    now_ms,
     run_of,
     step_of,
 )

@@ -16,30 +16,26 @@ returns one action or an iterable of actions, e.g. one per endpoint of a connect
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
 from typing import Any
 
-from crmos.core.errors import ConfigError
+from crmos.core.errors import ConfigError, UnknownName
 from crmos.core.settings import Settings
 from crmos.sagas.ports import Action
 
 GROUP = "crmos.actions"
 
 
-class UnknownAction(LookupError):
+class UnknownAction(UnknownName):
     """No action has this name; the message suggests the closest one or lists them."""
 
+    code = "unknown_action"
+
     def __init__(self, name: str, known: Iterable[str]) -> None:
-        self.name = name
-        known = sorted(known)
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(known) or 'none'}"
-        self.message = f"unknown action '{name}'; {hint}"
-        super().__init__(self.message)
+        super().__init__("action", name, known)
 
 
 class ActionRegistry:

@@ -18,14 +18,14 @@ from opentelemetry.context import Context
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 
-from crmos.core.clock import utcnow
+from crmos.core.clock import now_ms, utcnow
 from crmos.core.errors import PermanentError, TransientError
 from crmos.sagas.journal import Journal
 from crmos.sagas.model import Plan, Scope, StepPlan, idempotency_key, resolve
 from crmos.sagas.ports import Action, ConsentPort, StepContext
 from crmos.sagas.registry import ActionRegistry, UnknownAction
 from crmos.sagas.tracing import Tracing, mark, span_id_of, traceparent_of
-from crmos.sagas.views import Entry, dumps, now_ms
+from crmos.sagas.views import Entry, dumps
 
 # A failed attempt whose effect on the target is unknown (it may have happened).
 UNCERTAIN = frozenset({"transient", "timeout", "error"})

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine as SqlEngine
 
+from crmos.core.clock import now_ms
 from crmos.core.errors import Conflict, NotFound, StoreError, ValidationError
 from crmos.core.ids import new_id
 from crmos.core.settings import Settings
@@ -22,7 +23,7 @@ from crmos.sagas.model import Plan, new_trace
 from crmos.sagas.ports import Action
 from crmos.sagas.registry import ActionRegistry, load_registry
 from crmos.sagas.spec import compile_plan
-from crmos.sagas.views import NewRun, RunDetail, RunInfo, now_ms
+from crmos.sagas.views import NewRun, RunDetail, RunInfo
 
 RETRYABLE = ("compensated", "cancelled")
 

@@ -11,13 +11,7 @@ from typing import Any
 
 import orjson
 
-from crmos.core.clock import utcnow
 from crmos.sagas.model import TERMINAL, Plan
-
-
-def now_ms() -> int:
-    """The current time in epoch milliseconds."""
-    return int(utcnow().timestamp() * 1000)
 
 
 def dumps(value: Any) -> str:

@@ -5,13 +5,13 @@ The intake writer appends rows in groups inside one transaction; readers page by
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Engine, Row, cast, delete, func, select
 
+from crmos.core.clock import now_ms
 from crmos.core.settings import HEALTH_WINDOW_MAX_S
 from crmos.store.dialect import insert_ignore, upsert_add
 from crmos.store.tables import events, intake_buckets, intake_counts, intake_sequences
@@ -121,7 +121,7 @@ class EventLog:
         ]
         if rows:
             conn.execute(self._add_count, rows)
-            at = at_ms if at_ms is not None else int(time.time() * 1000)
+            at = at_ms if at_ms is not None else now_ms()
             bucket = at - at % BUCKET_MS
             conn.execute(self._add_bucket, [r | {"bucket_ms": bucket} for r in rows])
             for workspace_id in {c[0] for c in given}:

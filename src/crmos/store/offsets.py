@@ -6,12 +6,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from crmos.core.clock import utcnow
+from crmos.core.clock import now_ms
 from crmos.store.tables import stream_failures, stream_offsets
-
-
-def _now_ms() -> int:
-    return int(utcnow().timestamp() * 1000)
 
 
 def get_offset(conn: Connection, consumer: str) -> int:
@@ -26,10 +22,10 @@ def set_offset(conn: Connection, consumer: str, seq: int) -> None:
     """Move ``consumer``'s position to ``seq`` (in the caller's transaction)."""
     t = stream_offsets
     done = conn.execute(
-        t.update().where(t.c.consumer == consumer).values(seq=seq, updated_ms=_now_ms())
+        t.update().where(t.c.consumer == consumer).values(seq=seq, updated_ms=now_ms())
     ).rowcount
     if not done:
-        conn.execute(t.insert().values(consumer=consumer, seq=seq, updated_ms=_now_ms()))
+        conn.execute(t.insert().values(consumer=consumer, seq=seq, updated_ms=now_ms()))
 
 
 def record_failure(
@@ -42,7 +38,7 @@ def record_failure(
             seq=seq,
             workspace_id=workspace_id,
             error=error[:2000],
-            failed_ms=_now_ms(),
+            failed_ms=now_ms(),
         )
     )
 

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, select
 
-from crmos.core.clock import utcnow
+from crmos.core.clock import now_ms
 from crmos.core.ids import new_id
 from crmos.store.tables_records import audit_log, decisions
 
@@ -38,7 +38,7 @@ class Decision:
     actions: Sequence[dict[str, Any]] = ()
     approver: str | None = None
     id: str = field(default_factory=lambda: new_id("dec_"))
-    at_ms: int = field(default_factory=lambda: int(utcnow().timestamp() * 1000))
+    at_ms: int = field(default_factory=now_ms)
 
 
 def record_decision(conn: Connection, decision: Decision) -> str:
@@ -142,7 +142,7 @@ def append_audit(
         stmt = stmt.with_for_update()
     last = conn.execute(stmt).one_or_none()
     position, prev = (last.position + 1, last.hash) if last else (1, GENESIS)
-    at_ms = int(utcnow().timestamp() * 1000)
+    at_ms = now_ms()
     body = _json(details)
     digest = entry_hash(prev, workspace_id, position, at_ms, actor, action, subject, body)
     conn.execute(

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, Engine, select, update
 
-from crmos.core.clock import utcnow
+from crmos.core.clock import now_ms
 from crmos.core.errors import ConfigError, KeyDestroyed
 from crmos.core.ids import new_id
 from crmos.store.dialect import insert_ignore
@@ -142,7 +142,7 @@ class Vault:
                     .values(
                         wrapped=None,
                         subject="erased:" + subject_keys.c.id,
-                        destroyed_ms=int(utcnow().timestamp() * 1000),
+                        destroyed_ms=now_ms(),
                     )
                     .returning(subject_keys.c.id)
                 )
@@ -173,7 +173,7 @@ class Vault:
     def _create(self, conn: Connection, workspace_id: str, subjects: set[str]) -> list[DataKey]:
         if not subjects:
             return []
-        now = int(utcnow().timestamp() * 1000)
+        now = now_ms()
         made = [(new_id("dk_"), s, AESGCM.generate_key(bit_length=256)) for s in sorted(subjects)]
         rows = [
             {

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
-from crmos.core.clock import utcnow
+from crmos.core.clock import now_ms
 from crmos.core.errors import Conflict, NotFound
 from crmos.core.ids import new_id
 from crmos.store.tables import api_keys, workspaces
@@ -64,7 +64,7 @@ class WorkspaceStore:
 
     def create(self, name: str) -> tuple[Workspace, IssuedKey, IssuedKey]:
         """A new workspace with a write key (intake only) and an admin key."""
-        ws = Workspace(new_id("ws_"), name, _now_ms())
+        ws = Workspace(new_id("ws_"), name, now_ms())
         try:
             with self._engine.begin() as conn:
                 conn.execute(
@@ -93,7 +93,7 @@ class WorkspaceStore:
                     source=source,
                     key_hash=hash_key(secret),
                     prefix=key.prefix,
-                    created_ms=_now_ms(),
+                    created_ms=now_ms(),
                 )
             )
         return IssuedKey(key, secret)
@@ -118,7 +118,7 @@ class WorkspaceStore:
             done = conn.execute(
                 update(api_keys)
                 .where(api_keys.c.id == key_id, api_keys.c.workspace_id == workspace_id)
-                .values(revoked_ms=_now_ms())
+                .values(revoked_ms=now_ms())
             ).rowcount
         if not done:
             raise NotFound("key", key_id)
@@ -144,7 +144,3 @@ class WorkspaceStore:
         with self._engine.connect() as conn:
             rows = conn.execute(select(workspaces).order_by(workspaces.c.created_ms)).all()
         return [Workspace(r.id, r.name, r.created_ms) for r in rows]
-
-
-def _now_ms() -> int:
-    return int(utcnow().timestamp() * 1000)

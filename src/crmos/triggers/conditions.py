@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 import cel
 
+from crmos.core.errors import ValidationError
+
 VARIABLES = ("event", "profile", "traits", "flags", "account", "graph")
 
 
@@ -28,8 +30,13 @@ class Evaluable(Protocol):
         """True when the condition holds over ``activation``."""
 
 
-class ConditionError(ValueError):
-    """A CEL expression that does not compile, or reads a variable that does not exist."""
+class ConditionError(ValidationError, ValueError):
+    """A CEL expression that does not compile, or reads a variable that does not exist.
+
+    Still a ``ValueError``, as it was before the error tree had it.
+    """
+
+    code = "invalid_condition"
 
 
 @dataclass(frozen=True, slots=True)

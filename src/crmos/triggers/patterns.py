@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from crmos.core.errors import Problem
+from crmos.core.errors import Problem, did_you_mean
 from crmos.triggers.conditions import Condition, ConditionError, Evaluable
 
 DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w)$")
@@ -232,11 +232,8 @@ def longest_window(pattern: Pattern) -> int:
 
 
 def _unknown(what: str, name: str, known: object) -> str:
-    import difflib
-
     options = sorted(str(k) for k in known)  # type: ignore[attr-defined]
-    close = difflib.get_close_matches(str(name), options, n=1, cutoff=0.6)
-    hint = f"did you mean '{close[0]}'?" if close else f"use one of {', '.join(options)}"
+    hint = did_you_mean(str(name), options, f"use one of {', '.join(options)}")
     return f"unknown {what} '{name}'; {hint}"
 
 
