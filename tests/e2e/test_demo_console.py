@@ -1,0 +1,133 @@
+"""`crmos demo` as `make run` starts it: the console link it prints signs in and opens the
+twelve scenarios, each ok with a link to the page that shows it, in four languages."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.e2e.conftest import CRMOS, free_port
+from tests.e2e.console_support import CJK, assert_accessible, browser
+from tests.polling import wait_until
+
+__all__ = ["browser"]  # fixture used by name
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+
+HEADINGS = {
+    "en": "The demo's twelve scenarios",
+    "zh-CN": "演示的十二个场景",
+    "de": "Die zwölf Szenarien der Demo",
+    "ar": "سيناريوهات العرض التوضيحي الاثنا عشر",
+}
+LINK = re.compile(r"console: (http://\S+/#key=\S+)")
+
+
+@dataclass
+class Demo:
+    """The served demo and the sign-in link it printed."""
+
+    url: str
+    link: str
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """`crmos demo` in a fresh home (a small world), serving until the module ends."""
+    root = tmp_path_factory.mktemp("demo-console")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRMOS__")}
+    env.update(CRMOS__HOME=str(root / "home"), CRMOS_CONFIG=str(root / "absent.toml"))
+    port, log = free_port(), root / "demo.log"
+    args = ["demo", "--people", "30", "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("wb") as out:
+        process = subprocess.Popen([CRMOS, *args], env=env, stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+
+    def serving() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"crmos demo exited: {log.read_text()}")
+        try:
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_until(serving, timeout=600, what="crmos demo serving")
+        printed = LINK.search(log.read_text())
+        assert printed is not None, log.read_text()
+        yield Demo(url, printed.group(1), env)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+
+
+def test_the_console_link_the_demo_prints_opens_every_scenario_ok_with_its_page(
+    browser: Browser, demo: Demo
+) -> None:
+    assert demo.link.startswith(f"{demo.url}/#key=crm_ak_")
+    page = browser.new_context(locale="en").new_page()
+    page.goto(demo.link)
+    expect(page.get_by_role("heading", name=HEADINGS["en"], level=1)).to_be_visible()
+    assert "#key=" not in page.url  # the key left the address bar
+    expect(page.get_by_role("heading", name="Scenarios ok: 12 of 12")).to_be_visible()
+    rows = page.locator("#scenarios tbody tr")
+    expect(rows).to_have_count(12)
+    expect(page.get_by_text("Every run ended as its scenario expects.")).to_be_visible()
+    expect(page.locator("#t-accepted")).to_be_visible()  # today's intake below, by htmx
+    assert_accessible(page)
+    anchors = [rows.nth(i).get_by_role("link") for i in range(12)]
+    links = {a.inner_text(): a.get_attribute("href") for a in anchors}
+    assert len(links) == 12, links
+    assert links["Identity stitching"].startswith("/profiles/")
+    assert links["Framework agreement saga"].startswith("/runs/")
+    assert links["Erasure in Germany"].startswith("/dsr/")
+    assert links["Conflict repair"] == "/reviews?kind=conflict"
+    for name, href in links.items():  # each opens a console page of this workspace
+        assert href is not None
+        answer = page.goto(f"{demo.url}{href}")
+        assert answer is not None and answer.status == 200, (name, href)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+    page.goto(f"{demo.url}{links['Identity stitching']}")
+    expect(page.get_by_text("two people: different birthdays").first).to_be_visible()
+    page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "de", "ar"])
+def test_the_scenario_list_reads_in_its_language_with_no_serious_accessibility_issue(
+    browser: Browser, demo: Demo, lang: str
+) -> None:
+    page = browser.new_context(locale=lang).new_page()
+    page.goto(demo.link.replace("/#key=", f"/?lang={lang}#key="))
+    expect(page.get_by_role("heading", name=HEADINGS[lang], level=1)).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("dir", "rtl" if lang == "ar" else "ltr")
+    if lang == "zh-CN":
+        assert CJK.search(page.locator("#scenarios thead").inner_text())
+    expect(page.locator("#scenarios tbody tr")).to_have_count(12)
+    assert_accessible(page)
+    page.context.close()
+
+
+def test_another_workspace_still_starts_on_its_intake_page(browser: Browser, demo: Demo) -> None:
+    made = subprocess.run(
+        [CRMOS, "workspace", "create", "other", "--json"],
+        env=demo.env,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    key = json.loads(made.stdout)["admin_key"]
+    page = browser.new_context(locale="en").new_page()
+    page.goto(f"{demo.url}/#key={key}")
+    expect(page.get_by_role("heading", name="Today's intake", level=1)).to_be_visible()
+    expect(page.locator("#scenarios")).to_have_count(0)
+    page.context.close()
