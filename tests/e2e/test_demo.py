@@ -52,6 +52,8 @@ def test_demo_judges_all_twelve_scenarios_ok_then_serves_them_and_stops_cleanly(
     scenarios = judged["scenarios"]
     assert [s["number"] for s in scenarios] == list(range(1, 13))
     assert {s["number"]: s["reason"] for s in scenarios if s["status"] != "ok"} == {}
+    pages = [s["console"] for s in scenarios]  # each names the console page that shows it
+    assert all(p.startswith("http://127.0.0.1:8000/") for p in pages), pages
     commands = [w for s in scenarios for w in s["where"] if w.startswith("crmos ")]
     assert len(commands) >= 12
     runner = CliRunner()

@@ -1,5 +1,6 @@
-"""`crmos demo` as `make run` starts it: the console link it prints signs in and opens the
-twelve scenarios, each ok with a link to the page that shows it, in four languages."""
+"""`crmos demo` as `make run` starts it, in a fresh directory: the console link it prints signs
+in and opens the twelve scenarios, each ok with a link to the page that shows it, in four
+languages; and the README's shell blocks run as written against it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import os
 import re
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -30,6 +33,11 @@ HEADINGS = {
     "ar": "سيناريوهات العرض التوضيحي الاثنا عشر",
 }
 LINK = re.compile(r"console: (http://\S+/#key=\S+)")
+README = Path(__file__).parents[2] / "README.md"
+BLOCK = re.compile(
+    r"(?:^<!-- tour-test: skip \((?P<why>[^)]+)\) -->\n)?^```sh\n(?P<body>.*?)^```", re.M | re.S
+)
+"""A README ``sh`` block, and the marker before it that says why it is not run, if any."""
 
 
 @dataclass
@@ -39,18 +47,21 @@ class Demo:
     url: str
     link: str
     env: dict[str, str]
+    root: Path
+    port: int
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """`crmos demo` in a fresh home (a small world), serving until the module ends."""
-    root = tmp_path_factory.mktemp("demo-console")
+    root = tmp_path_factory.mktemp("demo-tour")
+    # As a user runs it: the home is ./.crmos of the working directory, crmos.toml absent.
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRMOS__")}
-    env.update(CRMOS__HOME=str(root / "home"), CRMOS_CONFIG=str(root / "absent.toml"))
+    env.update(CRMOS_CONFIG=str(root / "absent.toml"), COLUMNS="200")
     port, log = free_port(), root / "demo.log"
     args = ["demo", "--people", "30", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as out:
-        process = subprocess.Popen([CRMOS, *args], env=env, stdout=out, stderr=out)
+        process = subprocess.Popen([CRMOS, *args], env=env, cwd=root, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
 
     def serving() -> bool:
@@ -65,7 +76,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         wait_until(serving, timeout=600, what="crmos demo serving")
         printed = LINK.search(log.read_text())
         assert printed is not None, log.read_text()
-        yield Demo(url, printed.group(1), env)
+        yield Demo(url, printed.group(1), env, root, port)
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
@@ -121,6 +132,7 @@ def test_another_workspace_still_starts_on_its_intake_page(browser: Browser, dem
     made = subprocess.run(
         [CRMOS, "workspace", "create", "other", "--json"],
         env=demo.env,
+        cwd=demo.root,
         capture_output=True,
         check=True,
         timeout=120,
@@ -131,3 +143,38 @@ def test_another_workspace_still_starts_on_its_intake_page(browser: Browser, dem
     expect(page.get_by_role("heading", name="Today's intake", level=1)).to_be_visible()
     expect(page.locator("#scenarios")).to_have_count(0)
     page.context.close()
+
+
+def readme_blocks() -> tuple[list[str], list[str]]:
+    """The README's ``sh`` blocks to run, and the reasons given for those it marks as not run."""
+    run, skipped = [], []
+    for found in BLOCK.finditer(README.read_text(encoding="utf-8")):
+        if found.group("why"):
+            skipped.append(found.group("why"))
+        else:
+            run.append(found.group("body"))
+    return run, skipped
+
+
+def test_the_readme_shell_blocks_run_as_written_against_the_demo(demo: Demo) -> None:
+    blocks, skipped = readme_blocks()
+    assert len(blocks) >= 6 and len(skipped) <= 3, skipped
+    # A user's checkout has .venv beside the README; this one is the interpreter running us.
+    venv = demo.root / ".venv"
+    if not venv.exists():
+        venv.symlink_to(Path(sys.prefix))
+    # The README speaks of port 8000, the default; the demo here serves on a free port.
+    script = "\n".join(blocks).replace("127.0.0.1:8000", f"127.0.0.1:{demo.port}")
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-x", "-c", script],
+        env=demo.env,
+        cwd=demo.root,
+        capture_output=True,
+        timeout=600,
+    )
+    said = done.stdout.decode() + done.stderr.decode()
+    assert done.returncode == 0, said[-6000:]
+    assert "12/12 scenarios ok" in said
+    assert "Your policy renewal" in said  # the outbox, read through the API
+    assert "refused (exit 65)" in said  # the mistyped CPF
+    assert "li.wei@example.com" in said  # the SDK's identify reached the profile
