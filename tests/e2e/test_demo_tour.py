@@ -14,13 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import CRMOS, free_port
 from tests.e2e.console_support import CJK, assert_accessible, browser
-from tests.polling import wait_until
+from tests.e2e.demo_support import serve_demo
 
 __all__ = ["browser"]  # fixture used by name
 
@@ -59,21 +58,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRMOS__")}
     env.update(CRMOS_CONFIG=str(root / "absent.toml"), COLUMNS="200")
     port, log = free_port(), root / "demo.log"
-    args = ["demo", "--people", "30", "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("wb") as out:
-        process = subprocess.Popen([CRMOS, *args], env=env, cwd=root, stdout=out, stderr=out)
+    process = serve_demo(env, port, log, "--people", "30", "--host", "127.0.0.1", cwd=root)
     url = f"http://127.0.0.1:{port}"
-
-    def serving() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"crmos demo exited: {log.read_text()}")
-        try:
-            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
     try:
-        wait_until(serving, timeout=600, what="crmos demo serving")
         printed = LINK.search(log.read_text())
         assert printed is not None, log.read_text()
         yield Demo(url, printed.group(1), env, root, port)

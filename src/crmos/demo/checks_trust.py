@@ -103,7 +103,9 @@ def dsa_complaint(seen: Seen, conn: Connection) -> Outcome:
     if not mine:
         reason = "the complaint was not recorded"
         return failed(12, name, "no complaint", where, reason, page)
-    item = mine[0]
+    # The author may have complained before; the scenario's complaint is the Friday one.
+    told_ms = datetime.fromisoformat(told[0]["timestamp"].replace("Z", "+00:00")).timestamp() * 1000
+    item = min(mine, key=lambda x: abs(x["received_ms"] - told_ms))
     received = datetime.fromtimestamp(item["received_ms"] / 1000, BERLIN)
     due = datetime.fromtimestamp(item["due_ms"] / 1000, BERLIN)
     breaches = sum(
