@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from crmos.cli import app
 from tests.e2e.conftest import CRMOS, free_port
-from tests.polling import wait_until
+from tests.e2e.demo_support import serve_demo
 
 # The machine is shared: the demo takes about a minute alone, several under load.
 pytestmark = pytest.mark.timeout(900)
@@ -52,6 +52,8 @@ def test_demo_judges_all_twelve_scenarios_ok_then_serves_them_and_stops_cleanly(
     scenarios = judged["scenarios"]
     assert [s["number"] for s in scenarios] == list(range(1, 13))
     assert {s["number"]: s["reason"] for s in scenarios if s["status"] != "ok"} == {}
+    pages = [s["console"] for s in scenarios]  # each names the console page that shows it
+    assert all(p.startswith("http://127.0.0.1:8000/") for p in pages), pages
     commands = [w for s in scenarios for w in s["where"] if w.startswith("crmos ")]
     assert len(commands) >= 12
     runner = CliRunner()
@@ -64,23 +66,11 @@ def test_demo_judges_all_twelve_scenarios_ok_then_serves_them_and_stops_cleanly(
 
 def _serve_again(env: dict[str, str], tmp_path: Path) -> None:
     port, log = free_port(), tmp_path / "demo.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [CRMOS, "demo", "--port", str(port), *SMALL_WORLD], env=env, stdout=out, stderr=out
-        )
+    process = serve_demo(env, port, log, *SMALL_WORLD)
     url = f"http://127.0.0.1:{port}"
-
-    def serving() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"crmos demo exited: {log.read_text()}")
-        try:
-            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
 
     home = tmp_path / "home"
     try:
-        wait_until(serving, timeout=600, what="crmos demo serving")
         key = json.loads((home / "demo-keys.json").read_text())["admin_key"]
         auth = {"Authorization": f"Bearer {key}"}
         outbox = httpx.get(f"{url}/api/v1/demo/outbox", headers=auth, timeout=30).json()

@@ -68,7 +68,7 @@ def demo(
             failed = not all(o.ok for o in outcomes) or bool(unexpected_runs(c, ws.id))
             if not serve:
                 sys.exit(1 if failed else 0)
-        _serve(settings, host, port)
+        _serve(settings, ws.id, host, port)
 
 
 @app.command("scenarios")
@@ -135,7 +135,8 @@ def _print(outcomes: list[Outcome], surprises: list[str]) -> None:
         table.add_column(column, overflow="fold")
     for o in outcomes:
         status = "[green]ok[/]" if o.ok else f"[red]failed[/]: {o.reason}"
-        table.add_row(str(o.number), o.name, o.happened, "\n".join(o.where), status)
+        where = [o.console, *o.where] if o.console else o.where
+        table.add_row(str(o.number), o.name, o.happened, "\n".join(where), status)
     console.print(table)
     ok = sum(o.ok for o in outcomes)
     console.print(
@@ -155,11 +156,11 @@ def _link(c: Container, host: str | None, port: int | None) -> str:
     return f"http://{host or c.settings.server.host}:{port or c.settings.server.port}"
 
 
-def _serve(settings: Settings, host: str | None, port: int | None) -> None:
+def _serve(settings: Settings, workspace_id: str, host: str | None, port: int | None) -> None:
     """Serve the demo's container; the app starts its workers and closes it on the way out."""
     import uvicorn
 
-    from crmos.demo.api import router
+    from crmos.demo.api import attach
     from crmos.web import create_app
 
     with _container(settings) as c:
@@ -167,7 +168,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
         bind_port = port or c.settings.server.port
         console.print(f"crmos serving on [bold]http://{bind_host}:{bind_port}[/] (Ctrl-C stops)")
         app = create_app(c)
-        app.include_router(router)  # /api/v1/demo/outbox, /chat, /scenarios
+        attach(app, c, workspace_id)  # /api/v1/demo/..., and the scenarios on the console's /
         uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning")
 
 
@@ -195,7 +196,8 @@ def _announce(c: Container, host: str | None, port: int | None) -> None:
     console.print(f"demo keys in {path}; `crmos demo scenarios` lists the scenarios again")
     # The key travels in the URL fragment, which browsers never send to the server.
     link = f"{_link(c, host, port)}/#key={keys['admin_key']}"
-    console.print(f"dashboard: {link}", soft_wrap=True, highlight=False)
+    console.print(f"console: {link}", soft_wrap=True, highlight=False)
+    console.print("  (signs in with the admin key and opens the twelve scenarios)", highlight=False)
 
 
 def _demo_workspace(c: Container) -> Workspace:

@@ -1,20 +1,22 @@
 """``/api/v1/demo``: what the demo's counterparts received, and the demo's scenarios.
 
 The mail of ``crmos demo``'s SMTP sink (a Maildir under HOME/demo) and the twelve scenarios of
-the design as the stored state shows them. `crmos demo` mounts this router on the app it
-serves: the demo sits above the API in the layers, so the API cannot import it.
+the design as the stored state shows them. `crmos demo` puts this router and the console's
+scenario list on the app it serves (:func:`attach`): the demo sits above the API and the
+console in the layers, so neither can import it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 
 from crmos.api.auth import ReadKey
 from crmos.bootstrap import Container
 from crmos.demo.scenarios import evaluate, unexpected_runs
 from crmos.demo.sinks import read_chat, read_outbox
+from crmos.web.pages_demo import Scenario, Scenarios, offer_scenarios
 
 router = APIRouter(prefix="/api/v1/demo", tags=["demo"])
 
@@ -54,3 +56,20 @@ def get_scenarios(request: Request, key: ReadKey) -> dict[str, Any]:
     surprises = unexpected_runs(_c(request), key.workspace_id)
     data = [o.as_dict() for o in outcomes]
     return {"data": data, "ok": sum(o.ok for o in outcomes), "unexpected_runs": surprises}
+
+
+def attach(app: FastAPI, c: Container, workspace_id: str) -> None:
+    """Serve ``/api/v1/demo`` and list the scenarios on the console's start page for the demo
+    workspace (links relative to the console)."""
+    app.include_router(router)
+
+    def judge(asked: str) -> Scenarios | None:
+        if asked != workspace_id:
+            return None
+        found = [
+            Scenario(o.number, o.name, o.ok, o.happened, o.reason, o.console)
+            for o in evaluate(c, workspace_id, "")
+        ]
+        return Scenarios(found, unexpected_runs(c, workspace_id))
+
+    offer_scenarios(app, judge)

@@ -34,11 +34,13 @@ def renewal_risk(seen: Seen, conn: Connection) -> Outcome:
     where = [seen.api("/api/v1/playbooks/renewal-risk/firings"), seen.cli("playbooks firings")]
     mine = [f for f in firings if f["profile_id"] == buyer]
     others = [f for f in firings if f["profile_id"] != buyer]
+    page = seen.page(f"/profiles/{buyer}" if buyer else "/runs")
     if not mine:
-        return failed(1, name, f"{len(firings)} firings", where, "no firing for the buyer")
+        return failed(1, name, f"{len(firings)} firings", where, "no firing for the buyer", page)
     run = seen.c.runs.get(seen.workspace_id, mine[0]["run_id"]) if mine[0]["run_id"] else None
     if run is not None:
         where += [seen.api(f"/api/v1/runs/{run.run.id}"), seen.cli(f"runs show {run.run.id}")]
+        page = seen.page(f"/runs/{run.run.id}")
     where.append(seen.api("/api/v1/demo/outbox"))
     mails = _mail_to(seen, email)
     hooks = Counter(m["webhook"] for m in seen.chat)
@@ -52,14 +54,14 @@ def renewal_risk(seen: Seen, conn: Connection) -> Outcome:
     )
     if run is None or run.run.status != "completed":
         reason = run.run.reason if run else mine[0]["status"]
-        return failed(1, name, happened, where, f"the run did not complete: {reason}")
+        return failed(1, name, happened, where, f"the run did not complete: {reason}", page)
     if not mails or not hooks["csm"] or not hooks["director"]:
-        return failed(1, name, happened, where, "an action did not reach its counterpart")
+        return failed(1, name, happened, where, "an action did not reach its counterpart", page)
     if others:
-        return failed(1, name, happened, where, "it also fired for the control (form sent)")
+        return failed(1, name, happened, where, "it also fired for the control (form sent)", page)
     if len(mine) != 1:
-        return failed(1, name, happened, where, "it fired more than once for the buyer")
-    return Outcome(1, name, happened, where, True)
+        return failed(1, name, happened, where, "it fired more than once for the buyer", page)
+    return Outcome(1, name, happened, where, True, console=page)
 
 
 def _run_for(seen: Seen, plan: str, key: str, value: str) -> RunDetail | None:
@@ -99,8 +101,10 @@ def framework_agreement(seen: Seen, conn: Connection) -> Outcome:
     bad = _run_for(seen, "framework_agreement", "customer_id", "globex")
     where = [seen.api("/api/v1/runs?status=compensated"), seen.cli("runs list")]
     if good is None or bad is None:
-        return failed(7, name, "-", where, "the demo's two agreement runs were not started")
+        reason = "the demo's two agreement runs were not started"
+        return failed(7, name, "-", where, reason, seen.page("/runs"))
     where += [seen.cli(f"runs show {good.run.id}"), seen.cli(f"runs show {bad.run.id}")]
+    page = seen.page(f"/runs/{bad.run.id}")  # the rolled-back one shows every compensation
     ok_fx, bad_fx = _effects(seen, good.run.id), _effects(seen, bad.run.id)
     applied = {k: sum(v["operations"].values()) for k, v in ok_fx.items()}
     duplicates = sum(v["duplicates"] for v in (*ok_fx.values(), *bad_fx.values()))
@@ -116,12 +120,13 @@ def framework_agreement(seen: Seen, conn: Connection) -> Outcome:
         good.run.status != "completed"
         or (applied["erp"], applied["mes"], applied["scm"]) != AGREEMENT_EFFECTS
     ):
-        return failed(7, name, happened, where, "acme's agreement did not apply each step once")
+        reason = "acme's agreement did not apply each step once"
+        return failed(7, name, happened, where, reason, seen.page(f"/runs/{good.run.id}"))
     if bad.run.status != "compensated" or bad.run.failed_step != "credit" or left:
-        return failed(7, name, happened, where, "globex's refused agreement was not undone")
+        return failed(7, name, happened, where, "globex's refused agreement was not undone", page)
     if duplicates:
-        return failed(7, name, happened, where, "a side effect was applied twice")
-    return Outcome(7, name, happened, where, True)
+        return failed(7, name, happened, where, "a side effect was applied twice", page)
+    return Outcome(7, name, happened, where, True, console=page)
 
 
 def service_ticket(seen: Seen, conn: Connection) -> Outcome:
@@ -131,8 +136,10 @@ def service_ticket(seen: Seen, conn: Connection) -> Outcome:
     unknown = _run_for(seen, "service_ticket", "device_id", "dev-1002")
     where = [seen.api("/api/v1/decisions"), seen.cli("runs list")]
     if known is None or unknown is None:
-        return failed(8, name, "-", where, "the demo's two ticket runs were not started")
+        reason = "the demo's two ticket runs were not started"
+        return failed(8, name, "-", where, reason, seen.page("/runs"))
     where += [seen.cli(f"runs show {known.run.id}"), seen.cli(f"runs show {unknown.run.id}")]
+    page = seen.page(f"/runs/{known.run.id}")
     desk_known = _effects(seen, known.run.id)["servicedesk"]["operations"]
     desk_unknown = _effects(seen, unknown.run.id)["servicedesk"]["operations"]
     happened = (
@@ -142,12 +149,13 @@ def service_ticket(seen: Seen, conn: Connection) -> Outcome:
         f"{desk_unknown['dispatch']}"
     )
     if known.run.status != "completed" or unknown.run.status != "completed":
-        return failed(8, name, happened, where, "a ticket run did not complete")
+        return failed(8, name, happened, where, "a ticket run did not complete", page)
     if (desk_known["attach"], desk_known["dispatch"]) != (1, 0):
-        return failed(8, name, happened, where, "the known defect did not replace the visit")
+        reason = "the known defect did not replace the visit"
+        return failed(8, name, happened, where, reason, page)
     if desk_unknown["dispatch"] != 1:
-        return failed(8, name, happened, where, "the unknown fault got no engineer")
-    return Outcome(8, name, happened, where, True)
+        return failed(8, name, happened, where, "the unknown fault got no engineer", page)
+    return Outcome(8, name, happened, where, True, console=page)
 
 
 def insurance_renewal(seen: Seen, conn: Connection) -> Outcome:
@@ -158,7 +166,7 @@ def insurance_renewal(seen: Seen, conn: Connection) -> Outcome:
     where = [seen.api("/api/v1/playbooks/insurance-renewal/firings"), seen.cli("playbooks firings")]
     where.append(seen.api("/api/v1/demo/outbox"))
     by_profile = {f["profile_id"]: f for f in firings}
-    lines, problems = [], []
+    lines, problems, runs = [], [], []
     for holder in holders:
         country = holder["traits"].get("country") or "?"
         firing = by_profile.get(seen.profile(conn, holder))
@@ -171,11 +179,14 @@ def insurance_renewal(seen: Seen, conn: Connection) -> Outcome:
                 problems.append(f"{country}: firing {firing['status']}: {firing['reason']}")
             continue
         run = seen.c.runs.get(seen.workspace_id, firing["run_id"]).run
+        runs.append(run.id)
         mails = len(_mail_to(seen, holder["traits"].get("email", "")))
         lines.append(f"{country}: run {run.status}, {mails} mail(s)")
         if run.status != "completed" or not mails:
             problems.append(f"{country}: run {run.status} ({run.reason}), {mails} mail(s)")
     happened = "; ".join(lines) or "no holders"
+    page = seen.page(f"/runs/{runs[0]}" if runs else "/runs")
     if problems or not holders:
-        return failed(9, name, happened, where, "; ".join(problems) or "no policy holders")
-    return Outcome(9, name, happened, where, True)
+        reason = "; ".join(problems) or "no policy holders"
+        return failed(9, name, happened, where, reason, page)
+    return Outcome(9, name, happened, where, True, console=page)

@@ -25,8 +25,10 @@ def erasure(seen: Seen, conn: Connection) -> Outcome:
         if r.kind == "erasure" and r.origin.startswith("event:")
     ]
     if not requests:
-        return failed(10, name, "no erasure request", where, "the complaint started no erasure")
+        reason = "the complaint started no erasure"
+        return failed(10, name, "no erasure request", where, reason, seen.page("/compliance"))
     request = seen.c.compliance.request(seen.workspace_id, requests[-1].id)
+    page = seen.page(f"/dsr/{request.id}")
     where[:1] = [seen.api(f"/api/v1/dsr/{request.id}"), seen.cli(f"dsr show {request.id}")]
     where.append(seen.api(f"/api/v1/dsr/{request.id}/letter?locale=de"))
     letters = sorted((request.letters or {}).keys())
@@ -39,23 +41,26 @@ def erasure(seen: Seen, conn: Connection) -> Outcome:
     )
     if request.status != "completed":
         reason = request.reason or request.status
-        return failed(10, name, happened, where, f"the erasure did not complete: {reason}")
+        return failed(10, name, happened, where, f"the erasure did not complete: {reason}", page)
     if "gdpr" not in request.packs:
-        return failed(10, name, happened, where, "GDPR did not govern the erasure")
+        return failed(10, name, happened, where, "GDPR did not govern the erasure", page)
     if not {"de", "en"} <= {letter.split("-")[0] for letter in letters}:
-        return failed(10, name, happened, where, "the letters are not in German and English")
+        reason = "the letters are not in German and English"
+        return failed(10, name, happened, where, reason, page)
     if copies != 0:
-        return failed(10, name, happened, where, "readable copies remain")
-    return Outcome(10, name, happened, where, True)
+        return failed(10, name, happened, where, "readable copies remain", page)
+    return Outcome(10, name, happened, where, True, console=page)
 
 
 def brazil_invoice(seen: Seen, conn: Connection) -> Outcome:
     """11: a mistyped CPF is refused at intake with a clear reason; the right one is stored."""
     name = "Brazil invoice (CPF/CNPJ)"
     where = [seen.api("/api/v1/intake/stats"), seen.cli("compliance settings show")]
+    page = seen.page("/#intake")  # the start page's loss accounting: rejections by reason
     invoices = seen.marked(11, "track", "Invoice Requested")
     if not invoices:
-        return failed(11, name, "-", where, "the demo world has no invoice story (cast.json)")
+        reason = "the demo world has no invoice story (cast.json)"
+        return failed(11, name, "-", where, reason, page)
     config = seen.c.compliance.settings.get(seen.workspace_id)
     stats = {s.source: s for s in intake_stats(seen.c.log, seen.workspace_id)}
     refused = stats["demo"].rejected if "demo" in stats else {}
@@ -73,10 +78,11 @@ def brazil_invoice(seen: Seen, conn: Connection) -> Outcome:
         f"invoices stored for the buyer: {len(stored)} ({len(valid)} with the right CPF)"
     )
     if config.validators.get("cpf") != "br.cpf" or config.validators.get("cnpj") != "br.cnpj":
-        return failed(11, name, happened, where, "the CPF/CNPJ validators are not set")
+        return failed(11, name, happened, where, "the CPF/CNPJ validators are not set", page)
     if not refused or len(stored) != len(invoices) - 1 or len(valid) != len(stored):
-        return failed(11, name, happened, where, "the mistyped CPF was not the one refused")
-    return Outcome(11, name, happened, where, True)
+        reason = "the mistyped CPF was not the one refused"
+        return failed(11, name, happened, where, reason, page)
+    return Outcome(11, name, happened, where, True, console=page)
 
 
 def dsa_complaint(seen: Seen, conn: Connection) -> Outcome:
@@ -84,17 +90,22 @@ def dsa_complaint(seen: Seen, conn: Connection) -> Outcome:
     name = "DSA complaint SLA"
     where = [seen.api("/api/v1/compliance/complaints"), seen.api("/api/v1/compliance/heatmap")]
     where.append(seen.cli("compliance complaints"))
+    page = seen.page("/compliance")  # the complaints with their SLA, beside the heatmap
     told = seen.marked(12, "track", "Complaint Submitted")
     people = seen.marked(12, "identify")
     profile = seen.profile(conn, people[0]) if people else None
     if not told or profile is None:
-        return failed(12, name, "-", where, "the Friday complaint's author has no profile")
+        reason = "the Friday complaint's author has no profile"
+        return failed(12, name, "-", where, reason, page)
     mine = [
         x for x in seen.c.compliance.complaints(seen.workspace_id) if x["profile_id"] == profile
     ]
     if not mine:
-        return failed(12, name, "no complaint", where, "the complaint was not recorded")
-    item = mine[0]
+        reason = "the complaint was not recorded"
+        return failed(12, name, "no complaint", where, reason, page)
+    # The author may have complained before; the scenario's complaint is the Friday one.
+    told_ms = datetime.fromisoformat(told[0]["timestamp"].replace("Z", "+00:00")).timestamp() * 1000
+    item = min(mine, key=lambda x: abs(x["received_ms"] - told_ms))
     received = datetime.fromtimestamp(item["received_ms"] / 1000, BERLIN)
     due = datetime.fromtimestamp(item["due_ms"] / 1000, BERLIN)
     breaches = sum(
@@ -106,10 +117,12 @@ def dsa_complaint(seen: Seen, conn: Connection) -> Outcome:
         f"{breaches} breach(es) on the heatmap"
     )
     if item["pack"] != "dsa":
-        return failed(12, name, happened, where, f"pack {item['pack']} decided, not the DSA")
+        reason = f"pack {item['pack']} decided, not the DSA"
+        return failed(12, name, happened, where, reason, page)
     after_weekend = due.date() > received.date() and due.weekday() < 5
     if received.weekday() != 4 or not after_weekend or not 9 <= due.hour < 17:
-        return failed(12, name, happened, where, "not due after the weekend in office hours")
+        reason = "not due after the weekend in office hours"
+        return failed(12, name, happened, where, reason, page)
     if item["breached"] and not breaches:
-        return failed(12, name, happened, where, "a breach is missing from the heatmap")
-    return Outcome(12, name, happened, where, True)
+        return failed(12, name, happened, where, "a breach is missing from the heatmap", page)
+    return Outcome(12, name, happened, where, True, console=page)

@@ -8,7 +8,8 @@ The order matters and is kept here in one place:
 3. the customers who signed up for the newsletter give marketing consent (through
    compliance's consent function), and the running promotion's audience is defined;
 4. the last two days follow: purchases leave the audience as they happen, the third renewal
-   view fires its playbook, the complaints start their workflows;
+   view fires its playbook, the complaints start their workflows; a stranger wrongly merged
+   into the stitched customer is split off again;
 5. the framework-agreement and service-ticket runs start against the simulators;
 6. everything that was set going is waited for, by polling with a deadline.
 """
@@ -28,6 +29,7 @@ import yaml
 from crmos.bootstrap import Container
 from crmos.compliance import consent_history
 from crmos.demo.cast import write_cast
+from crmos.demo.mismerge import wrong_merge_split
 from crmos.demo.world import World, scenario_of
 from crmos.graph import create_audience, list_audiences
 from crmos.identity import profile_of
@@ -110,6 +112,7 @@ def play(
     more = _ingest(c, workspace_id, recent)
     drain(c)
     say(f"the last {HISTORY_CUTOFF.days} days ingested: {more[0]} new events")
+    wrong_merge_split(c, workspace_id, world)
     started = start_runs(c, workspace_id)
     settled = settle(c, workspace_id, deadline_s)
     total = [a + b for a, b in zip(counts, more, strict=True)]

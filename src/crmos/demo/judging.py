@@ -23,6 +23,8 @@ class Outcome:
     where: list[str]
     ok: bool
     reason: str = ""
+    console: str = ""
+    """The console page that shows it, as a full address (empty when there is none yet)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready data."""
@@ -34,6 +36,7 @@ class Outcome:
             "happened": self.happened,
             "reason": self.reason,
             "where": self.where,
+            "console": self.console,
         }
 
 
@@ -67,11 +70,17 @@ class Seen:
         """An API address on the demo server."""
         return f"{self.base}{path}"
 
+    def page(self, path: str) -> str:
+        """A console page on the demo server (``/profiles/{id}``, ``/runs/{id}`` ...)."""
+        return f"{self.base}{path}"
+
     def profile(self, conn: Connection, entry: dict[str, Any]) -> str | None:
         """The live profile of a cast event."""
         return profile_for(conn, self.workspace_id, entry)
 
 
-def failed(number: int, name: str, happened: str, where: list[str], reason: str) -> Outcome:
-    """A failed scenario."""
-    return Outcome(number, name, happened, where, False, reason)
+def failed(
+    number: int, name: str, happened: str, where: list[str], reason: str, console: str = ""
+) -> Outcome:
+    """A failed scenario (``console``: the page that shows what there is to see)."""
+    return Outcome(number, name, happened, where, False, reason, console)

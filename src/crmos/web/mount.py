@@ -14,6 +14,7 @@ from crmos.web import (
     pages_accounts,
     pages_auth,
     pages_compliance,
+    pages_demo,
     pages_intake,
     pages_ops,
     pages_people,
@@ -45,6 +46,7 @@ def mount(app: FastAPI, container: Container, keys: KeyResolver) -> None:
         templates=Jinja2Blocks(env=environment()),
     )
     pages = (pages_auth, pages_intake, pages_people, pages_profile, pages_work, pages_ops)
-    for module in (*pages, pages_compliance, pages_accounts):
+    # pages_demo before pages_intake: for the demo workspace it answers "/" first.
+    for module in (pages_demo, *pages, pages_compliance, pages_accounts):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("crmos.web", "static")]), name="static")
