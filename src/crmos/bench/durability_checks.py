@@ -22,6 +22,7 @@ from crmos.store.tables_identity import profiles
 #: The event-log consumers ``crmos serve`` runs (bootstrap.build), in flow order.
 CONSUMERS = ("identity", "graph", "triggers", "agent", "compliance")
 ENDED = {"completed", "compensated", "needs_attention", "cancelled"}
+IN_STEPS = {"running", "waiting", "compensating"}  # an engine is executing the run
 ROLLED_BACK = {"compensated", "cancelled"}
 
 
