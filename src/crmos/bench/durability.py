@@ -106,7 +106,8 @@ class StoreResult:
     store: str
     topology: str = "single"
     kills: int = 0
-    kills_of: dict[str, int] = field(default_factory=dict)  # kills that hit serve, a worker
+    kills_of: dict[str, int] = field(default_factory=dict)  # processes killed: serve, worker
+    last_victims: list[str] = field(default_factory=list)
     cold_start_s: float = 0.0
     max_recovery_s: float = 0.0
     during: dict[str, int] = field(default_factory=dict)  # kills with this work in flight
@@ -202,6 +203,7 @@ def _cycle(
     for process in victims:
         process.kill()
     result.kills += 1
+    result.last_victims = [process.name for process in victims]
     for process in victims:
         kind = "serve" if process is topo.server else "worker"
         result.kills_of[kind] = result.kills_of.get(kind, 0) + 1
@@ -265,10 +267,12 @@ def _restart(
 
 
 def _line(result: StoreResult) -> str:
-    w = result.worst
+    w, f = result.worst, result.final
     return (
-        f"acked {result.final.acked}, lost {w.lost}, duplicated {w.duplicated}, "
-        f"skipped {w.skipped_events}, integrity {w.integrity_errors}"
+        f"acked {f.acked}, lost {w.lost}, duplicated {w.duplicated}, "
+        f"skipped {w.skipped_events}, integrity {w.integrity_errors}, profiles "
+        f"{f.profiles_expected}/{f.profiles_found} (unexplained {f.profiles_unexplained}, "
+        f"unanswered batches {f.unanswered_batches}), killed {', '.join(result.last_victims)}"
     )
 
 

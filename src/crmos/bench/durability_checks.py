@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 
 from crmos.bench.durability_load import Ledger
 from crmos.connectors.sim import audit_simulators
@@ -38,6 +38,8 @@ class Check:
     integrity_errors: int = 0
     profiles_expected: int = 0
     profiles_found: int = 0
+    profiles_unexplained: int = 0  # live profiles that no stored identify call resolves to
+    unanswered_batches: int = 0  # batches the resend after the restart gave up on
     erasure_leftovers: int = 0
     duplicate_side_effects: int = 0
     uncompensated_side_effects: int = 0
@@ -98,7 +100,8 @@ def check(
         identified = dict(ledger.identified)
         erased = dict(ledger.erased)
         run_ids = list(ledger.runs)
-    out = Check(acked=len(acked))
+        unanswered = len(ledger.unanswered)
+    out = Check(acked=len(acked), unanswered_batches=unanswered)
     with engine.connect() as conn:
         counts = conn.execute(
             select(events.c.message_id, func.count())
@@ -124,6 +127,7 @@ def check(
         ).scalar_one()
         survivors = {roots[u] for u in roots if u.startswith("erase-") and roots[u] is not None}
         out.profiles_found = int(live) - len(survivors)
+        out.profiles_unexplained = int(live) - len(_stitched(conn, workspace_id) | survivors)
         out.erasure_leftovers = sum(
             1 for u, status in erased.items() if status != "blocked" and roots.get(u) is not None
         )
@@ -137,3 +141,14 @@ def check(
     out.duplicate_side_effects = audit.duplicate_side_effects
     out.uncompensated_side_effects = audit.uncompensated_side_effects
     return out
+
+
+def _stitched(conn: Connection, workspace_id: str) -> set[str]:
+    """The live profiles that the stored identify calls resolve to (acknowledged or not)."""
+    users = conn.execute(
+        select(events.c.user_id)
+        .where(events.c.workspace_id == workspace_id, events.c.type == "identify")
+        .distinct()
+    ).scalars()
+    roots = {profile_of(conn, workspace_id, "user_id", str(u)) for u in users if u}
+    return {r for r in roots if r is not None}

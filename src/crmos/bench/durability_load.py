@@ -303,7 +303,7 @@ class Load:
             self.ledger.cli_failures += int(done.returncode != 0)
 
 
-def resend(load: Load, deadline_s: float = 60.0) -> None:
+def resend(load: Load, deadline_s: float = 120.0) -> None:
     """After a restart, resend every unanswered batch (same messageIds) until it is answered."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
