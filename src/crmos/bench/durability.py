@@ -57,6 +57,7 @@ from crmos.bench.durability_checks import (
     log_head,
     looking,
     settle_runs,
+    unexplained,
 )
 from crmos.bench.durability_load import Ledger, Load, resend, server_env
 from crmos.bench.durability_topology import TOPOLOGIES, Process, Topology
@@ -166,6 +167,9 @@ def campaign(
                 with looking(url) as engine:
                     settle_runs(engine, ledger.runs, 60)  # interrupted runs resume
                     found = check(engine, ws.id, ledger, list(sims.values()), _sql(url))
+                    if found.profiles_unexplained:  # say which, for whoever looks into it
+                        for line in unexplained(engine, ws.id):
+                            status.print(f"[yellow]unexplained profile[/] {line}")
                 found.consumers_behind = behind
                 result.absorb(found)
                 where = f"{label} {topology}"

@@ -3,6 +3,7 @@ functions (offsets, failures, identity's profile look-up) and plain SQL counts."
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from crmos.identity import profile_of
 from crmos.sagas.journal import all_runs
 from crmos.store import create_store_engine, failures, get_offset
 from crmos.store.tables import events
-from crmos.store.tables_identity import profiles
+from crmos.store.tables_identity import profile_identifiers, profiles
 
 #: The event-log consumers ``crmos serve`` runs (bootstrap.build), in flow order.
 CONSUMERS = ("identity", "graph", "triggers", "agent", "compliance")
@@ -152,3 +153,26 @@ def _stitched(conn: Connection, workspace_id: str) -> set[str]:
     ).scalars()
     roots = {profile_of(conn, workspace_id, "user_id", str(u)) for u in users if u}
     return {r for r in roots if r is not None}
+
+
+def unexplained(engine: Engine, workspace_id: str) -> list[str]:
+    """Each live profile no stored identify call resolves to, described for the log: its id,
+    creation time, identifiers (type=value) and trait names (the people are synthetic)."""
+    with engine.connect() as conn:
+        live = conn.execute(
+            select(profiles.c.id, profiles.c.created_ms, profiles.c.traits).where(
+                profiles.c.workspace_id == workspace_id, profiles.c.id == profiles.c.root_id
+            )
+        ).all()
+        known = _stitched(conn, workspace_id)
+        out = []
+        for row in (r for r in live if r.id not in known):
+            ids = conn.execute(
+                select(profile_identifiers.c.type, profile_identifiers.c.value)
+                .join(profiles, profiles.c.id == profile_identifiers.c.profile_id)
+                .where(profiles.c.root_id == row.id)
+            ).all()
+            named = ", ".join(f"{t}={v}" for t, v in ids) or "no identifiers"
+            traits = ", ".join(sorted(json.loads(row.traits or "{}"))) or "no traits"
+            out.append(f"{row.id} created_ms={row.created_ms}: {named}; traits: {traits}")
+    return out
