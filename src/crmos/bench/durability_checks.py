@@ -3,12 +3,13 @@ functions (offsets, failures, identity's profile look-up) and plain SQL counts."
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 
 from crmos.bench.durability_load import Ledger
 from crmos.connectors.sim import audit_simulators
@@ -17,11 +18,12 @@ from crmos.identity import profile_of
 from crmos.sagas.journal import all_runs
 from crmos.store import create_store_engine, failures, get_offset
 from crmos.store.tables import events
-from crmos.store.tables_identity import profiles
+from crmos.store.tables_identity import profile_identifiers, profiles
 
 #: The event-log consumers ``crmos serve`` runs (bootstrap.build), in flow order.
 CONSUMERS = ("identity", "graph", "triggers", "agent", "compliance")
 ENDED = {"completed", "compensated", "needs_attention", "cancelled"}
+IN_STEPS = {"running", "waiting", "compensating"}  # an engine is executing the run
 ROLLED_BACK = {"compensated", "cancelled"}
 
 
@@ -37,6 +39,8 @@ class Check:
     integrity_errors: int = 0
     profiles_expected: int = 0
     profiles_found: int = 0
+    profiles_unexplained: int = 0  # live profiles that no stored identify call resolves to
+    unanswered_batches: int = 0  # batches the resend after the restart gave up on
     erasure_leftovers: int = 0
     duplicate_side_effects: int = 0
     uncompensated_side_effects: int = 0
@@ -97,7 +101,8 @@ def check(
         identified = dict(ledger.identified)
         erased = dict(ledger.erased)
         run_ids = list(ledger.runs)
-    out = Check(acked=len(acked))
+        unanswered = len(ledger.unanswered)
+    out = Check(acked=len(acked), unanswered_batches=unanswered)
     with engine.connect() as conn:
         counts = conn.execute(
             select(events.c.message_id, func.count())
@@ -123,6 +128,7 @@ def check(
         ).scalar_one()
         survivors = {roots[u] for u in roots if u.startswith("erase-") and roots[u] is not None}
         out.profiles_found = int(live) - len(survivors)
+        out.profiles_unexplained = int(live) - len(_stitched(conn, workspace_id) | survivors)
         out.erasure_leftovers = sum(
             1 for u, status in erased.items() if status != "blocked" and roots.get(u) is not None
         )
@@ -135,4 +141,38 @@ def check(
     audit = audit_simulators(sims, rolled_back)
     out.duplicate_side_effects = audit.duplicate_side_effects
     out.uncompensated_side_effects = audit.uncompensated_side_effects
+    return out
+
+
+def _stitched(conn: Connection, workspace_id: str) -> set[str]:
+    """The live profiles that the stored identify calls resolve to (acknowledged or not)."""
+    users = conn.execute(
+        select(events.c.user_id)
+        .where(events.c.workspace_id == workspace_id, events.c.type == "identify")
+        .distinct()
+    ).scalars()
+    roots = {profile_of(conn, workspace_id, "user_id", str(u)) for u in users if u}
+    return {r for r in roots if r is not None}
+
+
+def unexplained(engine: Engine, workspace_id: str) -> list[str]:
+    """Each live profile no stored identify call resolves to, described for the log: its id,
+    creation time, identifiers (type=value) and trait names (the people are synthetic)."""
+    with engine.connect() as conn:
+        live = conn.execute(
+            select(profiles.c.id, profiles.c.created_ms, profiles.c.traits).where(
+                profiles.c.workspace_id == workspace_id, profiles.c.id == profiles.c.root_id
+            )
+        ).all()
+        known = _stitched(conn, workspace_id)
+        out = []
+        for row in (r for r in live if r.id not in known):
+            ids = conn.execute(
+                select(profile_identifiers.c.type, profile_identifiers.c.value)
+                .join(profiles, profiles.c.id == profile_identifiers.c.profile_id)
+                .where(profiles.c.root_id == row.id)
+            ).all()
+            named = ", ".join(f"{t}={v}" for t, v in ids) or "no identifiers"
+            traits = ", ".join(sorted(json.loads(row.traits or "{}"))) or "no traits"
+            out.append(f"{row.id} created_ms={row.created_ms}: {named}; traits: {traits}")
     return out

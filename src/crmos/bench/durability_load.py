@@ -38,6 +38,7 @@ class Server:
     log: Path
     port: int = field(default_factory=_free_port)
     process: subprocess.Popen[bytes] | None = None
+    name: str = "serve"
 
     @property
     def url(self) -> str:
@@ -47,6 +48,12 @@ class Server:
     def start(self) -> float:
         """Start it and wait until ``/healthz`` answers; seconds it took."""
         began = time.monotonic()
+        self.spawn()
+        self.ready()
+        return time.monotonic() - began
+
+    def spawn(self) -> None:
+        """Start the process (:meth:`ready` waits until it answers)."""
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [*CRMOS, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -54,24 +61,37 @@ class Server:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        _wait_healthy(self.process, self.port, time.monotonic() + 120, self.log)
-        return time.monotonic() - began
+
+    def ready(self, deadline_s: float = 120.0) -> None:
+        """Poll ``/healthz`` until it answers."""
+        assert self.process is not None
+        _wait_healthy(self.process, self.port, time.monotonic() + deadline_s, self.log)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hook, no flush, no checkpoint."""
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(timeout=30)
+        kill(self.process)
 
     def stop(self) -> None:
         """SIGTERM and wait (the end of the campaign)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
+
+
+def kill(process: subprocess.Popen[bytes] | None) -> None:
+    """SIGKILL one process of the campaign and reap it."""
+    assert process is not None
+    process.kill()
+    process.wait(timeout=30)
+
+
+def stop(process: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM one process and wait for it (SIGKILL after 30 s)."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @dataclass(slots=True)
@@ -121,6 +141,7 @@ class Load:
     hush: threading.Event = field(default_factory=threading.Event)  # intake pauses while set
     threads: list[threading.Thread] = field(default_factory=list)
     in_flight: dict[str, int] = field(default_factory=dict)
+    cli_limit: int | None = None  # CLI commands this cycle (None: one after another until stopped)
 
     def start(self) -> None:
         """Two intake threads, one erasure thread, one run thread, one CLI thread."""
@@ -136,9 +157,17 @@ class Load:
             thread.start()
             self.threads.append(thread)
 
+    def halt(self) -> None:
+        """Ask every thread to end; wait for all but the CLI thread, whose command (against the
+        store, not the server) may finish beside the restart."""
+        self.stopping.set()
+        for thread in self.threads:
+            if thread.name != "cli":
+                thread.join(timeout=120)
+
     def stop(self) -> None:
         """Ask every thread to end and wait for it."""
-        self.stopping.set()
+        self.halt()
         for thread in self.threads:
             thread.join(timeout=120)
 
@@ -261,16 +290,20 @@ class Load:
 
     def _cli(self) -> None:
         """`crmos workspace list` and `crmos events tail` beside the server, as a user would."""
-        for args in (["workspace", "list"], ["events", "tail", "-n", "3"]):
-            if self.stopping.is_set():
+        if self.cli_limit is not None:
+            if self.cli_limit <= 0:
+                self.stopping.wait()  # this cycle's commands ran
                 return
-            done = subprocess.run([*CRMOS, *args], env=self.server.env, capture_output=True)
-            with self.ledger.lock:
-                self.ledger.cli_commands += 1
-                self.ledger.cli_failures += int(done.returncode != 0)
+            self.cli_limit -= 1
+        commands = (["workspace", "list"], ["events", "tail", "-n", "3"])
+        args = commands[self._next("cli") % 2]
+        done = subprocess.run([*CRMOS, *args], env=self.server.env, capture_output=True)
+        with self.ledger.lock:
+            self.ledger.cli_commands += 1
+            self.ledger.cli_failures += int(done.returncode != 0)
 
 
-def resend(load: Load, deadline_s: float = 60.0) -> None:
+def resend(load: Load, deadline_s: float = 120.0) -> None:
     """After a restart, resend every unanswered batch (same messageIds) until it is answered."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:

@@ -102,14 +102,30 @@ def durability(
         typer.Option("--pg-url", help="PostgreSQL server URL (default: CRMOS_TEST_PG_URL)."),
     ] = None,
     kills: Annotated[
-        int | None, typer.Option(help="SIGKILLs per store (default: 20 with --quick, else 30).")
+        int | None,
+        typer.Option(
+            help="SIGKILLs per store, shared by the topologies (default: 20 with --quick, else 60)."
+        ),
+    ] = None,
+    topology: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="single (crmos serve runs the runs) or scale-out (crmos serve beside crmos "
+            "worker processes); repeat it for both (the default)."
+        ),
     ] = None,
 ) -> None:
-    """A real crmos serve under Segment SDK load, erasures, runs and CLI commands, killed with
-    SIGKILL at random moments: acked events lost or duplicated, skipped events, integrity."""
+    """A real crmos serve (and crmos workers in scale-out) under Segment SDK load, erasures,
+    runs and CLI commands, killed with SIGKILL at random moments: acked events lost or
+    duplicated, skipped events, integrity."""
     from crmos.bench.durability import run
+    from crmos.bench.durability_topology import TOPOLOGIES
 
-    run(quick=quick, as_json=as_json, pg_url=pg_url, kills=kills)
+    chosen = tuple(topology or TOPOLOGIES)
+    unknown = sorted(set(chosen) - set(TOPOLOGIES))
+    if unknown:
+        raise typer.BadParameter(f"unknown topology {', '.join(unknown)}; use single or scale-out")
+    run(quick=quick, as_json=as_json, pg_url=pg_url, kills=kills, topologies=chosen)
 
 
 @app.command("all")

@@ -63,6 +63,9 @@ def sqlite_engine(url: str, pool_size: int) -> sa.Engine:
         dbapi_conn.execute("PRAGMA synchronous=NORMAL")
         dbapi_conn.execute("PRAGMA busy_timeout=30000")
         dbapi_conn.execute("PRAGMA foreign_keys=ON")
+        # As the store's connections: a deleted workflow (an erased person's run input and step
+        # outputs) is overwritten with zeros, not left readable in a free page.
+        dbapi_conn.execute("PRAGMA secure_delete=ON")
 
     return engine
 
