@@ -131,7 +131,9 @@ def test_timeline_and_list_filters_stay_in_the_url(browser: Browser, world: Worl
     page.goto(f"{world.server.url}/profiles/{pid}")
     timeline = page.get_by_role("region", name="Timeline")
     timeline.get_by_label("Type").select_option("event")
-    expect(page).to_have_url(f"{world.server.url}/profiles/{pid}?kind=event&touchpoint=&since=")
+    expect(page).to_have_url(
+        f"{world.server.url}/profiles/{pid}?kind=event&touchpoint=&since=&until="
+    )
     kinds = timeline.locator("ol li .tag").first
     expect(kinds).to_have_text("event")
     page.reload()
@@ -175,3 +177,43 @@ def test_approving_and_rejecting_with_a_reason_in_the_console_are_seen_by_the_ap
     assert approved["status"] == "approved"
     assert (rejected["status"], rejected["note"]) == ("rejected", "they bought the seats last week")
     page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN", "ar"])
+def test_the_timeline_shows_firings_and_their_saga_steps_and_pages_older_as_the_api_does(
+    browser: Browser, world: World, lang: str
+) -> None:
+    fired = [f for f in world.api("GET", "/api/v1/playbook-firings").json() if f["run_id"]]
+    pid = fired[0]["profile_id"]
+    path = f"/api/v1/profiles/{pid}/timeline"
+    firings = world.api("GET", path, params={"kind": "firing"}).json()["data"]
+    steps = world.api("GET", path, params={"kind": "step"}).json()["data"]
+    assert fired[0]["id"] in {f["id"] for f in firings}
+    assert {s["links"]["run_id"] for s in steps} & {f["links"].get("run_id") for f in firings}
+    first = world.api("GET", path, params={"limit": 25}).json()
+    assert first["next_cursor"], "the demo profile has more than one page"
+    second = world.api("GET", path, params={"limit": 25, "cursor": first["next_cursor"]}).json()
+    page = signed_in(browser, world, world.admin_key, lang)
+    page.goto(f"{world.server.url}/profiles/{pid}")
+    timeline = page.get_by_role("region", name=WORDS[lang]["timeline"])
+    entries = timeline.locator("ol li")
+    expect(entries).to_have_count(25)
+    expect(entries.first.locator("bdi").first).to_have_text(first["data"][0]["title"])
+    timeline.get_by_role("navigation").get_by_role("link").last.click()  # older
+    expect(page).to_have_url(re.compile(r"cursor=" + re.escape(first["next_cursor"])))
+    expect(entries.first.locator("bdi").first).to_have_text(second["data"][0]["title"])
+    timeline.get_by_label(TYPE[lang]).select_option("firing")
+    expect(entries.first.locator(".tag").first).to_have_text(FIRING[lang])
+    ran = next(n for n, f in enumerate(firings) if f["links"].get("run_id"))
+    run_link = entries.nth(ran).get_by_role("link", name=RUN[lang])
+    expect(run_link).to_have_attribute("href", f"/runs/{firings[ran]['links']['run_id']}")
+    expect(page.locator("html")).to_have_attribute("dir", WORDS[lang]["dir"])
+    if lang == "zh-CN":
+        assert CJK.search(entries.first.locator(".tag").first.inner_text())
+    assert_accessible(page)
+    page.context.close()
+
+
+TYPE = {"en": "Type", "zh-CN": "类型", "ar": "النوع"}
+FIRING = {"en": "firing", "zh-CN": "剧本触发", "ar": "تفعيل"}
+RUN = {"en": "run", "zh-CN": "运行", "ar": "التشغيل"}

@@ -151,6 +151,18 @@ class EventLog:
         with self.engine.connect() as conn:
             return list(conn.execute(stmt.order_by(order).limit(query.limit)).all())
 
+    def headers(self, conn: Connection, workspace_id: str, seqs: Sequence[int]) -> list[Row[Any]]:
+        """The clear-text columns (no body, no personal fields) of the events ``seqs``:
+        ``seq, message_id, type, name, ts_ms, touchpoint, tags``; unknown seqs are skipped."""
+        e = events.c
+        cols = (e.seq, e.message_id, e.type, e.name, e.ts_ms, e.touchpoint, e.tags)
+        found: list[Row[Any]] = []
+        for start in range(0, len(seqs), _IN_CHUNK):
+            chunk = list(seqs[start : start + _IN_CHUNK])
+            stmt = select(*cols).where(e.workspace_id == workspace_id, e.seq.in_(chunk))
+            found.extend(conn.execute(stmt))
+        return found
+
     def read_after(
         self, conn: Connection, seq: int, limit: int, until: int | None = None
     ) -> list[Row[Any]]:
