@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv as csv_module
+import io
 import re
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.conftest import wait_until
 from tests.e2e.console_support import (
     CJK,
     World,
@@ -217,3 +221,76 @@ def test_the_timeline_shows_firings_and_their_saga_steps_and_pages_older_as_the_
 TYPE = {"en": "Type", "zh-CN": "类型", "ar": "النوع"}
 FIRING = {"en": "firing", "zh-CN": "剧本触发", "ar": "تفعيل"}
 RUN = {"en": "run", "zh-CN": "运行", "ar": "التشغيل"}
+
+
+def test_every_match_joins_a_new_hand_picked_audience_and_the_api_sees_its_members(
+    browser: Browser, world: World
+) -> None:
+    paused = world.api("GET", "/api/v1/profiles", params={"marketing_suppressed": "true"})
+    expected = {p["id"] for p in paused.json()["data"]}
+    assert expected, "the demo world pauses marketing to someone (scenario 6)"
+    page = signed_in(browser, world, world.admin_key)
+    page.goto(f"{world.server.url}/people?suppressed=true")
+    page.get_by_text("Add every match to an audience").click()
+    page.get_by_label("Or a new audience named").fill("Paused buyers")
+    page.get_by_role("button", name="Add every match").click()
+    n = len(expected)
+    word = "person" if n == 1 else "people"
+    expect(page.get_by_role("status")).to_have_text(f"{n} {word} added to the audience.")
+    (made,) = [
+        a
+        for a in world.api("GET", "/api/v1/audiences").json()["data"]
+        if a["name"] == "Paused buyers"
+    ]
+    assert made["condition"] == "hand_picked"
+    found = world.api("GET", f"/api/v1/audiences/{made['id']}/members").json()
+    assert {m["profile_id"] for m in found["data"]} == expected
+    expect(page).to_have_url(re.compile(f"audience={made['id']}"))
+    expect(page.locator("#results tbody tr")).to_have_count(n)
+    assert_accessible(page)
+    page.get_by_text("Add every match to an audience").click()
+    page.get_by_label("Hand-picked audience").select_option(made["id"])
+    page.get_by_role("button", name="Add every match").click()
+    expect(page.get_by_role("status")).to_have_text("0 people added to the audience.")
+    page.context.close()
+
+
+def test_a_read_only_key_sees_no_bulk_action_and_its_post_is_refused(
+    browser: Browser, world: World
+) -> None:
+    page = signed_in(browser, world, world.read_key)
+    page.goto(f"{world.server.url}/people")
+    expect(page.get_by_role("heading", name="People", level=1)).to_be_visible()
+    expect(page.get_by_role("button", name="Add every match")).to_have_count(0)
+    csrf = page.locator("body").get_attribute("data-csrf")
+    refused = page.request.post(
+        f"{world.server.url}/people/audience", form={"csrf": csrf or "", "name": "Sneaky"}
+    )
+    assert refused.status == 403
+    names = {a["name"] for a in world.api("GET", "/api/v1/audiences").json()["data"]}
+    assert "Sneaky" not in names
+    page.context.close()
+
+
+def test_the_csv_export_defuses_cells_a_spreadsheet_would_run_as_formulas(
+    browser: Browser, world: World
+) -> None:
+    email = "formula@example.com"
+    body = {
+        "type": "identify",
+        "userId": "u-formula",
+        "traits": {"name": '=HYPERLINK("http://evil.example","x")', "email": email},
+    }
+    sent = httpx.post(f"{world.server.url}/v1/identify", json=body, auth=(world.write_key, ""))
+    assert sent.status_code == 200, sent.text
+    wait_until(
+        lambda: world.api("GET", "/api/v1/profiles", params={"q": email}).json()["data"],
+        timeout=60,
+        what="the profile to be searchable",
+    )
+    page = signed_in(browser, world, world.admin_key)
+    csv = page.request.get(f"{world.server.url}/people.csv?q={email}").text()
+    (row,) = list(csv_module.DictReader(io.StringIO(csv)))
+    assert row["name"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert row["email"] == email
+    page.context.close()

@@ -131,6 +131,8 @@ class Ask:
     tree: list[str]
     query: TimelineQuery
     bound: Position | None
+    firings: list[dict[str, Any]] = field(default_factory=list)
+    """The newest firings about the tree at or before the bound (read once for two sources)."""
 
     @property
     def until_ms(self) -> int | None:
@@ -151,7 +153,14 @@ def timeline_page(
     ``profile_id`` may be merged: the timeline is its surviving profile's, whole tree included.
     """
     tree = profile_tree(conn, workspace_id, profile_id)
-    ask = Ask(c, conn, workspace_id, tree, query, query.bound())
+    bound = query.bound()
+    firings = []
+    if query.wants("firing") or query.wants("step"):
+        until_ms = None if bound is None else bound.at_ms
+        firings = c.playbooks.firings(
+            workspace_id, None, FIRINGS_SCANNED, profiles=tree, until_ms=until_ms
+        )
+    ask = Ask(c, conn, workspace_id, tree, query, bound, firings)
     found: list[Item] = []
     for kind, source in SOURCES.items():
         if query.wants(kind):
@@ -232,10 +241,7 @@ def _interactions(ask: Ask) -> list[Item]:
 
 
 def _firings(ask: Ask) -> list[Item]:
-    firings = ask.c.playbooks.firings(
-        ask.ws, None, ask.wanted, profiles=ask.tree, until_ms=ask.until_ms
-    )
-    return [_firing(f) for f in firings]
+    return [_firing(f) for f in ask.firings[: ask.wanted]]
 
 
 def _firing(f: dict[str, Any]) -> Item:
@@ -245,10 +251,7 @@ def _firing(f: dict[str, Any]) -> Item:
 
 
 def _steps(ask: Ask) -> list[Item]:
-    firings = ask.c.playbooks.firings(
-        ask.ws, None, FIRINGS_SCANNED, profiles=ask.tree, until_ms=ask.until_ms
-    )
-    runs = [str(f["run_id"]) for f in firings if f.get("run_id")]
+    runs = [str(f["run_id"]) for f in ask.firings if f.get("run_id")]
     entries = ask.c.runs.entries(ask.ws, runs, ask.until_ms, ask.wanted)
     return [
         Item(
