@@ -156,6 +156,19 @@ class Journal:
         with self.engine.connect() as conn:
             return [entry_of(e) for e in conn.execute(stmt).all()]
 
+    def statuses(self, workspace_id: str, run_ids: Sequence[str]) -> dict[str, str]:
+        """The status of each of the workspace's runs ``run_ids`` (unknown ones left out)."""
+        r = saga_runs.c
+        found: dict[str, str] = {}
+        ids = list(run_ids)
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                stmt = select(r.id, r.status).where(
+                    r.workspace_id == workspace_id, r.id.in_(ids[start : start + 500])
+                )
+                found.update((row.id, row.status) for row in conn.execute(stmt))
+        return found
+
     def queued_before(self, before_ms: int) -> list[str]:
         """Ids of runs still queued that were created before ``before_ms`` (all workspaces)."""
         stmt = select(saga_runs.c.id).where(

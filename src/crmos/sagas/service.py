@@ -112,6 +112,10 @@ class Runs:
             return []
         return self.journal.entries(workspace_id, run_ids, until_ms, limit)
 
+    def statuses(self, workspace_id: str, run_ids: Sequence[str]) -> dict[str, str]:
+        """The status of each run of ``run_ids`` in the workspace (unknown ids left out)."""
+        return self.journal.statuses(workspace_id, run_ids) if run_ids else {}
+
     def cancel(self, workspace_id: str, run_id: str) -> RunInfo:
         """Ask a run to stop: before its next step it compensates what it did and ends."""
         detail = self.get(workspace_id, run_id)

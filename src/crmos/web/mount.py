@@ -17,6 +17,7 @@ from crmos.web import (
     pages_intake,
     pages_ops,
     pages_people,
+    pages_playbooks,
     pages_profile,
     pages_work,
 )
@@ -45,6 +46,6 @@ def mount(app: FastAPI, container: Container, keys: KeyResolver) -> None:
         templates=Jinja2Blocks(env=environment()),
     )
     pages = (pages_auth, pages_intake, pages_people, pages_profile, pages_work, pages_ops)
-    for module in (*pages, pages_compliance, pages_accounts):
+    for module in (*pages, pages_compliance, pages_accounts, pages_playbooks):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("crmos.web", "static")]), name="static")
