@@ -3,6 +3,7 @@ checked through the API: resolving a review, starting a data-subject request."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -104,6 +105,12 @@ def test_an_account_page_lists_its_people_with_their_scores_and_links_back_to_th
     page.goto(f"{world.server.url}/profiles/{scored[0]['id']}")
     scores = page.get_by_role("region", name="Role scores")
     expect(scores.get_by_role("cell", name="technical_decision_maker")).to_be_visible()
+    chart = scores.get_by_role("img", name="Role scores over time")
+    expect(chart.locator("canvas")).to_have_count(1)  # ECharts drew it
+    history = json.loads(page.locator("#chart-scores").text_content() or "{}")
+    (line,) = [s for s in history["series"] if s["name"] == "technical_decision_maker"]
+    assert len(line["data"]) >= 3  # before and after each reinforcement, then now
+    assert line["data"][1][1] > line["data"][0][1]  # a reinforcement raises the confidence
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="Accounts").click()
     expect(page.get_by_role("heading", name="Accounts", level=1)).to_be_visible()
     assert_accessible(page)
@@ -165,5 +172,24 @@ def test_a_playbooks_versions_diff_moment_dry_run_and_experiment_match_the_api(
     expect(results.get_by_role("row").filter(has_text="holdout")).to_contain_text("control")
     fired = page.get_by_role("region", name="Firings")
     expect(fired.get_by_role("row")).to_have_count(len(firings) + 1)
+    assert_accessible(page)
+    page.context.close()
+
+
+def test_retrying_a_compensated_run_in_the_console_starts_a_new_run_the_api_links_back(
+    browser: Browser, world: World
+) -> None:
+    runs = world.api("GET", "/api/v1/runs", params={"status": "compensated"}).json()["data"]
+    assert runs, "scenario 7's over-limit agreement ends compensated"
+    old = runs[0]["id"]
+    page = signed_in(browser, world, world.admin_key)
+    page.goto(f"{world.server.url}/runs/{old}")
+    expect(page.get_by_role("button", name="Cancel")).to_have_count(0)  # it has ended
+    page.get_by_role("button", name="Retry").click()
+    expect(page.get_by_role("status")).to_have_text("Done.")
+    new = page.url.split("/runs/")[1].split("?")[0]
+    assert new != old
+    assert world.api("GET", f"/api/v1/runs/{new}").json()["retry_of"] == old
+    expect(page.get_by_role("link", name=old)).to_have_attribute("href", f"/runs/{old}")
     assert_accessible(page)
     page.context.close()

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from crmos.agent import list_interactions, list_recommendations
 from crmos.bootstrap import Container
 from crmos.compliance import consent_history
+from crmos.core.clock import utcnow
 from crmos.graph import list_audiences, members, neighbourhood, node_id, scores_of
 from crmos.identity import event_sources, profile_view
 from crmos.store import decisions_of
@@ -23,15 +24,32 @@ def gather(c: Container, conn: Connection, ws: str, profile_id: str) -> dict[str
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     for consent in consent_history(conn, ws, pid):
         latest[(consent.purpose, consent.channel)] = consent.as_dict()
+    scores = scores_of(conn, ws, pid)
     return {
         "view": view,
-        "scores": scores_of(conn, ws, pid),
+        "scores": scores,
+        "score_history": score_history(scores, int(utcnow().timestamp() * 1000)),
         "audiences": _audiences(conn, ws, pid),
         "consents": sorted(latest.values(), key=lambda c: (c["purpose"], c["channel"])),
         "recommendations": _recommendations(conn, ws, view),
         "decisions": decisions_of(conn, ws, pid, 100),
         "graph": _graph(c, conn, ws, pid),
     }
+
+
+def score_history(scores: list[dict[str, Any]], now_ms: int) -> dict[str, Any]:
+    """Each role's confidence over time, from the reinforcements its evidence keeps (the last
+    20: before and after each step), ending at its decayed confidence now."""
+    series = []
+    for score in scores:
+        points: list[list[float]] = []
+        for step in score["evidence"]:
+            if isinstance(step, dict) and "at_ms" in step:
+                points.append([step["at_ms"], step.get("before", 0.0)])
+                points.append([step["at_ms"], step.get("after", 0.0)])
+        points.append([now_ms, score["confidence"]])
+        series.append({"name": score["name"], "data": points})
+    return {"kind": "time", "series": series}
 
 
 def touchpoints(conn: Connection, ws: str, view: dict[str, Any]) -> list[str]:
