@@ -45,6 +45,7 @@ class World:
     admin_key: str
     read_key: str
     workspace_id: str
+    write_key: str = ""
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Call the management API with the admin key."""
@@ -84,7 +85,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         container.close()
     start_patiently(server)
     try:
-        yield World(server, keys["admin_key"], reader.secret, keys["workspace_id"])
+        yield World(
+            server, keys["admin_key"], reader.secret, keys["workspace_id"], keys["write_key"]
+        )
     finally:
         server.stop()
 

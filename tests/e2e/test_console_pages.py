@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv as csv_module
+import io
 import re
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.conftest import wait_until
 from tests.e2e.console_support import (
     CJK,
     World,
@@ -131,7 +135,9 @@ def test_timeline_and_list_filters_stay_in_the_url(browser: Browser, world: Worl
     page.goto(f"{world.server.url}/profiles/{pid}")
     timeline = page.get_by_role("region", name="Timeline")
     timeline.get_by_label("Type").select_option("event")
-    expect(page).to_have_url(f"{world.server.url}/profiles/{pid}?kind=event&touchpoint=&since=")
+    expect(page).to_have_url(
+        f"{world.server.url}/profiles/{pid}?kind=event&touchpoint=&since=&until="
+    )
     kinds = timeline.locator("ol li .tag").first
     expect(kinds).to_have_text("event")
     page.reload()
@@ -174,4 +180,117 @@ def test_approving_and_rejecting_with_a_reason_in_the_console_are_seen_by_the_ap
     rejected = world.api("GET", f"/api/v1/recommendations/{second['id']}").json()
     assert approved["status"] == "approved"
     assert (rejected["status"], rejected["note"]) == ("rejected", "they bought the seats last week")
+    page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN", "ar"])
+def test_the_timeline_shows_firings_and_their_saga_steps_and_pages_older_as_the_api_does(
+    browser: Browser, world: World, lang: str
+) -> None:
+    fired = [f for f in world.api("GET", "/api/v1/playbook-firings").json() if f["run_id"]]
+    pid = fired[0]["profile_id"]
+    path = f"/api/v1/profiles/{pid}/timeline"
+    firings = world.api("GET", path, params={"kind": "firing"}).json()["data"]
+    steps = world.api("GET", path, params={"kind": "step"}).json()["data"]
+    assert fired[0]["id"] in {f["id"] for f in firings}
+    assert {s["links"]["run_id"] for s in steps} & {f["links"].get("run_id") for f in firings}
+    first = world.api("GET", path, params={"limit": 25}).json()
+    assert first["next_cursor"], "the demo profile has more than one page"
+    second = world.api("GET", path, params={"limit": 25, "cursor": first["next_cursor"]}).json()
+    page = signed_in(browser, world, world.admin_key, lang)
+    page.goto(f"{world.server.url}/profiles/{pid}")
+    timeline = page.get_by_role("region", name=WORDS[lang]["timeline"])
+    entries = timeline.locator("ol li")
+    expect(entries).to_have_count(25)
+    expect(entries.first.locator("bdi").first).to_have_text(first["data"][0]["title"])
+    timeline.get_by_role("navigation").get_by_role("link").last.click()  # older
+    expect(page).to_have_url(re.compile(r"cursor=" + re.escape(first["next_cursor"])))
+    expect(entries.first.locator("bdi").first).to_have_text(second["data"][0]["title"])
+    timeline.get_by_label(TYPE[lang]).select_option("firing")
+    expect(entries.first.locator(".tag").first).to_have_text(FIRING[lang])
+    ran = next(n for n, f in enumerate(firings) if f["links"].get("run_id"))
+    run_link = entries.nth(ran).get_by_role("link", name=RUN[lang])
+    expect(run_link).to_have_attribute("href", f"/runs/{firings[ran]['links']['run_id']}")
+    expect(page.locator("html")).to_have_attribute("dir", WORDS[lang]["dir"])
+    if lang == "zh-CN":
+        assert CJK.search(entries.first.locator(".tag").first.inner_text())
+    assert_accessible(page)
+    page.context.close()
+
+
+TYPE = {"en": "Type", "zh-CN": "类型", "ar": "النوع"}
+FIRING = {"en": "firing", "zh-CN": "剧本触发", "ar": "تفعيل"}
+RUN = {"en": "run", "zh-CN": "运行", "ar": "التشغيل"}
+
+
+def test_every_match_joins_a_new_hand_picked_audience_and_the_api_sees_its_members(
+    browser: Browser, world: World
+) -> None:
+    paused = world.api("GET", "/api/v1/profiles", params={"marketing_suppressed": "true"})
+    expected = {p["id"] for p in paused.json()["data"]}
+    assert expected, "the demo world pauses marketing to someone (scenario 6)"
+    page = signed_in(browser, world, world.admin_key)
+    page.goto(f"{world.server.url}/people?suppressed=true")
+    page.get_by_text("Add every match to an audience").click()
+    page.get_by_label("Or a new audience named").fill("Paused buyers")
+    page.get_by_role("button", name="Add every match").click()
+    n = len(expected)
+    word = "person" if n == 1 else "people"
+    expect(page.get_by_role("status")).to_have_text(f"{n} {word} added to the audience.")
+    (made,) = [
+        a
+        for a in world.api("GET", "/api/v1/audiences").json()["data"]
+        if a["name"] == "Paused buyers"
+    ]
+    assert made["condition"] == "hand_picked"
+    found = world.api("GET", f"/api/v1/audiences/{made['id']}/members").json()
+    assert {m["profile_id"] for m in found["data"]} == expected
+    expect(page).to_have_url(re.compile(f"audience={made['id']}"))
+    expect(page.locator("#results tbody tr")).to_have_count(n)
+    assert_accessible(page)
+    page.get_by_text("Add every match to an audience").click()
+    page.get_by_label("Hand-picked audience").select_option(made["id"])
+    page.get_by_role("button", name="Add every match").click()
+    expect(page.get_by_role("status")).to_have_text("0 people added to the audience.")
+    page.context.close()
+
+
+def test_a_read_only_key_sees_no_bulk_action_and_its_post_is_refused(
+    browser: Browser, world: World
+) -> None:
+    page = signed_in(browser, world, world.read_key)
+    page.goto(f"{world.server.url}/people")
+    expect(page.get_by_role("heading", name="People", level=1)).to_be_visible()
+    expect(page.get_by_role("button", name="Add every match")).to_have_count(0)
+    csrf = page.locator("body").get_attribute("data-csrf")
+    refused = page.request.post(
+        f"{world.server.url}/people/audience", form={"csrf": csrf or "", "name": "Sneaky"}
+    )
+    assert refused.status == 403
+    names = {a["name"] for a in world.api("GET", "/api/v1/audiences").json()["data"]}
+    assert "Sneaky" not in names
+    page.context.close()
+
+
+def test_the_csv_export_defuses_cells_a_spreadsheet_would_run_as_formulas(
+    browser: Browser, world: World
+) -> None:
+    email = "formula@example.com"
+    body = {
+        "type": "identify",
+        "userId": "u-formula",
+        "traits": {"name": '=HYPERLINK("http://evil.example","x")', "email": email},
+    }
+    sent = httpx.post(f"{world.server.url}/v1/identify", json=body, auth=(world.write_key, ""))
+    assert sent.status_code == 200, sent.text
+    wait_until(
+        lambda: world.api("GET", "/api/v1/profiles", params={"q": email}).json()["data"],
+        timeout=60,
+        what="the profile to be searchable",
+    )
+    page = signed_in(browser, world, world.admin_key)
+    csv = page.request.get(f"{world.server.url}/people.csv?q={email}").text()
+    (row,) = list(csv_module.DictReader(io.StringIO(csv)))
+    assert row["name"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert row["email"] == email
     page.context.close()

@@ -59,3 +59,21 @@ def test_accounts_are_listed_and_shown_from_the_command_line(
     assert [p["profile"]["name"] for p in shown["people_list"]] == ["Ann Lee"]
     assert "Ann Lee" in run(cli, "accounts", "show", "account:globex")
     assert "not found" in run(cli, "accounts", "show", "nope", code=66)
+
+
+def test_profiles_are_filtered_by_audience_role_and_consent_from_the_command_line(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    _import(cli, tmp_path)
+    listed = json.loads(run(cli, "profiles", "list", "--json"))["data"]
+    ann = next(p["id"] for p in listed if p["name"] == "Ann Lee")
+    run(cli, "compliance", "consent", ann, "marketing", "granted", "--channel", "email")
+    granted = run(cli, "profiles", "list", "--consent", "marketing:email:granted", "--json")
+    assert [p["id"] for p in json.loads(granted)["data"]] == [ann]
+    made = run(cli, "graph", "audiences", "create", "ann-only", 'traits.name == "Ann Lee"')
+    audience = made.split()[0]
+    members = run(cli, "profiles", "search", "example", "--audience", audience, "--json")
+    assert [p["id"] for p in json.loads(members)["data"]] == [ann]
+    nobody = run(cli, "profiles", "list", "--role", "technical_decision_maker", "--json")
+    assert json.loads(nobody)["data"] == []
+    assert "PURPOSE:CHANNEL:STATE" in run(cli, "profiles", "list", "--consent", "marketing", code=2)

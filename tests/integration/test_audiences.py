@@ -73,3 +73,41 @@ def test_an_audience_with_a_broken_condition_is_refused_and_nothing_is_created(
 def test_members_of_an_unknown_audience_is_not_found(api: TestClient, tenant: Tenant) -> None:
     r = api.get("/api/v1/audiences/aud_missing/members", headers=tenant.bearer)
     assert r.status_code == 404
+
+
+def test_a_hand_picked_audience_keeps_the_people_added_to_it_whatever_they_do(
+    api: TestClient, container: Container, tenant: Tenant
+) -> None:
+    send(container, tenant.workspace_id, _identify("kim"), _identify("lou"))
+    made = api.post(
+        "/api/v1/audiences",
+        json={"name": "board list", "condition": "hand_picked"},
+        headers=tenant.bearer,
+    ).json()
+    assert made["members"] == 0
+    kim = api.get(
+        "/api/v1/profiles", params={"identifier": "user_id:kim"}, headers=tenant.bearer
+    ).json()["data"][0]["id"]
+    path = f"/api/v1/audiences/{made['id']}/members"
+    added = api.post(path, json={"profile_ids": [kim, "prf_nobody"]}, headers=tenant.bearer)
+    assert added.status_code == 200, added.text
+    assert added.json() == {"added": 1, "total": 1}
+    again = api.post(path, json={"profile_ids": [kim]}, headers=tenant.bearer).json()
+    assert again == {"added": 0, "total": 1}
+    send(
+        container,
+        tenant.workspace_id,
+        {"type": "track", "userId": "kim", "event": "Order Completed"},
+        {"type": "identify", "userId": "kim", "traits": {"plan": "free"}},
+    )
+    assert _members(api, tenant, made["id"]) == [kim]
+    promo = api.post(
+        "/api/v1/audiences", json={"name": "promo", "condition": PROMO}, headers=tenant.bearer
+    ).json()
+    refused = api.post(
+        f"/api/v1/audiences/{promo['id']}/members",
+        json={"profile_ids": [kim]},
+        headers=tenant.bearer,
+    )
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "conflict"

@@ -6,7 +6,7 @@ from crmos.agent.consumer import AgentConsumer
 from crmos.agent.erasure import DATA_MAP, AgentEraser
 from crmos.agent.intents import INTENTS, IntentModels, IntentScore
 from crmos.agent.knowledge import KnowledgeBase, Passage
-from crmos.agent.repo import interaction, list_interactions
+from crmos.agent.repo import interaction, list_interactions, list_recommendations
 from crmos.agent.service import AgentService, EventSink, Submission
 from crmos.agent.understand import Understanding
 
@@ -25,4 +25,5 @@ __all__ = [
     "Understanding",
     "interaction",
     "list_interactions",
+    "list_recommendations",
 ]

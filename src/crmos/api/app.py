@@ -25,6 +25,7 @@ from crmos.api.routes import (
     recommendations,
     runs,
     system,
+    timeline,
     workspaces,
 )
 from crmos.bootstrap import Container
@@ -73,6 +74,7 @@ def create_app(container: Container) -> FastAPI:
         workspaces,
         runs,
         profiles,
+        timeline,
         accounts,
         interactions,
         recommendations,

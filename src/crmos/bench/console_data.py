@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine
 
 from crmos.core.ids import new_id
 from crmos.identity.repo import bulk_insert
+from crmos.store import EventLog
 from crmos.store.tables_identity import profile_events, profile_identifiers, profiles
 
 FIRST = [
@@ -152,6 +152,7 @@ COMPANY_B = [
 ]
 DOMAINS = ("example.com", "mail.de", "qq.com", "163.com", "gmail.com", "corp.example.cn")
 TOUCHPOINTS = ("app", "web", "pos", "crm", "wechat")
+PAGES = ("Pricing", "Renewal options", "API docs", "Integration guide", "Checkout")
 DAY_MS = 86_400_000
 
 
@@ -192,9 +193,16 @@ def _person(rng: random.Random, n: int) -> tuple[str, str, str, str]:
 
 
 def load(
-    engine: Engine, workspace_id: str, count: int, events: int, heavy_events: int, now_ms: int
+    log: EventLog,
+    workspace_id: str,
+    count: int,
+    events: int,
+    heavy_events: int,
+    now_ms: int,
 ) -> People:
-    """Write ``count`` profiles and ``events`` events (``heavy_events`` on the first profile)."""
+    """Write ``count`` profiles and ``events`` events (``heavy_events`` on the first profile):
+    identity's rows, and the event log's rows the timeline reads."""
+    engine = log.engine
     rng = random.Random(16)
     world = People(workspace_id, count, events)
     ids = [new_id("prf_") for _ in range(count)]
@@ -222,6 +230,7 @@ def load(
             bulk_insert(conn, profile_identifiers, idents)
         for rows in _event_rows(rng, ids, workspace_id, events, heavy_events, now_ms):
             bulk_insert(conn, profile_events, rows)
+            log.append(conn, [_log_row(r, now_ms) for r in rows])
     return world
 
 
@@ -261,6 +270,27 @@ def _event_rows(
             batch = []
     if batch:
         yield batch
+
+
+def _log_row(row: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    """The event log's row of an attributed event (clear columns only, no personal fields)."""
+    seq = row["seq"]
+    return {
+        "seq": seq,
+        "workspace_id": row["workspace_id"],
+        "message_id": f"bench-{seq}",
+        "type": "identify" if row["traits"] else "track",
+        "user_id": row["profile_id"],
+        "anonymous_id": None,
+        "name": None if row["traits"] else PAGES[seq % len(PAGES)],
+        "ts_ms": row["ts_ms"],
+        "received_ms": now_ms,
+        "touchpoint": row["source"],
+        "body": "{}",
+        "key_id": None,
+        "pii": None,
+        "tags": None,
+    }
 
 
 def _chunks(items: range, size: int) -> Iterator[range]:

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import Connection
 
 from crmos.cli.common import console, container, find_workspace
+from crmos.compliance import profiles_with_consent
+from crmos.compliance.consent import ConsentState
+from crmos.graph import members, profiles_scoring
 from crmos.identity import (
     ProfileFilters,
     ProfilePage,
     Sort,
     catch_up,
     reindex_workspace,
+    roots_of,
     search_profiles,
 )
 
@@ -38,6 +44,18 @@ ReviewOpt = Annotated[
 ]
 SeenOpt = Annotated[datetime | None, typer.Option(help="Last seen at or after (ISO 8601).")]
 BeforeOpt = Annotated[datetime | None, typer.Option(help="Last seen before (ISO 8601).")]
+AudienceOpt = Annotated[str | None, typer.Option(help="Only members of this audience (its id).")]
+RoleOpt = Annotated[
+    str | None,
+    typer.Option(help="Only profiles whose confidence in this role reaches --min-score."),
+]
+MinScoreOpt = Annotated[float, typer.Option(min=0.0, max=1.0, help="The confidence --role needs.")]
+ConsentOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="PURPOSE:CHANNEL:STATE (granted or withdrawn), e.g. marketing:email:granted."
+    ),
+]
 
 
 @app.command("list")
@@ -48,6 +66,10 @@ def list_(
     open_review: ReviewOpt = None,
     seen_after: SeenOpt = None,
     seen_before: BeforeOpt = None,
+    audience: AudienceOpt = None,
+    role: RoleOpt = None,
+    min_score: MinScoreOpt = 0.5,
+    consent: ConsentOpt = None,
     sort: SortOpt = "-last_seen",
     limit: LimitOpt = 50,
     cursor: CursorOpt = None,
@@ -55,7 +77,8 @@ def list_(
 ) -> None:
     """List live profiles, most recently seen first; filters narrow the list."""
     filters = ProfileFilters(touchpoint, _ms(seen_after), _ms(seen_before), suppressed, open_review)
-    _show(_page(workspace, "", filters, sort, cursor, limit), as_json)
+    other = Others(audience, role, min_score, _consent(consent))
+    _show(_page(workspace, "", filters, other, sort, cursor, limit), as_json)
 
 
 @app.command("search")
@@ -67,6 +90,10 @@ def search(
     open_review: ReviewOpt = None,
     seen_after: SeenOpt = None,
     seen_before: BeforeOpt = None,
+    audience: AudienceOpt = None,
+    role: RoleOpt = None,
+    min_score: MinScoreOpt = 0.5,
+    consent: ConsentOpt = None,
     sort: SortOpt = "-last_seen",
     limit: LimitOpt = 50,
     cursor: CursorOpt = None,
@@ -74,7 +101,8 @@ def search(
 ) -> None:
     """Find live profiles: every word of QUERY must match (Chinese by character or pair)."""
     filters = ProfileFilters(touchpoint, _ms(seen_after), _ms(seen_before), suppressed, open_review)
-    _show(_page(workspace, query, filters, sort, cursor, limit), as_json)
+    other = Others(audience, role, min_score, _consent(consent))
+    _show(_page(workspace, query, filters, other, sort, cursor, limit), as_json)
 
 
 @app.command("reindex")
@@ -95,6 +123,7 @@ def _page(
     workspace: str | None,
     query: str,
     filters: ProfileFilters,
+    other: Others,
     sort: str,
     cursor: str | None,
     limit: int,
@@ -104,8 +133,56 @@ def _page(
         key = c.vault.search_key(ws.id)
         catch_up(c.engine, key, ws.id)
         with c.engine.connect() as conn:
+            filters = replace(filters, within=other.within(conn, ws.id))
             sort_: Sort = sort  # type: ignore[assignment]  # search_profiles checks it
             return search_profiles(conn, key, ws.id, query, filters, sort_, cursor, limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Others:
+    """Filters on facts other rooms own (audiences, role scores, consent), answered by them as
+    sets of live profiles, as ``GET /api/v1/profiles`` does."""
+
+    audience: str | None
+    role: str | None
+    min_score: float
+    consent: tuple[str, str, ConsentState] | None
+
+    def within(self, conn: Connection, workspace_id: str) -> frozenset[str] | None:
+        """The live profiles every given filter allows (None: no such filter)."""
+        sets: list[set[str]] = []
+        if self.audience is not None:
+            sets.append(_members(conn, workspace_id, self.audience))
+        if self.role is not None:
+            scoring = profiles_scoring(conn, workspace_id, self.role, self.min_score)
+            sets.append(roots_of(conn, workspace_id, scoring))
+        if self.consent is not None:
+            held = profiles_with_consent(conn, workspace_id, *self.consent)
+            sets.append(roots_of(conn, workspace_id, held))
+        return frozenset(set.intersection(*sets)) if sets else None
+
+
+def _members(conn: Connection, workspace_id: str, audience_id: str) -> set[str]:
+    out: set[str] = set()
+    after = ""
+    while True:
+        ids = [
+            m["profile_id"] for m in members(conn, workspace_id, audience_id, 10_000, after)["data"]
+        ]
+        out.update(ids)
+        if len(ids) < 10_000:
+            return out
+        after = ids[-1]
+
+
+def _consent(text: str | None) -> tuple[str, str, ConsentState] | None:
+    if text is None:
+        return None
+    parts = text.split(":")
+    if len(parts) != 3 or not all(parts) or parts[2] not in ("granted", "withdrawn"):
+        raise typer.BadParameter("use PURPOSE:CHANNEL:STATE, e.g. marketing:email:granted")
+    purpose, channel, state = parts
+    return purpose, channel, state  # type: ignore[return-value]  # checked just above
 
 
 def _show(page: ProfilePage, as_json: bool) -> None:

@@ -18,7 +18,7 @@ from crmos.compliance.pack import REQUEST_KINDS, PackSpec, parse_pack
 from crmos.compliance.packbook import PackVersion
 from crmos.compliance.ports import DueTime, Letter, LetterRenderer, calendar_time
 from crmos.compliance.registry import PackRegistry, installed_sources
-from crmos.compliance.requests import DsrRequest, LegalHold
+from crmos.compliance.requests import DsrRequest, LegalHold, list_requests
 from crmos.compliance.scan import scan
 from crmos.compliance.scripts import ScriptCheck, check_script
 from crmos.compliance.service import Compliance, data_roots
@@ -60,6 +60,7 @@ __all__ = [
     "describe",
     "installed_sources",
     "known_validators",
+    "list_requests",
     "locale_of",
     "parse_config",
     "parse_pack",

@@ -4,7 +4,9 @@ queries and health. Imports core, store, ingest and identity (through the store'
 
 from crmos.graph.accounts import Account, AccountPerson, AccountSummary, get_account, list_accounts
 from crmos.graph.audiences import (
+    HAND_PICKED,
     Audience,
+    add_members,
     create_audience,
     delete_audience,
     get_audience,
@@ -25,6 +27,7 @@ from crmos.graph.service import GraphRuntime, build_graph
 
 __all__ = [
     "DATA_MAP",
+    "HAND_PICKED",
     "NODE_KINDS",
     "Account",
     "AccountPerson",
@@ -40,6 +43,7 @@ __all__ = [
     "Neighbour",
     "Rule",
     "add_manual_edge",
+    "add_members",
     "build_graph",
     "close_edge",
     "create_audience",

@@ -34,6 +34,9 @@ from crmos.store.tables_identity import profiles
 _g = graph_audiences.c
 _m = graph_audience_members.c
 BACKFILL = 100_000
+HAND_PICKED = "hand_picked"
+"""The condition of an audience whose members are added by hand (a saved list from the
+console's bulk action): it is never evaluated, so no event adds or removes anyone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +71,11 @@ def compile_condition(condition: str) -> cel.Program:
 def create_audience(
     conn: Connection, workspace_id: str, name: str, condition: str, actor: str
 ) -> Audience:
-    """Define an audience and fill it from the profiles seen so far."""
+    """Define an audience and fill it from the profiles seen so far (a ``HAND_PICKED`` one
+    starts empty: see :func:`add_members`)."""
     if not name.strip() or len(name) > 200:
         raise ValidationError("bad audience name", [Problem("name", "1 to 200 characters")])
-    program = compile_condition(condition)
+    program = None if condition == HAND_PICKED else compile_condition(condition)
     taken = conn.execute(
         select(_g.id).where(_g.workspace_id == workspace_id, _g.name == name)
     ).scalar_one_or_none()
@@ -79,17 +83,23 @@ def create_audience(
         raise Conflict("audience", name, f"its id is {taken}; pick another name")
     audience = Audience(new_id("aud_"), workspace_id, name, condition, now_ms())
     conn.execute(graph_audiences.insert().values(**audience.as_dict(), workspace_id=workspace_id))
+    if program is not None:
+        _backfill(conn, audience, program)
+    append_audit(conn, workspace_id, actor, "audience.create", audience.id, {"name": name})
+    return audience
+
+
+def _backfill(conn: Connection, audience: Audience, program: cel.Program) -> None:
+    """Fill a new audience from the most recently updated live profiles."""
     p = profiles.c
     roots = conn.execute(
         select(p.id)
-        .where(p.workspace_id == workspace_id, p.id == p.root_id)
+        .where(p.workspace_id == audience.workspace_id, p.id == p.root_id)
         .order_by(p.updated_ms.desc())
         .limit(BACKFILL)
     ).scalars()
     for root in roots:
         _apply(conn, audience, program, root, None, record=False)
-    append_audit(conn, workspace_id, actor, "audience.create", audience.id, {"name": name})
-    return audience
 
 
 def get_audience(conn: Connection, workspace_id: str, audience_id: str) -> Audience:
@@ -134,9 +144,38 @@ def members(
     return {"audience": audience.as_dict(), "total": int(total), "data": data}
 
 
+def add_members(
+    conn: Connection, workspace_id: str, audience_id: str, profile_ids: list[str], actor: str
+) -> int:
+    """Add live profiles to a hand-picked audience; returns how many joined (the others were
+    in it already). ``Conflict`` for an audience defined by a condition."""
+    audience = get_audience(conn, workspace_id, audience_id)
+    if audience.condition != HAND_PICKED:
+        hint = "its members follow its condition; add people to a hand-picked audience"
+        raise Conflict("audience", audience.name, hint)
+    p = profiles.c
+    count = select(func.count()).where(_m.audience_id == audience.id)
+    before = conn.execute(count).scalar_one()
+    for start in range(0, len(profile_ids), 500):
+        part = profile_ids[start : start + 500]
+        live = conn.execute(
+            select(p.id).where(p.workspace_id == workspace_id, p.id.in_(part), p.id == p.root_id)
+        ).scalars()
+        rows = [
+            {"audience_id": audience.id, "profile_id": pid, "since_ms": now_ms(), "seq": None}
+            for pid in live
+        ]
+        if rows:
+            conn.execute(insert_ignore(conn.engine, graph_audience_members), rows)
+    added = int(conn.execute(count).scalar_one() - before)
+    details = {"name": audience.name, "added": added, "asked": len(profile_ids)}
+    append_audit(conn, workspace_id, actor, "audience.add", audience.id, details)
+    return added
+
+
 def refresh(conn: Connection, workspace_id: str, roots: dict[str, int | None]) -> None:
     """Re-evaluate every audience of the workspace for live profiles (root -> event seq)."""
-    audiences = list_audiences(conn, workspace_id)
+    audiences = [a for a in list_audiences(conn, workspace_id) if a.condition != HAND_PICKED]
     if not audiences or not roots:
         return
     programs = [(a, compile_condition(a.condition)) for a in audiences]

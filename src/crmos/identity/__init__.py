@@ -2,6 +2,7 @@
 the review queue, and batch matching. Imports core, store and ingest only.
 """
 
+from crmos.identity.activity import EventMark, event_marks, event_sources, profile_tree
 from crmos.identity.erasure import DATA_MAP, IdentityEraser, erase_profile
 from crmos.identity.identifiers import BUILTIN_TYPES, Identifier, Rejection, normalise
 from crmos.identity.merges import SplitResult, merge_profiles, split_profile
@@ -30,11 +31,12 @@ from crmos.identity.search_index import (
     reindex_workspace,
 )
 from crmos.identity.stitcher import Stitcher
-from crmos.identity.views import normalised, profile_of, profile_view
+from crmos.identity.views import merges_of, normalised, profile_of, profile_view
 
 __all__ = [
     "BUILTIN_TYPES",
     "DATA_MAP",
+    "EventMark",
     "Identifier",
     "IdentityEraser",
     "IdentityPolicy",
@@ -49,16 +51,20 @@ __all__ = [
     "build_policy",
     "catch_up",
     "erase_profile",
+    "event_marks",
+    "event_sources",
     "get_review",
     "has_pending",
     "index_pending",
     "list_reviews",
     "merge_profiles",
+    "merges_of",
     "normalise",
     "normalised",
     "open_review",
     "profile_of",
     "profile_summaries",
+    "profile_tree",
     "profile_view",
     "reindex_workspace",
     "repair_conflicts",

@@ -87,7 +87,7 @@ def profile_view(conn: Connection, workspace_id: str, profile_id: str) -> dict[s
         "traits": {name: entry[0] for name, entry in view.items()},
         "trait_sources": {name: {"source": e[1], "at_ms": e[2]} for name, e in view.items()},
         "trait_history": _history(conn, tree),
-        "merges": _merges(conn, workspace_id, tree),
+        "merges": merges_of(conn, workspace_id, tree),
         "conflicts": _conflicts(conn, workspace_id, tree),
         "flags": {
             "marketing_suppressed": _suppressed(conn, tree),
@@ -132,7 +132,8 @@ def _history(conn: Connection, tree: list[str]) -> list[dict[str, Any]]:
     ]
 
 
-def _merges(conn: Connection, workspace_id: str, tree: list[str]) -> list[dict[str, Any]]:
+def merges_of(conn: Connection, workspace_id: str, tree: list[str]) -> list[dict[str, Any]]:
+    """Merge decisions that touch the profiles in ``tree`` (split ones too), oldest first."""
     m = identity_merges.c
     stmt = (
         select(identity_merges)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib.resources import files
 from typing import Any
 
@@ -230,13 +230,24 @@ class Playbooks:
     # -- firings -----------------------------------------------------------------------------
 
     def firings(
-        self, workspace_id: str, playbook_id: str | None = None, limit: int = 100
+        self,
+        workspace_id: str,
+        playbook_id: str | None = None,
+        limit: int = 100,
+        *,
+        profiles: Sequence[str] | None = None,
+        until_ms: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Firings of the workspace, newest first."""
+        """Firings of the workspace, newest first; optionally only those about ``profiles``
+        or created at or before ``until_ms``."""
         f = playbook_firings.c
         stmt = select(playbook_firings).where(f.workspace_id == workspace_id)
         if playbook_id is not None:
             stmt = stmt.where(f.playbook_id == playbook_id)
+        if profiles is not None:
+            stmt = stmt.where(f.profile_id.in_(profiles))
+        if until_ms is not None:
+            stmt = stmt.where(f.created_ms <= until_ms)
         stmt = stmt.order_by(f.created_ms.desc(), f.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).all()

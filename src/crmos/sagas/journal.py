@@ -139,6 +139,36 @@ class Journal:
         with self.engine.connect() as conn:
             return [run_of(r) for r in conn.execute(stmt).all()]
 
+    def entries(
+        self, workspace_id: str, run_ids: Sequence[str], until_ms: int | None, limit: int
+    ) -> list[Entry]:
+        """Timeline rows of the workspace's runs ``run_ids``, newest first (started at or
+        before ``until_ms``)."""
+        t, r = saga_timeline.c, saga_runs.c
+        stmt = (
+            select(saga_timeline)
+            .join(saga_runs, r.id == t.run_id)
+            .where(r.workspace_id == workspace_id, t.run_id.in_(list(run_ids)))
+        )
+        if until_ms is not None:
+            stmt = stmt.where(t.started_ms <= until_ms)
+        stmt = stmt.order_by(t.started_ms.desc(), t.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [entry_of(e) for e in conn.execute(stmt).all()]
+
+    def statuses(self, workspace_id: str, run_ids: Sequence[str]) -> dict[str, str]:
+        """The status of each of the workspace's runs ``run_ids`` (unknown ones left out)."""
+        r = saga_runs.c
+        found: dict[str, str] = {}
+        ids = list(run_ids)
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                stmt = select(r.id, r.status).where(
+                    r.workspace_id == workspace_id, r.id.in_(ids[start : start + 500])
+                )
+                found.update((row.id, row.status) for row in conn.execute(stmt))
+        return found
+
     def queued_before(self, before_ms: int) -> list[str]:
         """Ids of runs still queued that were created before ``before_ms`` (all workspaces)."""
         stmt = select(saga_runs.c.id).where(

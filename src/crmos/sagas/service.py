@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine as SqlEngine
@@ -23,7 +23,7 @@ from crmos.sagas.model import Plan, new_trace
 from crmos.sagas.ports import Action
 from crmos.sagas.registry import ActionRegistry, load_registry
 from crmos.sagas.spec import compile_plan
-from crmos.sagas.views import NewRun, RunDetail, RunInfo
+from crmos.sagas.views import Entry, NewRun, RunDetail, RunInfo
 
 RETRYABLE = ("compensated", "cancelled")
 
@@ -100,6 +100,22 @@ class Runs:
     ) -> list[RunInfo]:
         """Runs of the workspace, newest first."""
         return self.journal.find(workspace_id, status, limit, before_ms)
+
+    def entries(
+        self,
+        workspace_id: str,
+        run_ids: Sequence[str],
+        until_ms: int | None = None,
+        limit: int = 100,
+    ) -> list[Entry]:
+        """Timeline rows (attempts, compensations, outcomes) of several runs, newest first."""
+        if not run_ids:
+            return []
+        return self.journal.entries(workspace_id, run_ids, until_ms, limit)
+
+    def statuses(self, workspace_id: str, run_ids: Sequence[str]) -> dict[str, str]:
+        """The status of each run of ``run_ids`` in the workspace (unknown ids left out)."""
+        return self.journal.statuses(workspace_id, run_ids) if run_ids else {}
 
     def cancel(self, workspace_id: str, run_id: str) -> RunInfo:
         """Ask a run to stop: before its next step it compensates what it did and ends."""

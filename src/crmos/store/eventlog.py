@@ -151,6 +151,21 @@ class EventLog:
         with self.engine.connect() as conn:
             return list(conn.execute(stmt.order_by(order).limit(query.limit)).all())
 
+    def headers(self, conn: Connection, workspace_id: str, seqs: Sequence[int]) -> list[Row[Any]]:
+        """The clear-text columns (no body, no personal fields) of the events ``seqs`` in
+        ``workspace_id``: ``workspace_id, seq, message_id, type, name, ts_ms, touchpoint,
+        tags``. Unknown seqs are skipped."""
+        e = events.c
+        cols = (e.workspace_id, e.seq, e.message_id, e.type, e.name, e.ts_ms, e.touchpoint, e.tags)
+        found: list[Row[Any]] = []
+        for start in range(0, len(seqs), _IN_CHUNK):
+            chunk = list(seqs[start : start + _IN_CHUNK])
+            # By primary key alone: with the workspace in the WHERE clause SQLite prefers the
+            # (workspace, user) index and scans the workspace's whole log.
+            rows: list[Row[Any]] = list(conn.execute(select(*cols).where(e.seq.in_(chunk))))
+            found.extend(r for r in rows if r.workspace_id == workspace_id)
+        return found
+
     def read_after(
         self, conn: Connection, seq: int, limit: int, until: int | None = None
     ) -> list[Row[Any]]:

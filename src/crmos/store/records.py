@@ -72,12 +72,23 @@ def record_decisions(conn: Connection, many: Sequence[Decision]) -> None:
 
 
 def decisions_of(
-    conn: Connection, workspace_id: str, profile_id: str | None = None, limit: int = 100
+    conn: Connection,
+    workspace_id: str,
+    profile_id: str | None = None,
+    limit: int = 100,
+    *,
+    profiles: Sequence[str] | None = None,
+    until_ms: int | None = None,
 ) -> list[Decision]:
-    """Decisions of a workspace, newest first, optionally about one profile."""
+    """Decisions of a workspace, newest first, optionally about one profile (or any of
+    ``profiles``), optionally made at or before ``until_ms``."""
     stmt = select(decisions).where(decisions.c.workspace_id == workspace_id)
     if profile_id is not None:
         stmt = stmt.where(decisions.c.subject_profile_id == profile_id)
+    if profiles is not None:
+        stmt = stmt.where(decisions.c.subject_profile_id.in_(profiles))
+    if until_ms is not None:
+        stmt = stmt.where(decisions.c.at_ms <= until_ms)
     rows = conn.execute(stmt.order_by(decisions.c.at_ms.desc()).limit(limit)).all()
     return [_decision(row) for row in rows]
 

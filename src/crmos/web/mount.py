@@ -18,6 +18,7 @@ from crmos.web import (
     pages_intake,
     pages_ops,
     pages_people,
+    pages_playbooks,
     pages_profile,
     pages_work,
 )
@@ -47,6 +48,6 @@ def mount(app: FastAPI, container: Container, keys: KeyResolver) -> None:
     )
     pages = (pages_auth, pages_intake, pages_people, pages_profile, pages_work, pages_ops)
     # pages_demo before pages_intake: for the demo workspace it answers "/" first.
-    for module in (pages_demo, *pages, pages_compliance, pages_accounts):
+    for module in (pages_demo, *pages, pages_compliance, pages_accounts, pages_playbooks):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("crmos.web", "static")]), name="static")

@@ -10,11 +10,14 @@ from starlette.responses import RedirectResponse
 from crmos.core.errors import NotFound
 from crmos.graph import graph_health
 from crmos.ingest import intake_stats
-from crmos.sagas import RUN_STATUSES
+from crmos.sagas import RUN_STATUSES, TERMINAL
 from crmos.store import get_decision
 from crmos.web.console import ConsoleRoute, Viewer, actor, render, state, viewer
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+
+RETRYABLE = frozenset({"compensated", "cancelled", "needs_attention"})
+"""The runs ``Runs.retry`` takes: a repair of one that needs attention, or a fresh start."""
 
 
 @router.get("/runs")
@@ -41,7 +44,13 @@ def runs(
 def run(request: Request, who: Annotated[Viewer, Depends(viewer)], run_id: str) -> Response:
     """A run's steps and timeline: attempts, durations, errors, compensations, outcomes."""
     detail = state(request).container.runs.get(who.workspace_id, run_id).as_dict()
-    return render(request, "run.html.j2", who.t, {"run": detail, "page": "runs"}, who=who)
+    context = {
+        "run": detail,
+        "can_retry": detail["status"] in RETRYABLE,
+        "can_cancel": detail["status"] not in TERMINAL,
+        "page": "runs",
+    }
+    return render(request, "run.html.j2", who.t, context, who=who)
 
 
 @router.post("/runs/{run_id}/{verb}")

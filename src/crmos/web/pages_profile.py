@@ -9,15 +9,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from starlette.responses import RedirectResponse
 
+from crmos.api.timeline import KINDS, Position, TimelineQuery, timeline_page
 from crmos.core.errors import Problem, ValidationError
-from crmos.identity import profile_view, split_profile
+from crmos.identity import profile_tree, profile_view, split_profile
 from crmos.web.console import ConsoleRoute, Viewer, actor, is_htmx, render, state, viewer
-from crmos.web.profile_data import KINDS, TimelineFilter, gather, timeline
+from crmos.web.profile_data import gather, touchpoints
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 Short = Annotated[str, Query(max_length=40)]
 Reason = Annotated[str, Form(min_length=1, max_length=500)]
+DAY_MS = 86_400_000
 
 
 @router.get("/profiles/{profile_id}")
@@ -28,24 +30,39 @@ def profile(
     kind: Short = "",
     touchpoint: Short = "",
     since: Short = "",
-    page: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    until: Short = "",
+    cursor: Annotated[str, Query(max_length=60)] = "",
 ) -> Response:
-    """The whole story of one customer; htmx swaps the ``timeline`` block as it is filtered."""
+    """The whole story of one customer; htmx swaps the ``timeline`` block as it is filtered
+    and paged (the page's other panels are not gathered for it)."""
     c = state(request).container
-    filt = TimelineFilter(kind if kind in KINDS else "", touchpoint, _since(since), page)
+    since_ms, until_ms = _day(since), _day(until)
+    query = TimelineQuery(
+        kinds=frozenset({kind} & set(KINDS)),
+        touchpoint=touchpoint or None,
+        since_ms=since_ms,
+        until_ms=None if until_ms is None else until_ms + DAY_MS,  # the whole day given
+        cursor=Position.parse(cursor) if cursor else None,
+    )
+    fragment = is_htmx(request)
     with c.engine.connect() as conn:
-        data = gather(c, conn, who.workspace_id, profile_id)
-        data["timeline"] = timeline(c, conn, who.workspace_id, data["view"], filt)
+        if fragment:
+            tree = profile_tree(conn, who.workspace_id, profile_id)
+            data: dict[str, Any] = {"view": {"id": tree[0], "merged_ids": tree[1:]}}
+        else:
+            data = gather(c, conn, who.workspace_id, profile_id)
+        data["timeline"] = timeline_page(c, conn, who.workspace_id, profile_id, query)
+        data["touchpoints"] = touchpoints(conn, who.workspace_id, data["view"])
     view = data["view"]
     context: dict[str, Any] = {
-        "display": view["traits"].get("name") or view["id"],
+        "display": view.get("traits", {}).get("name") or view["id"],
         **data,
-        "filt": filt,
-        "since": since,
+        "filt": {"kind": kind, "touchpoint": touchpoint, "since": since, "until": until},
+        "cursor": cursor,
         "kinds": KINDS,
         "page": "profile",
     }
-    block = "timeline" if is_htmx(request) else None
+    block = "timeline" if fragment else None
     return render(request, "profile.html.j2", who.t, context, who=who, block=block)
 
 
@@ -104,7 +121,7 @@ def decide(
     return RedirectResponse(f"/profiles/{live}?done={verdict}", status_code=303)
 
 
-def _since(day: str) -> int | None:
+def _day(day: str) -> int | None:
     """``YYYY-MM-DD`` (UTC midnight) as epoch ms; anything else means no bound."""
     try:
         moment = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)

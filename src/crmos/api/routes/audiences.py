@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -10,7 +10,14 @@ from pydantic import BaseModel, Field
 from crmos.api.auth import AdminKey, ReadKey
 from crmos.api.problems import answers
 from crmos.bootstrap import Container
-from crmos.graph import create_audience, delete_audience, get_audience, list_audiences, members
+from crmos.graph import (
+    add_members,
+    create_audience,
+    delete_audience,
+    get_audience,
+    list_audiences,
+    members,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["audiences"])
 
@@ -23,7 +30,18 @@ class NewAudience(BaseModel):
         min_length=1,
         max_length=4000,
         description="CEL over traits, events (name -> {count, last_ms}), edges (type -> count), "
-        "scores (role -> confidence) and now_ms.",
+        "scores (role -> confidence) and now_ms; or hand_picked for an audience whose members "
+        "are added by hand (POST .../members).",
+    )
+
+
+class NewMembers(BaseModel):
+    """Live profiles to add to a hand-picked audience."""
+
+    profile_ids: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        min_length=1,
+        max_length=1000,
+        description="Profile ids; merged or unknown ones are skipped.",
     )
 
 
@@ -68,6 +86,19 @@ def get_members(
     """Live profiles in the audience now, in id order, with the total."""
     with _c(request).engine.connect() as conn:
         return members(conn, key.workspace_id, audience_id, limit=limit, after=after)
+
+
+@router.post(
+    "/audiences/{audience_id}/members",
+    summary="Add people to a hand-picked audience",
+    responses=answers(409),  # an audience defined by a condition takes no one by hand
+)
+def add_to(request: Request, key: AdminKey, audience_id: str, body: NewMembers) -> dict[str, Any]:
+    """Add live profiles; ``added`` counts those not in it before, ``total`` the members now."""
+    with _c(request).engine.begin() as conn:
+        added = add_members(conn, key.workspace_id, audience_id, body.profile_ids, f"key:{key.id}")
+        total: int = members(conn, key.workspace_id, audience_id, limit=1)["total"]
+    return {"added": added, "total": total}
 
 
 @router.delete("/audiences/{audience_id}", status_code=204, summary="Delete an audience")

@@ -47,22 +47,31 @@
   document.addEventListener("DOMContentLoaded", draw);
 })();
 
-// Bar charts (ECharts, vendored): each [data-chart] names a JSON script holding
-// {labels: [...], series: [{name, data}]}; the table beside it carries the same figures.
+// Charts (ECharts, vendored): each [data-chart] names a JSON script holding bars,
+// {labels: [...], series: [{name, data}]}, or lines over time (kind "time"); the table
+// beside it carries the same figures.
 (function () {
   function draw() {
     if (!window.echarts) return;
     const rtl = document.documentElement.dir === "rtl";
     for (const box of document.querySelectorAll("[data-chart]")) {
       const data = JSON.parse(document.getElementById(box.dataset.chart).textContent);
+      // {kind: "time", series: [{name, data: [[ms, value], ...]}]} draws lines over time.
+      const overTime = data.kind === "time";
       window.echarts.init(box).setOption({
         animation: false,
         tooltip: { trigger: "axis" },
         legend: { top: 0 },
         grid: { left: 40, right: 20, top: 30, bottom: 30 },
-        xAxis: { type: "category", data: data.labels, inverse: rtl },
-        yAxis: { type: "value", position: rtl ? "right" : "left" },
-        series: data.series.map((s) => ({ name: s.name, type: "bar", data: s.data })),
+        xAxis: overTime
+          ? { type: "time", inverse: rtl }
+          : { type: "category", data: data.labels, inverse: rtl },
+        yAxis: { type: "value", position: rtl ? "right" : "left", max: overTime ? 1 : null },
+        series: data.series.map((s) => ({
+          name: s.name,
+          type: overTime ? "line" : "bar",
+          data: s.data,
+        })),
       });
     }
   }
