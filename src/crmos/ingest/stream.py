@@ -84,7 +84,7 @@ class StreamRunner:
         self._batch = batch
         self._idle = idle_poll_s
         # Shared with whoever commits events (intake's ``on_commit``), which may be built first.
-        self._wake = wake or threading.Event()
+        self._wake = wake if wake is not None else threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
