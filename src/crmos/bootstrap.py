@@ -1,11 +1,31 @@
-"""The composition root: builds settings, the store, the services, and hands them down.
+"""The composition root: builds settings, the store, the rooms, the stream, and hands them down.
+
+:func:`build` runs in five phases, each using only what the phases before it built, so no
+closure here names anything assigned later:
+
+1. **settings**: from the arguments, the environment and ``crmos.toml``;
+2. **store** (:func:`build_store`): the engine (migrated on request), the vault, the event log
+   and its reader and writer;
+3. **rooms** (:func:`build_rooms`): compliance, then intake (built once, with compliance's
+   validators), playbooks, sagas runs (with the playbook components as actions), the agent,
+   identity's stitcher and the graph;
+4. **consumers** (:func:`stream_consumers`): the stream runner over the rooms' consumers, in
+   the one order declared there with its reasons;
+5. **faces**: the :class:`Container` the API, the CLI, the demo and the benchmarks use.
+
+Three joints point both ways; each is made by a ``connect`` call once both ends exist:
+compliance's rectification writes through intake (which uses compliance's validators), a
+playbook's firings start runs (whose actions include the playbook components), and the agent
+drains the stream (which feeds the agent's consumer). ``docs/architecture.md`` follows an
+event through what is built here.
 
 Nothing below this module reads environment variables or module globals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +59,7 @@ from crmos.ingest import (
     StreamRunner,
 )
 from crmos.playbooks import Playbooks, load_components
-from crmos.sagas import Runs
+from crmos.sagas import Dispatcher, Runs
 from crmos.store import (
     EventLog,
     Vault,
@@ -50,7 +70,6 @@ from crmos.store import (
 )
 
 if TYPE_CHECKING:
-    from crmos.sagas import Dispatcher
     from crmos.sagas import Engine as SagaEngine
 
 
@@ -65,6 +84,7 @@ class Container:
     log: EventLog
     writer: EventWriter
     reader: EventReader
+    intake: IngestService
     stream: StreamRunner
     runs: Runs
     compliance: Compliance
@@ -77,20 +97,15 @@ class Container:
     search_indexer: SearchIndexer | None = None
 
     def ingest(self) -> IngestService:
-        """The intake service (with group commit once :meth:`start_writer` ran)."""
-        return IngestService(
-            self.settings.intake,
-            self.writer,
-            self.committer,
-            on_commit=self.stream.notify,
-            validators=[self.compliance.validator],
-        )
+        """The process's one intake service (group commit once :meth:`start_writer` ran)."""
+        return self.intake
 
     def start_writer(self) -> None:
         """Start the group-commit writer thread used by the HTTP intake."""
         if self.committer is None:
             max_events = self.settings.intake.group_commit_max_events
             self.committer = GroupCommitter(self.writer, max_events)
+            self.intake.use_committer(self.committer)
 
     def start_workers(self) -> None:
         """Start what a serving process runs: the intake writer, the event stream, the runs."""
@@ -122,6 +137,7 @@ class Container:
     def close(self) -> None:
         """Drain the writer, stop the stream and release database connections."""
         if self.committer is not None:
+            self.intake.use_committer(None)
             self.committer.close()
             self.committer = None
         self.stream.close()
@@ -143,8 +159,49 @@ class Container:
 def build(
     settings: Settings | None = None, *, migrate_store: bool = False, **overrides: Any
 ) -> Container:
-    """Build a container from ``settings`` (or the environment and ``crmos.toml``)."""
+    """Build a container from ``settings`` (or the environment and ``crmos.toml``), phase by
+    phase: settings, store, rooms, consumers, faces (see the module's docstring)."""
     settings = settings or load_settings(**overrides)
+    store = build_store(settings, migrate_store)
+    rooms = build_rooms(settings, store)
+    stream = StreamRunner(
+        store.engine, store.log, store.reader, stream_consumers(rooms), wake=store.committed
+    )
+    rooms.agent.connect(stream.run_once)  # the one joint back from a room to the stream
+    return Container(
+        settings=settings,
+        engine=store.engine,
+        workspaces=WorkspaceStore(store.engine),
+        vault=store.vault,
+        log=store.log,
+        writer=store.writer,
+        reader=store.reader,
+        intake=rooms.intake,
+        stream=stream,
+        runs=rooms.runs,
+        compliance=rooms.compliance,
+        agent=rooms.agent,
+        playbooks=rooms.playbooks,
+        graph=rooms.graph,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """Phase 2: the store, the vault and the event log."""
+
+    engine: Engine
+    vault: Vault
+    log: EventLog
+    reader: EventReader
+    writer: EventWriter
+    committed: threading.Event
+    """Set by intake whenever it committed events; wakes the stream at once instead of at its
+    next poll. Made here because intake (phase 3) is built before the stream (phase 4)."""
+
+
+def build_store(settings: Settings, migrate_store: bool) -> Store:
+    """Phase 2: open (and on request migrate) the store; the event log's reader and writer."""
     engine = create_store_engine(settings.store)
     if migrate_store:
         migrate(engine)
@@ -155,73 +212,92 @@ def build(
     )
     vault = Vault(engine, master)
     log = EventLog(engine)
-    reader = EventReader(log, vault)
-    writer = EventWriter(log, vault)
+    return Store(
+        engine, vault, log, EventReader(log, vault), EventWriter(log, vault), threading.Event()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Rooms:
+    """Phase 3: the rooms' services, each built from the ones before it."""
+
+    compliance: Compliance
+    intake: IngestService
+    stitcher: Stitcher
+    graph: GraphRuntime
+    playbooks: Playbooks
+    runs: Runs
+    agent: AgentService
+
+
+def build_rooms(settings: Settings, store: Store) -> Rooms:
+    """Phase 3: the rooms. Intake is built once, here, with every validator; each path that
+    writes events (API, CLI, demo, agent, a playbook's ``profile.tag``, DSR rectification)
+    uses this one service."""
+    engine = store.engine
     models = IntentModels(settings.home / "models")
+    dispatcher = Dispatcher(settings)  # the process's one DBOS client: runs and erasure share it
     compliance = Compliance(
         engine,
-        vault,
-        reader,
+        store.vault,
+        store.reader,
         data_roots(settings),
-        intake=lambda: IngestService(
-            settings.intake, writer, on_commit=stream.notify, validators=[compliance.validator]
-        ),
         letters=LetterWriter(Catalogs()),
         due=due_ms,
-        rooms=erasure_rooms(settings, models, lambda: runs.dispatcher),
+        rooms=erasure_rooms(settings, models, dispatcher),
     )
-    # Downstream rooms, in flow order (identity, graph, triggers ...), consume the event log.
-    graph = build_graph(settings.graph)
-    stitcher = Stitcher(settings.identity)
-    playbooks = Playbooks(settings, engine, load_components(), (log, reader), _consent)
-    consumers: list[Consumer] = [
-        stitcher,
-        graph.consumer(),
-        playbooks.consumer,  # triggers: windows, firings + decisions; starts runs once committed
-    ]
+    intake = IngestService(
+        settings.intake,
+        store.writer,
+        on_commit=store.committed.set,
+        validators=[compliance.validator],  # CPF, CNPJ, VAT ... as each workspace configured
+    )
+    compliance.connect(intake)  # rectification writes corrected traits through intake
+    playbooks = Playbooks(settings, engine, load_components(), (store.log, store.reader), _consent)
+    runs = Runs(settings, engine, dispatcher=dispatcher)
+    tag = functools.partial(_tag_events, intake)
+    runs.add_actions(playbooks.actions(runs.action, intake=tag))  # components as saga steps
+    playbooks.connect(lambda ws, request: runs.start(ws, request).id)  # firings start runs
     agent = AgentService(
-        engine,
-        settings.agent,
-        models,
-        events=lambda ws, messages: _log_events(
-            IngestService(settings.intake, writer, on_commit=stream.notify), ws, messages
-        ),
-        drain=lambda: stream.run_once(),
+        engine, settings.agent, models, events=functools.partial(_log_events, intake)
     )
-    consumers.append(AgentConsumer(agent))  # attaches interactions once identity stitched them
-    consumers.append(compliance.consumer)  # compliance acts on what every other room did
-    stream = StreamRunner(engine, log, reader, consumers)
-    runs = Runs(
-        settings,
-        engine,
-        extra_actions=playbooks.actions(
-            lambda name: runs.registry.get(name),
-            intake=lambda ws, message: _log_events(
-                IngestService(settings.intake, writer, on_commit=stream.notify), ws, [message]
-            ),
-        ),
-    )
-    playbooks.connect(lambda ws, request: runs.start(ws, request).id)
-    return Container(
-        settings=settings,
-        engine=engine,
-        workspaces=WorkspaceStore(engine),
-        vault=vault,
-        log=log,
-        writer=writer,
-        reader=reader,
-        stream=stream,
-        runs=runs,
+    return Rooms(
         compliance=compliance,
-        agent=agent,
+        intake=intake,
+        stitcher=Stitcher(settings.identity),
+        graph=build_graph(settings.graph),
         playbooks=playbooks,
-        graph=graph,
+        runs=runs,
+        agent=agent,
     )
 
 
-def erasure_rooms(
-    settings: Settings, models: IntentModels, dispatcher: Callable[[], Dispatcher]
-) -> list[Room]:
+def stream_consumers(rooms: Rooms) -> list[Consumer]:
+    """Phase 4: the stream's consumers, in the one order they run. The runner never hands a
+    consumer an event the one before it has not committed, so each may rely on its
+    predecessors' effects:
+
+    1. ``identity`` (the stitcher): every later room needs the event's profile;
+    2. ``graph``: edges, role scores and audiences of the stitched profile; trigger conditions
+       read them (``graph.*``);
+    3. ``triggers``: windows, firings and their Decisions, given the profile and its graph;
+       starts the firings' runs once its transaction committed;
+    4. ``agent``: attaches interactions to the profile identity made of their event;
+    5. ``compliance``: last, it acts on what every other room did (an erasure a complaint asks
+       for must find the profile, edges, firings and interactions the event produced).
+
+    A consumer's ``name`` keys its durable offset: never rename one.
+    """
+    return [
+        rooms.stitcher,
+        rooms.graph.consumer(),
+        rooms.playbooks.consumer,
+        AgentConsumer(rooms.agent),
+        rooms.compliance.consumer,
+    ]
+
+
+def erasure_rooms(settings: Settings, models: IntentModels, dispatcher: Dispatcher) -> list[Room]:
     """Every room's data map and eraser, in the order an erasure calls them (the one place
     erasers are registered: a room left out here with personal data makes erasures incomplete).
 
@@ -229,7 +305,7 @@ def erasure_rooms(
     """
     return [
         Room(agent_room.DATA_MAP, agent_room.AgentEraser(models)),
-        Room(sagas_room.DATA_MAP, sagas_room.SagasEraser(dispatcher)),
+        Room(sagas_room.DATA_MAP, sagas_room.SagasEraser(lambda: dispatcher)),
         Room(playbooks_room.DATA_MAP, playbooks_room.PlaybooksEraser()),
         Room(triggers_room.DATA_MAP, None),  # stateless: its state is playbooks'
         Room(graph_room.DATA_MAP, graph_room.GraphEraser()),
@@ -267,3 +343,11 @@ def _log_events(intake: IngestService, workspace_id: str, messages: list[dict[st
     for report in intake.ingest_lines(workspace_id, "agent", lines):
         if report.rejected:
             raise ValidationError("agent event rejected by intake", report.problems)
+
+
+def _tag_events(intake: IngestService, workspace_id: str, message: dict[str, Any]) -> None:
+    """Write a playbook's ``profile.tag`` identify call through the intake service.
+
+    Its source stays ``agent``, as it always was: identity's source precedence ranks traits by
+    source, so a new source name would change which tag wins."""
+    _log_events(intake, workspace_id, [message])

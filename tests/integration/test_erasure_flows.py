@@ -21,7 +21,7 @@ from crmos.cli.main import app as cli
 from crmos.connectors.sim import start_simulators
 from crmos.core.event import Event
 from crmos.core.settings import Settings
-from crmos.ingest import StreamRunner
+from crmos.ingest import Consumer, StreamRunner
 from crmos.sagas.testing import EffectServer
 from crmos.store.tables import metadata, stream_failures
 from tests.integration.connector_support import Recorder, free_port
@@ -191,7 +191,7 @@ def test_files_under_the_home_lose_the_persons_strings_and_a_binary_copy_is_repo
     assert leftovers(c) == [str(binary.resolve())]
 
 
-class Picky:
+class Picky(Consumer):
     """A consumer whose error quotes the value it refused, as validators' messages do."""
 
     name = "picky"

@@ -14,8 +14,10 @@ from crmos.store.tables import metadata
 from tests.polling import wait_until
 
 
-class Recorder:
-    """A consumer that writes what it saw into a table of its own, in the stream's transaction."""
+class Recorder(Consumer):
+    """A consumer that writes what it saw into a table of its own, in the stream's transaction.
+
+    It overrides none of the contract's hooks: their no-op defaults must do for it."""
 
     def __init__(self, name: str, fail_on: set[str] | None = None) -> None:
         self.name = name

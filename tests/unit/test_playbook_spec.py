@@ -170,7 +170,7 @@ def test_the_cli_validate_lists_every_problem_and_exits_65(tmp_path: Any) -> Non
 
 
 def test_graph_facts_are_fetched_only_for_playbooks_whose_conditions_mention_the_graph() -> None:
-    from crmos.playbooks.runtime import reads_graph
+    from crmos.playbooks.trigger_consumer import reads_graph
 
     assert not reads_graph(parse(RENEWAL, REGISTRY, RETENTION))
     audience = RENEWAL.replace("steps:", "audience: 'graph.scores.buyer > 0.5'\nsteps:", 1)

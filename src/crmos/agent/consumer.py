@@ -14,12 +14,13 @@ from sqlalchemy import Connection
 from crmos.agent import profiles, repo
 from crmos.core.errors import NotFound
 from crmos.core.event import Event
+from crmos.ingest import Consumer
 
 if TYPE_CHECKING:
     from crmos.agent.service import AgentService
 
 
-class AgentConsumer:
+class AgentConsumer(Consumer):
     """Attaches interactions to profiles as their events are stitched."""
 
     name = "agent"

@@ -67,7 +67,6 @@ class AgentService:
         settings: AgentSettings,
         models: IntentModels,
         events: EventSink | None = None,
-        drain: Callable[[], object] | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -76,6 +75,12 @@ class AgentService:
         self.analyzer = Analyzer(settings, models)
         self.recommender = Recommender(settings, self.knowledge)
         self._events = events
+        self._drain: Callable[[], object] | None = None
+
+    def connect(self, drain: Callable[[], object]) -> None:
+        """Let :meth:`add` bring the event stream up to date (``drain``) so identity stitches
+        a new sender at once. The stream is built after this room: it feeds the agent's own
+        consumer."""
         self._drain = drain
 
     def add(self, sub: Submission) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from crmos.identity import Stitcher
 from crmos.ingest import Consumer, StreamRunner
 
 
-class _Noop:
+class _Noop(Consumer):
     """A consumer that does nothing: the stream's own cost of reading and decrypting events."""
 
     name = "bench_noop"

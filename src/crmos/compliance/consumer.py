@@ -25,10 +25,11 @@ from crmos.compliance.regions import regions_for, remember_regions
 from crmos.compliance.settings_store import SettingsStore
 from crmos.core.clock import now_ms
 from crmos.core.event import Event
+from crmos.ingest import Consumer
 from crmos.store import Decision, record_decision
 
 
-class ComplianceConsumer:
+class ComplianceConsumer(Consumer):
     """Keeps profile regions, records complaints and starts erasures they ask for."""
 
     name = "compliance"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,6 @@ class DsrService:
         settings: SettingsStore,
         roots: Sequence[Path],
         letters: LetterRenderer | None = None,
-        intake: Callable[[], IngestService] | None = None,
         clock: Clock = utcnow,
         rooms: Sequence[Room] = (),
     ) -> None:
@@ -77,9 +76,13 @@ class DsrService:
         self._settings = settings
         self._roots = list(roots)
         self._letters = letters
-        self._intake = intake
+        self._intake: IngestService | None = None
         self._clock = clock
         self.directory = Directory(reader)
+
+    def connect(self, intake: IngestService) -> None:
+        """Write rectified traits through ``intake`` (see :meth:`Compliance.connect`)."""
+        self._intake = intake
 
     def receive(
         self,
@@ -278,9 +281,7 @@ class DsrService:
         if not ids and subject.anonymous_ids:
             ids = {"anonymousId": subject.anonymous_ids[0]}
         line = {"type": "identify", "messageId": f"{request.id}-traits", "traits": traits, **ids}
-        reports = list(
-            self._intake().ingest_lines(request.workspace_id, "dsr", [orjson.dumps(line)])
-        )
+        reports = list(self._intake.ingest_lines(request.workspace_id, "dsr", [orjson.dumps(line)]))
         problems = [p for r in reports for p in r.problems]
         if problems:
             raise ValidationError("rectification rejected; nothing was changed", problems)

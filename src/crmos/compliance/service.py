@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,6 @@ class Compliance:
         reader: EventReader,
         roots: Sequence[Path],
         *,
-        intake: Callable[[], IngestService] | None = None,
         letters: LetterRenderer | None = None,
         due: DueTime = calendar_time,
         packs: dict[str, PackSource] | None = None,
@@ -53,13 +52,16 @@ class Compliance:
         self.registry = PackRegistry(packs)
         self.book = PackBook(self.registry)
         self.settings = SettingsStore(engine, self.book, clock)
-        self.dsr = DsrService(
-            engine, vault, reader, self.settings, roots, letters, intake, clock, rooms
-        )
+        self.dsr = DsrService(engine, vault, reader, self.settings, roots, letters, clock, rooms)
         self.worker = DsrWorker(self.dsr)
         self.due = due
         self.consumer = ComplianceConsumer(self.settings, self.dsr, due, self.worker.notify)
         self.validator = IntakeValidator(self.settings)
+
+    def connect(self, intake: IngestService) -> None:
+        """Give rectification the process's intake (built after this room: it uses
+        :attr:`validator`), so corrected traits are validated like any other event."""
+        self.dsr.connect(intake)
 
     def now_ms(self) -> int:
         """The current time in epoch ms."""

@@ -29,6 +29,7 @@ from crmos.graph.expiry import expire_edges
 from crmos.graph.follow import follow_identity
 from crmos.graph.pending import EdgeBuffer, run_many
 from crmos.graph.rulebook import Rule
+from crmos.ingest import Consumer
 from crmos.store import record_decisions
 from crmos.store.dialect import upsert_add
 from crmos.store.tables_graph import graph_rule_failures, graph_rule_stats, upsert_activity
@@ -40,7 +41,7 @@ KNOWN_CAP = 200_000
 POSSIBLE_CAP = 10_000
 
 
-class GraphConsumer:
+class GraphConsumer(Consumer):
     """Consumer ``graph``: nodes, edges, inference, role scores and audiences from events."""
 
     name = "graph"
@@ -49,25 +50,21 @@ class GraphConsumer:
         self._settings = settings
         self.rules = rules
         self._known: set[tuple[str, str]] = set()
-        self._high = 0
         self._possible: dict[tuple[str, str, str], bool] = {}
 
     def handle(self, conn: Connection, events: Sequence[Event]) -> None:
         """Apply ``events`` (log order) in the caller's transaction."""
-        if not events:
-            return
-        if (events[0].seq or 0) <= self._high or len(self._known) > KNOWN_CAP:
-            self._known.clear()  # a replay: what we cached may have been rolled back
+        if len(self._known) > KNOWN_CAP:
+            self._known.clear()
         groups: dict[str, list[Event]] = {}
         for event in events:
             groups.setdefault(event.workspace_id, []).append(event)
-        try:
-            for workspace_id, group in groups.items():
-                self._handle(conn, workspace_id, group)
-        except Exception:
-            self._known.clear()
-            raise
-        self._high = max(self._high, max(e.seq or 0 for e in events))
+        for workspace_id, group in groups.items():
+            self._handle(conn, workspace_id, group)
+
+    def rolled_back(self) -> None:
+        """The transaction did not commit: the nodes known to exist may not."""
+        self._known.clear()
 
     def _handle(self, conn: Connection, workspace_id: str, events: list[Event]) -> None:
         now = now_ms()

@@ -2,9 +2,10 @@
 
 Per ``handle`` call it plans every event in memory (see ``stitch``) and writes the plan in a
 few multi-row statements, in the stream's transaction. Its cache is dropped whenever it cannot
-be sure the cache matches the store: another writer moved the workspace epoch, the stream
-replays events (its transaction rolled back), or handling failed. Each batch moves the epoch
-on too, so a second stitcher (another process) never trusts a cache this one made stale.
+be sure the cache matches the store: another writer moved the workspace epoch, or the stream's
+transaction did not commit (``rolled_back``: the stream's one replay rule). Each batch moves
+the epoch on too, so a second stitcher (another process) never trusts a cache this one made
+stale.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from crmos.identity.reviews import repair_conflicts
 from crmos.identity.search_index import mark_pending
 from crmos.identity.state import WorkspaceState
 from crmos.identity.stitch import Plan
+from crmos.ingest import Consumer
 from crmos.store import record_decision
 from crmos.store.dialect import insert_ignore
 from crmos.store.tables_identity import (
@@ -50,7 +52,7 @@ _LINK = (
 )
 
 
-class Stitcher:
+class Stitcher(Consumer):
     """Consumer ``identity``: stitches identify, alias, track, page, screen and group events."""
 
     name = "identity"
@@ -59,22 +61,15 @@ class Stitcher:
         self._settings = settings
         self._states: dict[str, WorkspaceState] = {}
         self._norm_caches: dict[str, NormCache] = {}
-        self._high = 0
 
     def handle(self, conn: Connection, events: Sequence[Event]) -> None:
         """Stitch ``events`` (log order) in the caller's transaction."""
-        if not events:
-            return
-        first = events[0].seq
-        if first is not None and first <= self._high:
-            self._states.clear()  # a replay: the batch we cached last time was rolled back
-        try:
-            for workspace_id, group in _by_workspace(events).items():
-                self._handle(conn, workspace_id, group)
-        except Exception:
-            self._states.clear()
-            raise
-        self._high = max(self._high, max(e.seq or 0 for e in events))
+        for workspace_id, group in _by_workspace(events).items():
+            self._handle(conn, workspace_id, group)
+
+    def rolled_back(self) -> None:
+        """The transaction did not commit: the cached identities may hold what it wrote."""
+        self._states.clear()
 
     def forget(self) -> None:
         """Drop every cached identity (tests and benchmarks use it to start cold)."""

@@ -50,6 +50,11 @@ class IngestService:
         self._on_commit = on_commit or (lambda: None)
         self._validators = tuple(validators)
 
+    def use_committer(self, committer: GroupCommitter | None) -> None:
+        """Send :meth:`accept`'s requests through ``committer``, the group-commit writer a
+        serving process starts after this service was built (None once it closed)."""
+        self._committer = committer
+
     async def accept(self, key: ApiKey, kind: str, raw: bytes) -> WriteResult:
         """Accept the body of ``POST /v1/{kind}``; all of it is committed, or none."""
         assert self._committer is not None, "accept() needs a GroupCommitter"

@@ -6,23 +6,26 @@ one transaction, so a crash never loses or repeats an event's effects. A batch t
 retried event by event; an event that fails on its own is recorded in ``stream_failures`` and
 skipped, so one bad event never stops the stream.
 
-A consumer whose latency matters may set ``near_head_batch``: when the log is near its head
-(what it reads is at most four such batches) its events come in transactions of at most that
-many, so an effect commits soon after its event; when it is behind, in batches as large as the
-runner's, for throughput.
+The contract is :class:`Consumer`: ``name`` and ``handle`` are required; the hooks
+(``near_head_batch``, ``committed``, ``rolled_back``) have typed no-op defaults, so the runner
+calls them directly. The composition root gives the runner its consumers in flow order
+(``crmos.bootstrap.stream_consumers`` says why that order); a consumer never runs ahead of the
+one before it.
 
-A consumer that keeps state in memory, or acts once its writes are durable, may also define
-``committed()`` (called right after its transaction committed, in the stream's thread: e.g. to
-start the runs it recorded without another poll) and ``rolled_back()`` (called when its
-transaction did not commit: its memory may be ahead of the store). Both are optional.
+**One replay rule.** After every transaction the runner settles it with exactly one call:
+``committed()`` or ``rolled_back()``. A transaction that did not commit (``handle`` raised, or
+the commit itself failed) is followed by ``rolled_back()``, and its events come again (as a
+retry, event by event). A consumer that keeps anything in memory drops what may be ahead of the
+store in ``rolled_back()``; none infers a replay from sequence numbers. Code that drives a
+consumer outside the runner settles its transactions the same way.
 """
 
 from __future__ import annotations
 
 import threading
 import traceback
-from collections.abc import Sequence
-from typing import Protocol
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, Engine
 
@@ -34,13 +37,31 @@ from crmos.store import EventLog, get_offset, record_failure, set_offset
 log = get_logger(__name__)  # exception messages withheld (core.logsafe)
 
 
-class Consumer(Protocol):
-    """A room that reacts to committed events."""
+class Consumer(ABC):
+    """A room that reacts to committed events: subclass it, set ``name``, define ``handle``.
+
+    The hooks below default to doing nothing; override the ones a consumer needs.
+    """
 
     name: str
+    """The consumer's durable offset key (``stream_offsets.consumer``); never rename it."""
 
+    near_head_batch: int | None = None
+    """When latency matters: near the log's head (what the runner read is at most four such
+    batches) events come in transactions of at most this many, so an effect commits soon after
+    its event; behind, in batches as large as the runner's, for throughput. None: always large."""
+
+    @abstractmethod
     def handle(self, conn: Connection, events: Sequence[Event]) -> None:
         """Apply ``events`` (in log order) using ``conn``; raise to reject the batch."""
+
+    def committed(self) -> None:  # noqa: B027 - optional hook: a no-op unless overridden
+        """Called right after this consumer's transaction committed, in the stream's thread
+        (e.g. to start the runs it recorded without another poll)."""
+
+    def rolled_back(self) -> None:  # noqa: B027 - optional hook: a no-op unless overridden
+        """Called when this consumer's transaction did not commit: memory may be ahead of the
+        store, and the same events come again. Drop whatever was cached since the last commit."""
 
 
 class StreamRunner:
@@ -54,6 +75,7 @@ class StreamRunner:
         consumers: Sequence[Consumer],
         batch: int = 500,
         idle_poll_s: float = 0.5,
+        wake: threading.Event | None = None,
     ) -> None:
         self._engine = engine
         self._log = log_
@@ -61,7 +83,8 @@ class StreamRunner:
         self._consumers = list(consumers)
         self._batch = batch
         self._idle = idle_poll_s
-        self._wake = threading.Event()
+        # Shared with whoever commits events (intake's ``on_commit``), which may be built first.
+        self._wake = wake if wake is not None else threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -117,7 +140,7 @@ class StreamRunner:
                 events = self._reader.to_events(conn, rows)
             if not events:
                 return total
-            for chunk in _chunks(events, getattr(consumer, "near_head_batch", None)):
+            for chunk in _chunks(events, consumer.near_head_batch):
                 self._apply(consumer, chunk)
             total += len(events)
 
@@ -127,14 +150,14 @@ class StreamRunner:
                 consumer.handle(conn, events)
                 set_offset(conn, consumer.name, _last_seq(events))
         except Exception as exc:
-            _after(consumer, "rolled_back")
+            _settle(consumer, consumer.rolled_back)
             if len(events) == 1:
                 self._skip(consumer, events[0], exc)
                 return
             for event in events:  # find the bad one(s); the good ones still take effect
                 self._apply(consumer, [event])
         else:
-            _after(consumer, "committed")
+            _settle(consumer, consumer.committed)
 
     def _skip(self, consumer: Consumer, event: Event, exc: Exception) -> None:
         log.error("consumer %s skipped event seq=%s: %s", consumer.name, event.seq, exc)
@@ -151,16 +174,13 @@ def _chunks(events: list[Event], small: int | None) -> list[list[Event]]:
     return [events[i : i + small] for i in range(0, len(events), small)]
 
 
-def _after(consumer: Consumer, hook: str) -> None:
-    """Call the consumer's optional ``committed``/``rolled_back`` hook; its failure is logged,
-    never raised: the transaction's outcome is settled and the stream must go on."""
-    method = getattr(consumer, hook, None)
-    if method is None:
-        return
+def _settle(consumer: Consumer, hook: Callable[[], None]) -> None:
+    """Call the consumer's ``committed``/``rolled_back`` hook; its failure is logged, never
+    raised: the transaction's outcome is settled and the stream must go on."""
     try:
-        method()
+        hook()
     except Exception:
-        log.exception("consumer %s failed in %s()", consumer.name, hook)
+        log.exception("consumer %s failed in %s()", consumer.name, hook.__name__)
 
 
 def _last_seq(events: Sequence[Event]) -> int:

@@ -20,8 +20,8 @@ from crmos.ingest import EventReader
 from crmos.playbooks.components import ComponentRegistry
 from crmos.playbooks.firing import judge
 from crmos.playbooks.profiles import ProfileFacts, activation, profiles_of, ts_ms
-from crmos.playbooks.runtime import evaluator_of
 from crmos.playbooks.spec import Playbook
+from crmos.playbooks.trigger_consumer import evaluator_of
 from crmos.store import EventQuery
 from crmos.triggers import Evaluator, EventView, Firing
 

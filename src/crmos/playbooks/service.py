@@ -28,8 +28,8 @@ from crmos.playbooks.components import ComponentAction, ComponentRegistry, Ports
 from crmos.playbooks.firing import ConsentCheck
 from crmos.playbooks.launcher import Launcher, StartRun
 from crmos.playbooks.profiles import graph_facts
-from crmos.playbooks.runtime import TriggerConsumer, reads_graph
 from crmos.playbooks.spec import Playbook, parse
+from crmos.playbooks.trigger_consumer import TriggerConsumer, reads_graph
 from crmos.store import EventLog, append_audit
 from crmos.store.tables_playbooks import component_refusals, playbook_firings
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine as SqlEngine
 
 from crmos.core.clock import now_ms
-from crmos.core.errors import Conflict, NotFound, StoreError, ValidationError
+from crmos.core.errors import ConfigError, Conflict, NotFound, StoreError, ValidationError
 from crmos.core.ids import new_id
 from crmos.core.settings import Settings
 from crmos.sagas.dispatch import Dispatcher, outcome_topic
@@ -32,11 +32,15 @@ class Runs:
     """Runs of every workspace; each method takes the caller's workspace and stays in it."""
 
     def __init__(
-        self, settings: Settings, store: SqlEngine, extra_actions: Iterable[Action] = ()
+        self,
+        settings: Settings,
+        store: SqlEngine,
+        extra_actions: Iterable[Action] = (),
+        dispatcher: Dispatcher | None = None,
     ) -> None:
         self.settings = settings
         self.journal = Journal(store)
-        self.dispatcher = Dispatcher(settings)
+        self.dispatcher = dispatcher or Dispatcher(settings)
         self._extra = list(extra_actions)
         self._registry: ActionRegistry | None = None
         self._lock = threading.Lock()
@@ -48,6 +52,18 @@ class Runs:
             if self._registry is None:
                 self._registry = load_registry(self.settings, self._extra)
             return self._registry
+
+    def action(self, name: str) -> Action:
+        """The action called ``name`` (:class:`UnknownAction` lists the known ones)."""
+        return self.registry.get(name)
+
+    def add_actions(self, actions: Iterable[Action]) -> None:
+        """Add actions built after the runs (playbook components call :meth:`action`, so they
+        need the runs first); only before the registry is first used."""
+        with self._lock:
+            if self._registry is not None:
+                raise ConfigError("sagas", "add actions before the first run or registry lookup")
+            self._extra.extend(actions)
 
     def validate(self, raw: Mapping[str, Any]) -> Plan:
         """The plan of ``raw``; :class:`ValidationError` listing every problem otherwise."""

@@ -6,7 +6,8 @@ Decisions it writes and its stream offset commit together, so a crash never lose
 firing. Once that transaction committed (the stream's ``committed`` hook) it starts the runs of
 its firings at once, in the stream's thread, without another poll.
 Window state is cached in memory and written through to ``trigger_state``; when a transaction
-does not commit (``rolled_back``) the cache is dropped and read again from the store.
+does not commit (``rolled_back``, the stream's one replay rule) the cache is dropped and read
+again from the store. The timer thread (:meth:`TriggerConsumer.tick`) follows the same rule.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import orjson
 from sqlalchemy import Connection, bindparam, delete, func, select
 
 from crmos.core.event import Event
+from crmos.ingest import Consumer
 from crmos.playbooks.components import ComponentRegistry
 from crmos.playbooks.firing import ConsentCheck, judge, record
 from crmos.playbooks.profiles import (
@@ -69,7 +71,7 @@ def reads_graph(playbook: Playbook) -> bool:
     return any(c is not None and _GRAPH.search(c.source) for c in conditions)
 
 
-class TriggerConsumer:
+class TriggerConsumer(Consumer):
     """The ``triggers`` stream consumer (and the timer thread's first half)."""
 
     name = "triggers"
@@ -99,15 +101,11 @@ class TriggerConsumer:
     def handle(self, conn: Connection, events: Sequence[Event]) -> None:
         """Evaluate ``events`` (in log order); fire due timers first."""
         with self._lock:
-            self._open = True
-            try:
-                self._refresh(conn)
-                self._due(conn, self.clock())
-                self._events(conn, events)
-                self._flush(conn)
-            except BaseException:
-                self.invalidate()  # memory may be ahead of the rolled-back store
-                raise
+            self._open = True  # until the stream settles the transaction (committed/rolled_back)
+            self._refresh(conn)
+            self._due(conn, self.clock())
+            self._events(conn, events)
+            self._flush(conn)
 
     def committed(self) -> None:
         """The stream committed our transaction: start the runs of its firings now."""
