@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from crmos.bootstrap import Container
-from crmos.core.errors import ValidationError
+from crmos.core.errors import PermanentError, ValidationError
 from crmos.sagas import StepContext
 from tests.integration.conftest import Tenant
 from tests.integration.identity_support import pid, view
@@ -46,9 +46,11 @@ def test_a_playbook_tagging_a_profile_with_an_invalid_cpf_is_refused_as_the_api_
     )
     assert refused_by_api.status_code == 400
     [api_problem] = refused_by_api.json()["problems"]
-    with pytest.raises(ValidationError) as refused_by_tag:
+    with pytest.raises(PermanentError) as refused_by_tag:  # a saga does not retry a refusal
         tag(container, ws, profile_id, {"cpf": BAD_CPF})
-    [problem] = refused_by_tag.value.problems
+    cause = refused_by_tag.value.__cause__
+    assert isinstance(cause, ValidationError)
+    [problem] = cause.problems
     assert (problem.reason, problem.message) == (api_problem["reason"], api_problem["message"])
     assert problem.reason == "invalid_checksum" and "CPF" in problem.message
     assert problem.path.endswith("traits.cpf")

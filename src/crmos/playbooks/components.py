@@ -18,7 +18,13 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticError
 
-from crmos.core.errors import ConfigError, PermanentError, TransientError, UnknownName
+from crmos.core.errors import (
+    ConfigError,
+    PermanentError,
+    TransientError,
+    UnknownName,
+    ValidationError,
+)
 
 GROUP = "crmos.components"
 IMPACTS = ("low", "medium", "high")
@@ -120,12 +126,15 @@ class Sandbox:
         self._allow("crmos")
         if self.ports.tag is None:
             raise PermanentError("crmos", "tagging is not available in this process")
-        self.ports.tag(
-            self.ctx.workspace_id,
-            str(self.profile.get("id", "")),
-            dict(traits),
-            self.ctx.idempotency_key,
-        )
+        try:
+            self.ports.tag(
+                self.ctx.workspace_id,
+                str(self.profile.get("id", "")),
+                dict(traits),
+                self.ctx.idempotency_key,
+            )
+        except ValidationError as exc:  # intake's validators refused a trait: retrying cannot help
+            raise PermanentError("crmos", f"traits refused: {exc}") from exc
 
     def _allow_url(self, url: str) -> None:
         netloc = urlsplit(url).netloc
