@@ -201,7 +201,9 @@ def build(
             ),
         ),
     )
-    playbooks.connect(lambda ws, request: runs.start(ws, request).id)
+    playbooks.connect(
+        lambda ws, request, origin: runs.start(ws, request, origin=origin).id, runs.by_origin
+    )
     return Container(
         settings=settings,
         engine=engine,

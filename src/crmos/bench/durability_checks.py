@@ -13,11 +13,10 @@ from sqlalchemy import Engine, func, select, text
 from crmos.bench.durability_load import Ledger
 from crmos.connectors.sim import audit_simulators
 from crmos.core.settings import StoreSettings
-from crmos.identity import profile_of
+from crmos.identity import count_live_profiles, profile_of
 from crmos.sagas.journal import all_runs
 from crmos.store import create_store_engine, failures, get_offset
 from crmos.store.tables import events
-from crmos.store.tables_identity import profiles
 
 #: The event-log consumers ``crmos serve`` runs (bootstrap.build), in flow order.
 CONSUMERS = ("identity", "graph", "triggers", "agent", "compliance")
@@ -116,11 +115,7 @@ def check(
         out.skipped_events = sum(roots[u] is None and identified[u] in stored for u in people)
         out.stream_failures = len(failures(conn))
         out.skipped_events += out.stream_failures
-        live = conn.execute(
-            select(func.count())
-            .select_from(profiles)
-            .where(profiles.c.workspace_id == workspace_id, profiles.c.id == profiles.c.root_id)
-        ).scalar_one()
+        live = count_live_profiles(conn, workspace_id)
         survivors = {roots[u] for u in roots if u.startswith("erase-") and roots[u] is not None}
         out.profiles_found = int(live) - len(survivors)
         out.erasure_leftovers = sum(

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import cel
-import orjson
 from sqlalchemy import Connection, delete, func, select
 
 from crmos.core.errors import Conflict, NotFound, Problem, ValidationError
 from crmos.core.ids import new_id
 from crmos.graph.model import node_id
 from crmos.graph.scores import scores_of
+from crmos.identity import recent_live_profiles, traits_of, tree_ids
 from crmos.store import Decision, append_audit, record_decision
 from crmos.store.dialect import insert_ignore
 from crmos.store.tables_graph import (
@@ -29,7 +29,6 @@ from crmos.store.tables_graph import (
     graph_audience_members,
     graph_audiences,
 )
-from crmos.store.tables_identity import profiles
 
 _g = graph_audiences.c
 _m = graph_audience_members.c
@@ -79,14 +78,7 @@ def create_audience(
         raise Conflict("audience", name, f"its id is {taken}; pick another name")
     audience = Audience(new_id("aud_"), workspace_id, name, condition, _now())
     conn.execute(graph_audiences.insert().values(**audience.as_dict(), workspace_id=workspace_id))
-    p = profiles.c
-    roots = conn.execute(
-        select(p.id)
-        .where(p.workspace_id == workspace_id, p.id == p.root_id)
-        .order_by(p.updated_ms.desc())
-        .limit(BACKFILL)
-    ).scalars()
-    for root in roots:
+    for root in recent_live_profiles(conn, workspace_id, BACKFILL):
         _apply(conn, audience, program, root, None, record=False)
     append_audit(conn, workspace_id, actor, "audience.create", audience.id, {"name": name})
     return audience
@@ -182,10 +174,9 @@ def _apply(
 
 def context_of(conn: Connection, workspace_id: str, root: str) -> dict[str, Any]:
     """The CEL variables an audience condition sees for a live profile."""
-    p, a, j = profiles.c, graph_activity.c, graph_adjacency.c
-    text = conn.execute(select(p.traits).where(p.id == root)).scalar_one_or_none()
-    traits = {k: v[0] for k, v in (orjson.loads(text) if text else {}).items()}
-    tree = select(p.id).where(p.workspace_id == workspace_id, p.root_id == root)
+    a, j = graph_activity.c, graph_adjacency.c
+    traits = traits_of(conn, workspace_id, root)
+    tree = tree_ids(workspace_id, root)
     events = {
         r.name: {"count": int(r.n), "last_ms": int(r.last)}
         for r in conn.execute(

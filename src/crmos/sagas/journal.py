@@ -77,6 +77,7 @@ class Journal:
                     trace_id=new.trace_id,
                     parent_span_id=new.parent_span_id,
                     retry_of=new.retry_of,
+                    origin=new.origin,
                     created_ms=at,
                 )
             )
@@ -138,6 +139,19 @@ class Journal:
         stmt = stmt.order_by(saga_runs.c.created_ms.desc(), saga_runs.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [run_of(r) for r in conn.execute(stmt).all()]
+
+    def by_origin(self, workspace_id: str, origin: str) -> RunInfo | None:
+        """The first run of ``workspace_id`` started with ``origin`` (None when there is none)."""
+        r = saga_runs.c
+        stmt = (
+            select(saga_runs)
+            .where(r.workspace_id == workspace_id, r.origin == origin)
+            .order_by(r.created_ms, r.id)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(stmt).one_or_none()
+        return None if row is None else run_of(row)
 
     def queued_before(self, before_ms: int) -> list[str]:
         """Ids of runs still queued that were created before ``before_ms`` (all workspaces)."""

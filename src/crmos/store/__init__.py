@@ -29,11 +29,15 @@ from crmos.store.records import (
     AuditBreak,
     Decision,
     append_audit,
+    audit_count,
+    audit_entries,
+    chain_entries,
     decisions_of,
     get_decision,
     record_decision,
     record_decisions,
     verify_audit,
+    write_audit_rows,
 )
 from crmos.store.vault import DataKey, Vault, load_master_key
 from crmos.store.workspaces import ApiKey, IssuedKey, Workspace, WorkspaceStore
@@ -54,6 +58,9 @@ __all__ = [
     "Workspace",
     "WorkspaceStore",
     "append_audit",
+    "audit_count",
+    "audit_entries",
+    "chain_entries",
     "create_store_engine",
     "current_revision",
     "decisions_of",
@@ -83,4 +90,5 @@ __all__ = [
     "tables_records",
     "tables_sagas",
     "verify_audit",
+    "write_audit_rows",
 ]
