@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import Connection, Engine
-from sqlalchemy.engine import make_url
 
 from crmos import agent as agent_room
 from crmos import compliance as compliance_room
@@ -47,6 +46,7 @@ from crmos.store import (
     create_store_engine,
     load_master_key,
     migrate,
+    sqlite_path,
 )
 
 if TYPE_CHECKING:
@@ -252,9 +252,9 @@ def sqlite_files(settings: Settings) -> list[Path]:
     """The SQLite databases crmos keeps (the store, DBOS's system database), if any."""
     found = []
     for url in (settings.store.url, sagas_room.system_database_url(settings)):
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            found.append(Path(str(parsed.database)))
+        path = sqlite_path(url)
+        if path is not None:
+            found.append(path)
     return found
 
 

@@ -144,7 +144,7 @@ def campaign(label: str, url: str, home: Path, sizes: Sizes, seed: int) -> Store
                 result.max_recovery_s = max(result.max_recovery_s, recovery)
                 with looking(url) as engine:
                     settle_runs(engine, ledger.runs, 60)  # interrupted runs resume
-                    found = check(engine, ws.id, ledger, list(sims.values()), _sql(url))
+                    found = check(engine, ws.id, ledger, list(sims.values()))
                 found.consumers_behind = len(behind)
                 result.absorb(found)
                 status.print(f"[dim]{label}: kill {cycle + 1}/{sizes.kills}, {_line(result)}[/]")
@@ -164,10 +164,6 @@ def _tally(values: Iterable[str]) -> dict[str, int]:
     for value in values:
         out[value] = out.get(value, 0) + 1
     return out
-
-
-def _sql(url: str) -> bool:
-    return url.startswith("sqlite")
 
 
 def _note_in_flight(result: StoreResult, load: Load, url: str, ledger: Ledger) -> None:

@@ -8,14 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from crmos.bench.durability_load import Ledger
 from crmos.connectors.sim import audit_simulators
 from crmos.core.settings import StoreSettings
 from crmos.identity import count_live_profiles, profile_of
 from crmos.sagas.journal import all_runs
-from crmos.store import create_store_engine, failures, get_offset
+from crmos.store import create_store_engine, failures, get_offset, integrity_errors
 from crmos.store.tables import events
 
 #: The event-log consumers ``crmos serve`` runs (bootstrap.build), in flow order.
@@ -87,9 +87,7 @@ def settle_runs(engine: Engine, run_ids: list[str], deadline_s: float) -> dict[s
         time.sleep(0.1)  # polling the store: the server's engine runs them
 
 
-def check(
-    engine: Engine, workspace_id: str, ledger: Ledger, sims: list[str], sqlite: bool
-) -> Check:
+def check(engine: Engine, workspace_id: str, ledger: Ledger, sims: list[str]) -> Check:
     """Compare the store and the simulators with what the server acknowledged."""
     with ledger.lock:
         acked = dict(ledger.acked)
@@ -121,9 +119,7 @@ def check(
         out.erasure_leftovers = sum(
             1 for u, status in erased.items() if status != "blocked" and roots.get(u) is not None
         )
-        if sqlite:
-            verdict = [str(r[0]) for r in conn.execute(text("PRAGMA integrity_check")).all()]
-            out.integrity_errors = 0 if verdict == ["ok"] else len(verdict)
+        out.integrity_errors = integrity_errors(conn)
     statuses = all_runs(engine, run_ids) if run_ids else {}
     out.runs_open = sum(1 for s in statuses.values() if s not in ENDED)
     rolled_back = [r for r, s in statuses.items() if s in ROLLED_BACK or s == "needs_attention"]

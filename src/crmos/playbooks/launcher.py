@@ -30,6 +30,7 @@ from crmos.core.errors import CrmosError
 from crmos.core.logsafe import get_logger
 from crmos.core.periodic import Periodic
 from crmos.playbooks.firing import loads
+from crmos.store import single_writer
 from crmos.store.tables_playbooks import playbook_firings as fir
 
 log = get_logger(__name__)  # exception messages withheld (core.logsafe)
@@ -71,7 +72,7 @@ class Launcher:
         self.clock = clock
         # Starting a run is a few round trips to the store: on PostgreSQL several go at once;
         # SQLite takes one writer at a time, so there they would only queue for its lock.
-        self.workers = 1 if engine.dialect.name == "sqlite" else workers
+        self.workers = 1 if single_writer(engine) else workers
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._polls = 0

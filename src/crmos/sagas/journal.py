@@ -31,7 +31,7 @@ from crmos.sagas.views import (
     run_of,
     step_of,
 )
-from crmos.store import Decision, get_decision, record_decision
+from crmos.store import Decision, get_decision, record_decision, single_writer
 from crmos.store.tables_sagas import saga_runs, saga_steps, saga_timeline
 
 # One writer lock per SQLite database (per engine) in this process.
@@ -48,7 +48,7 @@ class Journal:
         # instead, which hands the lock over at once. PostgreSQL needs no such turn.
         self._writers: AbstractContextManager[Any] = (
             _WRITERS.setdefault(engine, threading.Lock())
-            if engine.dialect.name == "sqlite"
+            if single_writer(engine)
             else nullcontext()
         )
 
