@@ -41,8 +41,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from crmos.compliance.model import Finding, Outcome, ScanResult
 from crmos.store import flush_deleted
 from crmos.store.dialect import blob_contains, data_schemas
+from crmos.store.erasure import declared_table
 from crmos.store.sqlitefiles import database_path, open_database, split_files
-from crmos.store.tables import metadata
 
 # Never rewritten by the sweep: the audit chain would break, and the rest holds no personal data.
 PROTECTED = frozenset({"audit_log", "alembic_version", "stream_offsets", "subject_keys"})
@@ -72,7 +72,7 @@ def text_tables(conn: Connection, binary: bool = False) -> list[tuple[Table, lis
             columns = inspector.get_columns(name, schema=schema)
             texts = {c["name"]: c["type"] for c in columns if isinstance(c["type"], kinds)}
             if texts:
-                table = metadata.tables.get(name) if default else None
+                table = declared_table(name) if default else None
                 found.append(
                     (table if table is not None else _light(name, texts, schema), list(texts))
                 )
