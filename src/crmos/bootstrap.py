@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import Connection, Engine
-from sqlalchemy.engine import make_url
 
 from crmos import agent as agent_room
 from crmos import compliance as compliance_room
@@ -67,6 +66,7 @@ from crmos.store import (
     create_store_engine,
     load_master_key,
     migrate,
+    sqlite_path,
 )
 
 if TYPE_CHECKING:
@@ -257,7 +257,9 @@ def build_rooms(settings: Settings, store: Store) -> Rooms:
     runs = Runs(settings, engine, dispatcher=dispatcher)
     tag = functools.partial(_tag_events, intake)
     runs.add_actions(playbooks.actions(runs.action, intake=tag))  # components as saga steps
-    playbooks.connect(lambda ws, request: runs.start(ws, request).id)  # firings start runs
+    playbooks.connect(  # firings start runs, and find them again by their decision (origin)
+        lambda ws, request, origin: runs.start(ws, request, origin=origin).id, runs.by_origin
+    )
     agent = AgentService(
         engine, settings.agent, models, events=functools.partial(_log_events, intake)
     )
@@ -326,9 +328,9 @@ def sqlite_files(settings: Settings) -> list[Path]:
     """The SQLite databases crmos keeps (the store, DBOS's system database), if any."""
     found = []
     for url in (settings.store.url, sagas_room.system_database_url(settings)):
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            found.append(Path(str(parsed.database)))
+        path = sqlite_path(url)
+        if path is not None:
+            found.append(path)
     return found
 
 

@@ -19,9 +19,9 @@ from sqlalchemy import event
 
 from crmos.api import create_app
 from crmos.bootstrap import Container
-from crmos.sagas.dispatch import sqlite_engine
 from crmos.sagas.erasure import CANCELLED_BY_ERASURE
 from crmos.sagas.testing import EffectServer, HttpEffect
+from crmos.store import checkpoint_engine
 from tests.integration.conftest import Tenant, make_tenant
 from tests.integration.erasure_support import (
     EMAIL,
@@ -119,7 +119,7 @@ def _decoded(data: bytes) -> Iterator[bytes]:
 
 
 def test_the_saga_engines_sqlite_connections_overwrite_deleted_content(tmp_path: Path) -> None:
-    engine = sqlite_engine(f"sqlite:///{tmp_path / 'dbos.sqlite'}", 1)
+    engine = checkpoint_engine(f"sqlite:///{tmp_path / 'dbos.sqlite'}", 1)
     # As a SQLite built without SECURE_DELETE starts (Debian's is built with it on).
     event.listen(engine, "connect", lambda c, _: c.execute("PRAGMA secure_delete=OFF"), insert=True)
     try:

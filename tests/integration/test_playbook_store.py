@@ -230,11 +230,11 @@ def test_a_firing_whose_run_is_refused_is_marked_failed_and_the_others_still_sta
     container.playbooks.publish(ws, RENEWAL, "ops@acme", "first")
     refused: list[str] = []
 
-    def start(workspace_id: str, request: dict[str, Any]) -> str:
+    def start(workspace_id: str, request: dict[str, Any], origin: str) -> str:
         if not refused:  # the sagas engine refuses the first run of the batch
             refused.append(request["profile_id"])
             raise ValidationError("run refused", [])
-        return container.runs.start(workspace_id, request).id
+        return container.runs.start(workspace_id, request, origin=origin).id
 
     container.playbooks.connect(start)
     messages = [m for u in ("u1", "u2") for m in (identify(u), *(view(u, h) for h in (70, 44, 3)))]

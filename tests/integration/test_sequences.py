@@ -35,6 +35,7 @@ LOG_TABLES = (
     "stream_failures",
     "identity_conflicts",
     "identity_rejections",
+    "identity_changes",
     "saga_timeline",
     "audit_log",
     "graph_rule_failures",

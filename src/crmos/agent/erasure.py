@@ -18,13 +18,9 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Delete,
-    LargeBinary,
     delete,
-    func,
-    literal,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -32,7 +28,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from crmos.agent.intents import IntentModels
 from crmos.agent.text import search_terms
 from crmos.core.datamap import DataMap, Erased, Holding, Person, alias, mentions, redact
-from crmos.store import holds_any, in_chunks, pseudonymise_rows
+from crmos.store import fulltext, holds_any, in_chunks, pseudonymise_rows
+from crmos.store.dialect import blob_contains
 from crmos.store.erasure import spellings
 from crmos.store.tables_agent import (
     agent_intents,
@@ -201,18 +198,7 @@ class AgentEraser:
                 continue
             body = redact(row.text, needles)
             terms = " ".join(search_terms(body))
-            if conn.dialect.name == "sqlite" and _has_fts(conn):
-                conn.execute(
-                    text(
-                        "INSERT INTO knowledge_fts(knowledge_fts, rowid, terms) "
-                        "VALUES ('delete', :seq, :terms)"
-                    ),
-                    {"seq": row.seq, "terms": row.terms},
-                )
-                conn.execute(
-                    text("INSERT INTO knowledge_fts(rowid, terms) VALUES (:seq, :terms)"),
-                    {"seq": row.seq, "terms": terms},
-                )
+            fulltext.reindex_passage(conn, row.seq, row.terms, terms)
             # The embedding was computed from the old text: it goes (retrieval falls back to
             # full-text for this passage) rather than keep a vector of the person's words.
             conn.execute(
@@ -251,22 +237,11 @@ def _bytes_hold(
     conn: Connection, column: ColumnElement[Any], forms: list[bytes]
 ) -> ColumnElement[bool]:
     """``column`` (binary) holds any of ``forms`` byte for byte."""
-    # SQLite's instr(haystack, needle) and PostgreSQL's position(haystack, needle) for bytea (the
-    # function behind `position(needle IN haystack)`, callable by its qualified name) search bytes.
-    search = func.instr if conn.dialect.name == "sqlite" else func.pg_catalog.position
-    return or_(*(search(column, literal(form, LargeBinary)) > 0 for form in forms))
+    return or_(*(blob_contains(conn, column, form) for form in forms))
 
 
 def _holds_any(data: bytes, forms: list[bytes]) -> bool:
     return any(f in data for f in forms)
-
-
-def _has_fts(conn: Connection) -> bool:
-    return bool(
-        conn.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'knowledge_fts'"
-        ).first()
-    )
 
 
 def _read(path: Path) -> bytes:

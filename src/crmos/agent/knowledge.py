@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from crmos.agent import embeddings
 from crmos.agent.documents import read_pdf
@@ -29,13 +28,10 @@ from crmos.core.clock import now_ms
 from crmos.core.ids import new_id
 from crmos.core.logsafe import get_logger
 from crmos.core.settings import AgentSettings
+from crmos.store import fulltext
 from crmos.store.tables_agent import knowledge_documents, knowledge_passages
 
 log = get_logger(__name__)  # exception messages withheld (core.logsafe)
-PG_INDEX = (
-    "CREATE INDEX IF NOT EXISTS ix_knowledge_passages_fts ON knowledge_passages "
-    "USING gin (to_tsvector('simple', terms))"
-)
 TEXT_TYPES = (".md", ".txt", ".markdown", ".rst", ".html", ".htm")
 PASSAGE_CHARS = 600
 
@@ -181,12 +177,8 @@ class KnowledgeBase:
                 start=start, end=end, text=body, terms=terms, embedding=vector,
             )
         )  # fmt: skip
-        if conn.dialect.name == "sqlite":
-            seq = result.inserted_primary_key[0] if result.inserted_primary_key else None
-            conn.execute(
-                text("INSERT INTO knowledge_fts(rowid, terms) VALUES (:seq, :terms)"),
-                {"seq": seq, "terms": terms},
-            )
+        seq = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        fulltext.index_passage(conn, seq, terms)
 
     def _current_digest(self, conn: Connection, ws: str, source: str) -> str | None:
         return conn.execute(
@@ -199,15 +191,7 @@ class KnowledgeBase:
         doc_ids = select(knowledge_documents.c.id).where(
             knowledge_documents.c.workspace_id == ws, knowledge_documents.c.source == source
         )
-        if conn.dialect.name == "sqlite":
-            conn.execute(
-                text(
-                    "INSERT INTO knowledge_fts(knowledge_fts, rowid, terms) SELECT 'delete', seq, "
-                    "terms FROM knowledge_passages WHERE document_id IN (SELECT id FROM "
-                    "knowledge_documents WHERE workspace_id = :ws AND source = :source)"
-                ),
-                {"ws": ws, "source": source},
-            )
+        fulltext.unindex_source(conn, ws, source)
         conn.execute(
             delete(knowledge_passages).where(knowledge_passages.c.document_id.in_(doc_ids))
         )
@@ -216,20 +200,7 @@ class KnowledgeBase:
     def _ensure_index(self, conn: Connection) -> None:
         if self._index_ready:
             return
-        if conn.dialect.name == "sqlite":  # one writer at a time: create it in this transaction
-            conn.execute(
-                text(
-                    "CREATE VIRTUAL TABLE IF NOT EXISTS knowledge_fts USING fts5(terms, "
-                    "content='knowledge_passages', content_rowid='seq')"
-                )
-            )
-        else:  # on its own connection, so a concurrent creator cannot abort the caller's work
-            with self._lock, self._engine.connect() as own:
-                own = own.execution_options(isolation_level="AUTOCOMMIT")
-                try:
-                    own.execute(text(PG_INDEX))
-                except DBAPIError:  # another process created it at the same moment
-                    log.info("full-text index created concurrently", exc_info=True)
+        fulltext.ensure_index(self._engine, conn, self._lock)
         self._index_ready = True
 
     def search(
@@ -252,22 +223,7 @@ class KnowledgeBase:
         return hits[:limit]
 
     def _full_text(self, conn: Connection, ws: str, terms: list[str], limit: int) -> list[Passage]:
-        if conn.dialect.name == "sqlite":
-            sql = (
-                "SELECT p.seq, -bm25(knowledge_fts) AS score FROM knowledge_fts JOIN "
-                "knowledge_passages p ON p.seq = knowledge_fts.rowid WHERE knowledge_fts MATCH "
-                ":q AND p.workspace_id = :ws ORDER BY bm25(knowledge_fts) LIMIT :n"
-            )
-            query = " OR ".join(f'"{t}"' for t in terms)
-        else:
-            sql = (
-                "SELECT seq, ts_rank(to_tsvector('simple', terms), q) AS score FROM "
-                "knowledge_passages, to_tsquery('simple', :q) q WHERE workspace_id = :ws AND "
-                "to_tsvector('simple', terms) @@ q ORDER BY score DESC, seq LIMIT :n"
-            )
-            query = " | ".join(terms)
-        scored = conn.execute(text(sql), {"q": query, "ws": ws, "n": limit}).all()
-        return self._passages(conn, [(int(r[0]), float(r[1])) for r in scored])
+        return self._passages(conn, fulltext.search(conn, ws, terms, limit))
 
     def _passages(self, conn: Connection, scored: list[tuple[int, float]]) -> list[Passage]:
         if not scored:

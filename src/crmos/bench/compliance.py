@@ -20,6 +20,7 @@ One embedded store in a temporary home, built and migrated like ``crmos serve`` 
 
 from __future__ import annotations
 
+import itertools
 import json
 import tempfile
 import time
@@ -32,7 +33,7 @@ import msgspec
 import orjson
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, text
 from stdnum.br import cpf as stdnum_cpf
 
 from crmos.agent import Submission
@@ -43,9 +44,7 @@ from crmos.core.settings import Settings
 from crmos.graph import create_audience
 from crmos.ingest import Message
 from crmos.ingest.messages import Identify
-from crmos.store import verify_audit
-from crmos.store.records import GENESIS, entry_hash
-from crmos.store.tables_records import audit_log
+from crmos.store import audit_entries, chain_entries, verify_audit, write_audit_rows
 
 console = Console()
 EMAIL = "hans.mueller@example.de"
@@ -254,15 +253,7 @@ def _audit(engine: Engine, entries: int) -> dict[str, Any]:
         breaks = list(verify_audit(conn, ws))
         elapsed = time.perf_counter() - started
         started = time.perf_counter()
-        fetched = sum(
-            1
-            for _ in conn.execute(
-                select(audit_log)
-                .where(audit_log.c.workspace_id == ws)
-                .order_by(audit_log.c.position)
-                .execution_options(yield_per=10_000)
-            )
-        )
+        fetched = sum(1 for _ in audit_entries(conn, ws))
         fetch = time.perf_counter() - started
     assert not breaks and fetched == entries
     return {
@@ -274,31 +265,11 @@ def _audit(engine: Engine, entries: int) -> dict[str, Any]:
 
 
 def _fill_chain(engine: Engine, ws: str, entries: int) -> None:
-    prev, batch = GENESIS, []
+    details = (orjson.dumps({"n": n}).decode() for n in range(1, entries + 1))
+    rows = chain_entries(ws, details, "bench", "bench.entry", "prf_x", 1_770_000_000_000)
     with engine.begin() as conn:
-        for position in range(1, entries + 1):
-            details = orjson.dumps({"n": position}).decode()
-            at_ms = 1_770_000_000_000 + position
-            digest = entry_hash(prev, ws, position, at_ms, "bench", "bench.entry", "prf_x", details)
-            batch.append(
-                {
-                    "workspace_id": ws,
-                    "position": position,
-                    "at_ms": at_ms,
-                    "actor": "bench",
-                    "action": "bench.entry",
-                    "subject": "prf_x",
-                    "details": details,
-                    "prev_hash": prev,
-                    "hash": digest,
-                }
-            )
-            prev = digest
-            if len(batch) >= 20_000:
-                conn.execute(insert(audit_log), batch)
-                batch = []
-        if batch:
-            conn.execute(insert(audit_log), batch)
+        while batch := list(itertools.islice(rows, 20_000)):
+            write_audit_rows(conn, batch)
 
 
 def _report(figures: dict[str, Any]) -> None:

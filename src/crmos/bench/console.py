@@ -38,14 +38,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select, text
 
 from crmos.bench.console_data import DAY_MS, People, load, queries
 from crmos.bootstrap import build
 from crmos.core.settings import Settings
-from crmos.identity import reindex_workspace
+from crmos.identity import bare_queries, index_size, reindex_workspace
 from crmos.identity.search_tokens import blind
-from crmos.store.tables_identity import profile_search_rows, profile_search_tokens
 from crmos.web import create_app
 
 TARGETS = {
@@ -177,23 +175,17 @@ def measure(
 
 def references(engine: Any, world: People, key: bytes, rounds: int) -> dict[str, Any]:
     """Bare indexed statements on the same store: the floor the listing and search stand on."""
-    r, t = profile_search_rows.c, profile_search_tokens.c
-    newest = (
-        select(r.profile_id)
-        .where(r.workspace_id == world.workspace_id)
-        .order_by(r.last_seen_ms.desc())
-        .limit(50)
-    )
+    newest, holding = bare_queries(world.workspace_id, 50)
     tokens = [blind(key, [p.email.casefold()])[0] for p in world.sample]
     with engine.connect() as conn:
         rows = _timed([lambda: conn.execute(newest).all() for _ in range(rounds)])
 
         def look(tok: bytes) -> Callable[[], Any]:
-            stmt = select(t.profile_id).where(t.workspace_id == world.workspace_id, t.token == tok)
+            stmt = holding(tok)
             return lambda: conn.execute(stmt).all()
 
         looked = _timed([look(tok) for tok in tokens[:rounds]])
-        size = conn.execute(text("SELECT count(*) FROM profile_search_tokens")).scalar_one()
+        size = index_size(conn)
     return {"ref_select_p95_ms": _p95(rows), "ref_token_p95_ms": _p95(looked), "index_rows": size}
 
 

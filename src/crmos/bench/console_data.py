@@ -1,5 +1,6 @@
 """Synthetic people for ``crmos bench console``: profiles, identifiers and events written
-straight into identity's tables, in the shape the stitcher writes them.
+straight into identity's store (``crmos.identity.write_rows``), in the shape the stitcher
+writes them.
 
 Names are Latin (first last) or Chinese (surname + one or two given characters, about a
 third); e-mail addresses ``first.lastN@domain``; E.164 phone numbers from China and Germany;
@@ -14,12 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from crmos.core.ids import new_id
-from crmos.identity.repo import bulk_insert
+from crmos.identity import IdentityRows, event_row, identifier_row, profile_row, write_rows
 from crmos.store import EventLog
-from crmos.store.tables_identity import profile_events, profile_identifiers, profiles
 
 FIRST = [
     "alice",
@@ -214,38 +212,19 @@ def load(
                 name, email, phone, company = _person(rng, n)
                 source = TOUCHPOINTS[n % len(TOUCHPOINTS)]
                 created = now_ms - rng.randrange(90 * DAY_MS)
-                traits = {k: [v, source, created] for k, v in
-                          (("name", name), ("email", email), ("phone", phone),
-                           ("company", company))}  # fmt: skip
-                rows.append(_profile_row(ids[n], workspace_id, traits, created))
+                traits = {"name": name, "email": email, "phone": phone, "company": company}
+                rows.append(profile_row(ids[n], workspace_id, traits, source, created))
                 for kind, value in (("user_id", f"u-{n}"), ("email", email), ("phone", phone)):
                     idents.append(
-                        {"workspace_id": workspace_id, "type": kind, "value": value}
-                        | {"profile_id": ids[n], "source": source, "seq": None}
-                        | {"created_ms": created}
+                        identifier_row(workspace_id, kind, value, ids[n], source, created)
                     )
                 if n % max(1, count // 400) == 0:
                     world.sample.append(Person(ids[n], name, email, phone, company))
-            bulk_insert(conn, profiles, rows)
-            bulk_insert(conn, profile_identifiers, idents)
+            write_rows(conn, IdentityRows(profiles=rows, identifiers=idents))
         for rows in _event_rows(rng, ids, workspace_id, events, heavy_events, now_ms):
-            bulk_insert(conn, profile_events, rows)
+            write_rows(conn, IdentityRows(events=rows))
             log.append(conn, [_log_row(r, now_ms) for r in rows])
     return world
-
-
-def _profile_row(pid: str, ws: str, traits: dict[str, Any], created: int) -> dict[str, Any]:
-    return {
-        "id": pid,
-        "workspace_id": ws,
-        "root_id": pid,
-        "merged_into": None,
-        "merge_id": None,
-        "traits": orjson.dumps(traits).decode(),
-        "marketing_suppressed": False,
-        "created_ms": created,
-        "updated_ms": created,
-    }
 
 
 def _event_rows(
@@ -259,12 +238,9 @@ def _event_rows(
     batch: list[dict[str, Any]] = []
     for seq in range(1, events + 1):
         pid = ids[0] if seq <= heavy_events else ids[rng.randrange(len(ids))]
-        statement = '{"plan":"pro"}' if seq % 50 == 0 else None
-        batch.append(
-            {"seq": seq, "workspace_id": workspace_id, "profile_id": pid}
-            | {"source": TOUCHPOINTS[seq % len(TOUCHPOINTS)], "traits": statement}
-            | {"ts_ms": now_ms - rng.randrange(90 * DAY_MS)}
-        )
+        statement = {"plan": "pro"} if seq % 50 == 0 else None
+        source, at = TOUCHPOINTS[seq % len(TOUCHPOINTS)], now_ms - rng.randrange(90 * DAY_MS)
+        batch.append(event_row(seq, workspace_id, pid, source, at, statement))
         if len(batch) == 10_000:
             yield batch
             batch = []

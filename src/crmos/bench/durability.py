@@ -166,7 +166,7 @@ def campaign(
                 behind = _cycle(topo, result, ledger, keys, rng, counter, sizes)
                 with looking(url) as engine:
                     settle_runs(engine, ledger.runs, 60)  # interrupted runs resume
-                    found = check(engine, ws.id, ledger, list(sims.values()), _sql(url))
+                    found = check(engine, ws.id, ledger, list(sims.values()))
                     if found.profiles_unexplained:  # say which, for whoever looks into it
                         for line in unexplained(engine, ws.id):
                             status.print(f"[yellow]unexplained profile[/] {line}")
@@ -236,10 +236,6 @@ def _tally(values: Iterable[str]) -> dict[str, int]:
     for value in values:
         out[value] = out.get(value, 0) + 1
     return out
-
-
-def _sql(url: str) -> bool:
-    return url.startswith("sqlite")
 
 
 def _note_in_flight(result: StoreResult, load: Load, url: str, ledger: Ledger) -> None:

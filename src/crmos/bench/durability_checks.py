@@ -3,22 +3,20 @@ functions (offsets, failures, identity's profile look-up) and plain SQL counts."
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, select
 
 from crmos.bench.durability_load import Ledger
 from crmos.connectors.sim import audit_simulators
 from crmos.core.settings import StoreSettings
-from crmos.identity import profile_of
+from crmos.identity import count_live_profiles, profile_of, profile_view, recent_live_profiles
 from crmos.sagas.journal import all_runs
-from crmos.store import create_store_engine, failures, get_offset
+from crmos.store import create_store_engine, failures, get_offset, integrity_errors
 from crmos.store.tables import events
-from crmos.store.tables_identity import profile_identifiers, profiles
 
 #: The event-log consumers ``crmos serve`` runs (bootstrap.build), in flow order.
 CONSUMERS = ("identity", "graph", "triggers", "agent", "compliance")
@@ -92,9 +90,7 @@ def settle_runs(engine: Engine, run_ids: list[str], deadline_s: float) -> dict[s
         time.sleep(0.1)  # polling the store: the server's engine runs them
 
 
-def check(
-    engine: Engine, workspace_id: str, ledger: Ledger, sims: list[str], sqlite: bool
-) -> Check:
+def check(engine: Engine, workspace_id: str, ledger: Ledger, sims: list[str]) -> Check:
     """Compare the store and the simulators with what the server acknowledged."""
     with ledger.lock:
         acked = dict(ledger.acked)
@@ -121,20 +117,14 @@ def check(
         out.skipped_events = sum(roots[u] is None and identified[u] in stored for u in people)
         out.stream_failures = len(failures(conn))
         out.skipped_events += out.stream_failures
-        live = conn.execute(
-            select(func.count())
-            .select_from(profiles)
-            .where(profiles.c.workspace_id == workspace_id, profiles.c.id == profiles.c.root_id)
-        ).scalar_one()
+        live = count_live_profiles(conn, workspace_id)
         survivors = {roots[u] for u in roots if u.startswith("erase-") and roots[u] is not None}
         out.profiles_found = int(live) - len(survivors)
         out.profiles_unexplained = int(live) - len(_stitched(conn, workspace_id) | survivors)
         out.erasure_leftovers = sum(
             1 for u, status in erased.items() if status != "blocked" and roots.get(u) is not None
         )
-        if sqlite:
-            verdict = [str(r[0]) for r in conn.execute(text("PRAGMA integrity_check")).all()]
-            out.integrity_errors = 0 if verdict == ["ok"] else len(verdict)
+        out.integrity_errors = integrity_errors(conn)
     statuses = all_runs(engine, run_ids) if run_ids else {}
     out.runs_open = sum(1 for s in statuses.values() if s not in ENDED)
     rolled_back = [r for r, s in statuses.items() if s in ROLLED_BACK or s == "needs_attention"]
@@ -159,20 +149,13 @@ def unexplained(engine: Engine, workspace_id: str) -> list[str]:
     """Each live profile no stored identify call resolves to, described for the log: its id,
     creation time, identifiers (type=value) and trait names (the people are synthetic)."""
     with engine.connect() as conn:
-        live = conn.execute(
-            select(profiles.c.id, profiles.c.created_ms, profiles.c.traits).where(
-                profiles.c.workspace_id == workspace_id, profiles.c.id == profiles.c.root_id
-            )
-        ).all()
+        live = recent_live_profiles(conn, workspace_id, count_live_profiles(conn, workspace_id))
         known = _stitched(conn, workspace_id)
         out = []
-        for row in (r for r in live if r.id not in known):
-            ids = conn.execute(
-                select(profile_identifiers.c.type, profile_identifiers.c.value)
-                .join(profiles, profiles.c.id == profile_identifiers.c.profile_id)
-                .where(profiles.c.root_id == row.id)
-            ).all()
-            named = ", ".join(f"{t}={v}" for t, v in ids) or "no identifiers"
-            traits = ", ".join(sorted(json.loads(row.traits or "{}"))) or "no traits"
-            out.append(f"{row.id} created_ms={row.created_ms}: {named}; traits: {traits}")
+        for profile_id in (p for p in live if p not in known):
+            view = profile_view(conn, workspace_id, profile_id)
+            named = ", ".join(f"{i['type']}={i['value']}" for i in view["identifiers"])
+            traits = ", ".join(sorted(view["traits"])) or "no traits"
+            line = f"{profile_id} created_ms={view['created_ms']}: {named or 'no identifiers'}"
+            out.append(f"{line}; traits: {traits}")
     return out

@@ -42,20 +42,25 @@ from typing import Any
 import orjson
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from crmos.bootstrap import Container, build
 from crmos.core.event import Event
 from crmos.core.settings import IdentitySettings, Settings
 from crmos.demo import World, generate
-from crmos.identity import Stitcher, profile_of
+from crmos.identity import (
+    IdentityRows,
+    Stitcher,
+    identifier_owners,
+    profile_of,
+    read_rows,
+    write_rows,
+)
 from crmos.identity.claims import Key, Normaliser, claim_of
 from crmos.identity.identifiers import normalise
 from crmos.identity.matching import match_workspace
 from crmos.identity.policy import build_policy
-from crmos.identity.repo import bulk_insert
 from crmos.ingest import IngestService, StreamRunner
-from crmos.store.tables_identity import profile_events, profile_identifiers, profiles
 
 BATCH = 500
 TARGETS = {
@@ -132,9 +137,7 @@ def score(engine: Engine, world: World) -> dict[str, Any]:
     """Score the profiles in ``engine`` (one workspace) against ``world``'s ground truth."""
     owners = _owners(world.ground_truth())
     with engine.connect() as conn:
-        i, p = profile_identifiers.c, profiles.c
-        stmt = select(i.type, i.value, p.root_id).join(profiles, p.id == i.profile_id)
-        stored = [((r.type, r.value), r.root_id) for r in conn.execute(stmt)]
+        stored = [((kind, value), root) for kind, value, root in identifier_owners(conn)]
     scored = [(next(iter(owners[k])), root) for k, root in stored if len(owners.get(k, ())) == 1]
     bound = _bound(world.events, owners)
     precision, recall = _pairwise(scored)
@@ -278,27 +281,22 @@ def throughput(n: int) -> dict[str, Any]:
 def _bare_insert(source: Engine, target: Engine, n: int) -> float:
     """Seconds to insert the stitcher's rows into ``target``, batch by batch, bare."""
     with source.connect() as conn:
-        evs = [dict(r._mapping) for r in conn.execute(select(profile_events))]
-        ids = [dict(r._mapping) for r in conn.execute(select(profile_identifiers))]
-        profs = [dict(r._mapping) for r in conn.execute(select(profiles))]
-    groups: list[tuple[list[Any], ...]] = [([], [], []) for _ in range(0, n, BATCH)]
+        stored = read_rows(conn)
+    groups = [IdentityRows() for _ in range(0, n, BATCH)]
     born: dict[str, int] = {}
-    for row in ids:
+    for row in stored.identifiers:
         seq = row["seq"] or 1
-        groups[(seq - 1) // BATCH][1].append(row)
+        groups[(seq - 1) // BATCH].identifiers.append(row)
         born[row["profile_id"]] = min(seq, born.get(row["profile_id"], seq))
-    for row in evs:
-        groups[(row["seq"] - 1) // BATCH][2].append(row)
-    for row in profs:
-        groups[(born.get(row["id"], 1) - 1) // BATCH][0].append(row)
+    for row in stored.events:
+        groups[(row["seq"] - 1) // BATCH].events.append(row)
+    for row in stored.profiles:
+        groups[(born.get(row["id"], 1) - 1) // BATCH].profiles.append(row)
     seconds = 0.0
     for part in groups:
         t0 = time.perf_counter()
         with target.begin() as conn:
-            for table, rows in zip(
-                (profiles, profile_identifiers, profile_events), part, strict=True
-            ):
-                bulk_insert(conn, table, rows)
+            write_rows(conn, part)
         seconds += time.perf_counter() - t0
     return seconds
 

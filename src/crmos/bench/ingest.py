@@ -45,7 +45,7 @@ from sqlalchemy.engine import make_url
 from crmos.bootstrap import Container, build
 from crmos.core.errors import CrmosError
 from crmos.core.settings import Settings, StoreSettings
-from crmos.store import normalise_url
+from crmos.store import normalise_url, placeholder
 from crmos.store.tables import events
 
 BATCH = 100
@@ -259,7 +259,7 @@ def bench_bulk(c: Container, path: Path, n: int) -> Figures:
 
 def bench_ceiling(source: Engine, target: Engine, n: int) -> Figures:
     """Insert ``source``'s event rows into ``target`` by bare ``executemany`` in CHUNK groups."""
-    mark = "?" if target.dialect.paramstyle == "qmark" else "%s"
+    mark = placeholder(target)
     sql = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))})"
     stmt = select(*(events.c[name] for name in _COLUMNS)).order_by(events.c.seq)
     seconds = 0.0

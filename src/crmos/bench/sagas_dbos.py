@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dbos import DBOS, DBOSClient, DBOSConfig, EnqueueOptions, WorkflowHandle
 
-from crmos.sagas.dispatch import sqlite_engine
+from crmos.store.engine import checkpoint_engine
 
 QUEUE = "crmos_bench_bare"
 STEPS = 4
@@ -35,7 +35,7 @@ def bare_runs_per_s(runs: int, concurrency: int, poll_s: float = 0.05) -> float:
     """Workflows/s of DBOS alone: ``runs`` queued at once, ``concurrency`` at a time."""
     with tempfile.TemporaryDirectory(prefix="crmos-bench-dbos-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'dbos.sqlite'}"
-        engine = sqlite_engine(url, concurrency + 8)
+        engine = checkpoint_engine(url, concurrency + 8)
         config: DBOSConfig = {
             "name": "crmos-bench",
             "system_database_engine": engine,

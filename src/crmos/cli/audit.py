@@ -7,11 +7,9 @@ import time
 from typing import Annotated
 
 import typer
-from sqlalchemy import func, select
 
 from crmos.cli.common import console, container, err_console, find_workspace
-from crmos.store import verify_audit
-from crmos.store.tables_records import audit_log
+from crmos.store import audit_count, verify_audit
 
 app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
 
@@ -28,9 +26,7 @@ def verify(
     with container() as c:
         ws = find_workspace(c, workspace)
         with c.engine.connect() as conn:
-            count = conn.execute(
-                select(func.count()).where(audit_log.c.workspace_id == ws.id)
-            ).scalar_one()
+            count = audit_count(conn, ws.id)
             started = time.perf_counter()
             breaks = list(verify_audit(conn, ws.id))
             elapsed = time.perf_counter() - started

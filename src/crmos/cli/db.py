@@ -11,7 +11,7 @@ import typer
 from crmos.cli.common import console, container, exit_on_error
 from crmos.core.errors import NotFound
 from crmos.core.settings import Settings, load_settings
-from crmos.store import create_store_engine, current_revision
+from crmos.store import create_store_engine, current_revision, sqlite_path
 from crmos.store.backup import backup, restore
 
 app = typer.Typer(help="The store: schema, backups, restores.", no_args_is_help=True)
@@ -78,10 +78,10 @@ def _extra(settings: Settings) -> dict[str, Path]:
     """The saga engine's own SQLite database, when it has one (embedded store)."""
     from crmos.sagas import system_database_url
 
-    url = system_database_url(settings)
-    if not url.startswith("sqlite:///"):
+    path = sqlite_path(system_database_url(settings))
+    if path is None:
         return {}  # PostgreSQL: schema dbos of the same database, inside pg_dump's archive
-    return {"dbos": Path(url.removeprefix("sqlite:///")).resolve()}
+    return {"dbos": path.resolve()}
 
 
 def _erase_again(erased: tuple[tuple[str, str], ...]) -> list[str]:

@@ -21,11 +21,10 @@ from crmos.compliance.settings_store import read_config
 from crmos.core.clock import now_ms
 from crmos.core.errors import Problem, ValidationError
 from crmos.core.ids import new_id
-from crmos.identity import profile_of
+from crmos.identity import profile_of, suppressed
 from crmos.sagas import CONSENT_FREE_PURPOSES, ConsentAnswer
 from crmos.store import Decision, append_audit, record_decision
 from crmos.store.tables_compliance import consents, dsr_requests
-from crmos.store.tables_identity import profiles
 
 ConsentState = Literal["granted", "withdrawn"]
 RULE = "compliance.marketing_check"
@@ -203,7 +202,7 @@ def _blocker(
     versions: dict[str, PackVersion],
     history: list[Consent],
 ) -> tuple[str | None, PackVersion | None]:
-    if _suppressed(conn, profile_id):
+    if suppressed(conn, profile_id):
         return "marketing is paused for this profile (an identity conflict is under review)", None
     erasure = _erasure(conn, workspace_id, profile_id)
     if erasure is not None:
@@ -256,21 +255,6 @@ def _allowed_reason(versions: dict[str, PackVersion], purpose: str) -> str:
         if purpose in v.spec.consent
     )
     return "allowed (" + ("; ".join(bases) or f"no pack restricts {purpose}") + ")"
-
-
-def _suppressed(conn: Connection, profile_id: str) -> bool:
-    row = conn.execute(
-        select(profiles.c.marketing_suppressed, profiles.c.root_id).where(
-            profiles.c.id == profile_id
-        )
-    ).one_or_none()
-    if row is None:
-        return False
-    if row.marketing_suppressed:
-        return True
-    if row.root_id != profile_id:
-        return _suppressed(conn, str(row.root_id))
-    return False
 
 
 def _erasure(conn: Connection, workspace_id: str, profile_id: str) -> str | None:

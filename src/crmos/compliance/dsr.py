@@ -24,7 +24,6 @@ from crmos.compliance.config import ComplianceConfig
 from crmos.compliance.consent import record_consent
 from crmos.compliance.downstream import erase_downstream
 from crmos.compliance.erase import erase_local
-from crmos.compliance.erasure import storage_note
 from crmos.compliance.jurisdiction import locale_of, region_locale, regions_of
 from crmos.compliance.model import Outcome
 from crmos.compliance.packbook import in_force, mark_enforced
@@ -47,7 +46,7 @@ from crmos.core.datamap import Room
 from crmos.core.errors import CrmosError, Problem, ValidationError
 from crmos.core.ids import new_id
 from crmos.ingest import EventReader, IngestService
-from crmos.store import Decision, Vault, append_audit, record_decision
+from crmos.store import Decision, Vault, append_audit, deleted_rows_note, record_decision
 from crmos.store.tables_compliance import dsr_requests
 
 DAY_MS = 86_400_000
@@ -222,7 +221,7 @@ class DsrService:
             "stores": [o.as_dict() for o in outcomes if o.kind == "store"],
             "systems": [o.as_dict() for o in outcomes if o.kind == "system"],
             "verification": proof.as_dict(),
-            "storage": storage_note(self._engine.dialect.name),
+            "storage": deleted_rows_note(self._engine),
             "seconds": round(time.perf_counter() - started, 3),
         }
         return self._close(request, status, reason, report, outcomes, actor, config)

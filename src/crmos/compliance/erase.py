@@ -25,7 +25,7 @@ from crmos.compliance.scan import sweep_tables
 from crmos.compliance.subjects import Subject
 from crmos.core.datamap import Person, Room
 from crmos.core.errors import CrmosError
-from crmos.store import Vault, flush_deleted, secure_delete
+from crmos.store import Vault, begin_write, flush_deleted, secure_delete
 
 NO_ERASER = "holds personal data (see its data map) but registers no eraser"
 
@@ -72,7 +72,8 @@ def erase_local(
         )
     person = person_of(subject)
     with engine.begin() as conn:
-        _write_lock(conn)
+        # The erasers read, then write, inside savepoints: take the write lock first.
+        begin_write(conn)
         secure_delete(conn)
         for room in rooms:
             with _timed(outcomes) as found:
@@ -82,17 +83,6 @@ def erase_local(
         found += sweep_tables(conn, subject.needles)
     flush_deleted(engine)
     return outcomes
-
-
-def _write_lock(conn: Connection) -> None:
-    """On SQLite, take the write lock before the first read.
-
-    The erasers read, then write, inside savepoints: a deferred SQLite transaction whose
-    snapshot another writer moved past fails its first write at once (SQLITE_BUSY_SNAPSHOT), and
-    a SAVEPOINT opened outside a transaction would commit on its RELEASE.
-    """
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def erase_room(conn: Connection, room: Room, person: Person) -> list[Outcome]:

@@ -122,20 +122,3 @@ def _replace(path: Path, body: str) -> None:
     tmp = path.with_name(path.name + ".erasing")
     tmp.write_text(body, encoding="utf-8")
     os.replace(tmp, path)
-
-
-def storage_note(dialect: str) -> dict[str, str]:
-    """What happens to the bytes of deleted rows on this store (part of the erasure report)."""
-    if dialect == "sqlite":
-        note = (
-            "SQLite: deleted rows were overwritten with zeros (secure_delete) and the "
-            "write-ahead log was checkpointed into the database file"
-        )
-    else:
-        note = (
-            "PostgreSQL: deleted row versions stay in the data files until VACUUM reuses "
-            "their space and are unreadable through SQL; the person's event data in them, and "
-            "in every backup and WAL archive, is encrypted under data keys that were destroyed "
-            "(crypto-shredding), so it is unreadable there too"
-        )
-    return {"backend": dialect, "deleted_row_versions": note}

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import orjson
 from sqlalchemy import Connection, select
 
 from crmos.compliance.jurisdiction import regions_of
 from crmos.core.clock import now_ms
+from crmos.identity import traits_of
 from crmos.store.tables_compliance import profile_regions
-from crmos.store.tables_identity import profiles
 
 
 def remember_regions(
@@ -53,7 +52,7 @@ def regions_for(
     stored = stored_regions(conn, workspace_id, profile_id)
     if stored[0]:
         return stored[0]
-    traits = _identity_traits(conn, workspace_id, profile_id)
+    traits = traits_of(conn, workspace_id, profile_id)
     return regions_of(traits, default)
 
 
@@ -70,15 +69,3 @@ def stored_regions(
     if row is None:
         return (), None
     return tuple(r for r in row.regions.split(",") if r), row.locale
-
-
-def _identity_traits(conn: Connection, workspace_id: str, profile_id: str) -> dict[str, object]:
-    row = conn.execute(
-        select(profiles.c.traits).where(
-            profiles.c.workspace_id == workspace_id, profiles.c.id == profile_id
-        )
-    ).one_or_none()
-    if row is None:
-        return {}
-    view = orjson.loads(row.traits)
-    return {name: entry[0] for name, entry in view.items() if isinstance(entry, list) and entry}

@@ -40,14 +40,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from crmos.compliance.model import Finding, Outcome, ScanResult
 from crmos.store import flush_deleted
-from crmos.store.dialect import blob_contains
+from crmos.store.dialect import blob_contains, data_schemas
+from crmos.store.erasure import declared_table
 from crmos.store.sqlitefiles import database_path, open_database, split_files
-from crmos.store.tables import metadata
 
 # Never rewritten by the sweep: the audit chain would break, and the rest holds no personal data.
 PROTECTED = frozenset({"audit_log", "alembic_version", "stream_offsets", "subject_keys"})
 _TEXT = (sqltypes.String, sqltypes.Text, sqltypes.JSON)
-_SKIP_SCHEMAS = frozenset({"information_schema", "pg_catalog", "pg_toast"})
 
 
 def spellings(needles: Iterable[str]) -> list[str]:
@@ -65,7 +64,7 @@ def text_tables(conn: Connection, binary: bool = False) -> list[tuple[Table, lis
     its binary ones: a raw e-mail file, a blob another engine keeps), reflected live."""
     inspector = inspect(conn)
     found: list[tuple[Table, list[str]]] = []
-    schemas: list[str | None] = [s for s in inspector.get_schema_names() if s not in _SKIP_SCHEMAS]
+    schemas: list[str | None] = list(data_schemas(inspector))
     kinds = (*_TEXT, sqltypes.LargeBinary) if binary else _TEXT
     for schema in schemas or [None]:
         default = schema in (None, inspector.default_schema_name)
@@ -73,7 +72,7 @@ def text_tables(conn: Connection, binary: bool = False) -> list[tuple[Table, lis
             columns = inspector.get_columns(name, schema=schema)
             texts = {c["name"]: c["type"] for c in columns if isinstance(c["type"], kinds)}
             if texts:
-                table = metadata.tables.get(name) if default else None
+                table = declared_table(name) if default else None
                 found.append(
                     (table if table is not None else _light(name, texts, schema), list(texts))
                 )
@@ -216,8 +215,7 @@ def scan(
 
 def _holds(conn: Connection, column: Column[Any], needles: Sequence[str]) -> ColumnElement[bool]:
     if isinstance(column.type, sqltypes.LargeBinary):
-        dialect = conn.dialect.name
-        return or_(*(blob_contains(dialect, column, n.encode()) for n in needles))
+        return or_(*(blob_contains(conn, column, n.encode()) for n in needles))
     as_text = _as_text(column)
     return or_(*(as_text.icontains(n, autoescape=True) for n in needles))
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from crmos.compliance import complaints as complaint_book
 from crmos.compliance import requests as request_book
@@ -28,7 +27,7 @@ from crmos.core.clock import Clock, to_ms, utcnow
 from crmos.core.datamap import Room
 from crmos.core.settings import Settings
 from crmos.ingest import EventReader, IngestService
-from crmos.store import Vault, append_audit
+from crmos.store import Vault, append_audit, sqlite_path
 
 
 class Compliance:
@@ -164,7 +163,7 @@ class Compliance:
 def data_roots(settings: Settings) -> list[Path]:
     """Directories whose files an erasure scan reads: the home and the embedded database's."""
     roots = [settings.home]
-    url = make_url(settings.store.url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        roots.append(Path(url.database).parent)
+    database = sqlite_path(settings.store.url)
+    if database is not None:
+        roots.append(database.parent)
     return roots

@@ -20,7 +20,6 @@ from crmos.core.errors import NotFound, Problem, ValidationError
 from crmos.ingest import EventReader
 from crmos.store import EventQuery
 from crmos.store.tables import events
-from crmos.store.tables_identity import profile_events, profiles
 
 _IN_CHUNK = 900
 # Trait names whose values identify a person (scanned for after an erasure).
@@ -113,13 +112,9 @@ class Directory:
 
     def by_profile(self, conn: Connection, workspace_id: str, profile_id: str) -> Subject:
         """The subject of ``profile_id`` (an identity profile or an event-log pseudonym)."""
-        row = conn.execute(
-            select(profiles.c.root_id).where(
-                profiles.c.workspace_id == workspace_id, profiles.c.id == profile_id
-            )
-        ).one_or_none()
-        if row is not None:
-            return self._from_identity(conn, workspace_id, str(row.root_id))
+        root = identity.resolve(conn, workspace_id, profile_id)
+        if root is not None:
+            return self._from_identity(conn, workspace_id, root)
         for kind, column in (
             ("user_id", events.c.user_id),
             ("anonymous_id", events.c.anonymous_id),
@@ -141,15 +136,9 @@ class Directory:
     ) -> str:
         """The (root) profile an event belongs to; a pseudonym when identity did not place it."""
         if seq is not None:
-            row = conn.execute(
-                select(profiles.c.root_id)
-                .select_from(
-                    profile_events.join(profiles, profiles.c.id == profile_events.c.profile_id)
-                )
-                .where(profile_events.c.seq == seq)
-            ).one_or_none()
-            if row is not None:
-                return str(row.root_id)
+            placed = identity.event_profiles(conn, [seq]).get(seq)
+            if placed is not None:
+                return placed[1]
         if user_id:
             return pseudonym(workspace_id, "user_id", user_id)
         return pseudonym(workspace_id, "anonymous_id", anonymous_id or "")
@@ -157,7 +146,7 @@ class Directory:
     def _from_identity(self, conn: Connection, workspace_id: str, root: str) -> Subject:
         view = identity.profile_view(conn, workspace_id, root)
         tree = (str(view["id"]), *(str(p) for p in view.get("merged_ids", [])))
-        seqs = _seqs_of(conn, tree)
+        seqs = identity.event_seqs(conn, tree)
         user_ids, anon_ids = _ids_of_events(conn, workspace_id, seqs)
         idents = tuple((str(i["type"]), str(i["value"])) for i in view.get("identifiers", []))
         user_ids |= {v for t, v in idents if t == "user_id"}
@@ -221,17 +210,6 @@ def _identity_profile(conn: Connection, workspace_id: str, kind: str, value: str
             "cannot look this data subject up",
             [Problem("identifier", p.message) for p in exc.problems] or None,
         ) from exc
-
-
-def _seqs_of(conn: Connection, tree: tuple[str, ...]) -> list[int]:
-    seqs: list[int] = []
-    ids = list(tree)
-    for start in range(0, len(ids), _IN_CHUNK):
-        part = ids[start : start + _IN_CHUNK]
-        seqs += conn.execute(
-            select(profile_events.c.seq).where(profile_events.c.profile_id.in_(part))
-        ).scalars()
-    return sorted(int(s) for s in seqs)
 
 
 def _ids_of_events(

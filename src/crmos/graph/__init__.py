@@ -1,5 +1,5 @@
 """Graph: nodes, typed edges with evidence, inference rules, role/intent scores, audiences,
-queries and health. Imports core, store, ingest and identity (through the store's tables).
+queries and health. Imports core, store, ingest and identity (through its public functions).
 """
 
 from crmos.graph.accounts import Account, AccountPerson, AccountSummary, get_account, list_accounts

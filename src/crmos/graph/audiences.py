@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import cel
-import orjson
 from sqlalchemy import Connection, delete, func, select
 
 from crmos.core.clock import now_ms
@@ -21,6 +20,7 @@ from crmos.core.errors import Conflict, NotFound, Problem, ValidationError
 from crmos.core.ids import new_id
 from crmos.graph.model import node_id
 from crmos.graph.scores import scores_of
+from crmos.identity import live_ids, recent_live_profiles, traits_of, tree_ids
 from crmos.store import Decision, append_audit, record_decision
 from crmos.store.dialect import insert_ignore
 from crmos.store.tables_graph import (
@@ -29,7 +29,6 @@ from crmos.store.tables_graph import (
     graph_audience_members,
     graph_audiences,
 )
-from crmos.store.tables_identity import profiles
 
 _g = graph_audiences.c
 _m = graph_audience_members.c
@@ -91,14 +90,7 @@ def create_audience(
 
 def _backfill(conn: Connection, audience: Audience, program: cel.Program) -> None:
     """Fill a new audience from the most recently updated live profiles."""
-    p = profiles.c
-    roots = conn.execute(
-        select(p.id)
-        .where(p.workspace_id == audience.workspace_id, p.id == p.root_id)
-        .order_by(p.updated_ms.desc())
-        .limit(BACKFILL)
-    ).scalars()
-    for root in roots:
+    for root in recent_live_profiles(conn, audience.workspace_id, BACKFILL):
         _apply(conn, audience, program, root, None, record=False)
 
 
@@ -153,20 +145,14 @@ def add_members(
     if audience.condition != HAND_PICKED:
         hint = "its members follow its condition; add people to a hand-picked audience"
         raise Conflict("audience", audience.name, hint)
-    p = profiles.c
     count = select(func.count()).where(_m.audience_id == audience.id)
     before = conn.execute(count).scalar_one()
-    for start in range(0, len(profile_ids), 500):
-        part = profile_ids[start : start + 500]
-        live = conn.execute(
-            select(p.id).where(p.workspace_id == workspace_id, p.id.in_(part), p.id == p.root_id)
-        ).scalars()
-        rows = [
-            {"audience_id": audience.id, "profile_id": pid, "since_ms": now_ms(), "seq": None}
-            for pid in live
-        ]
-        if rows:
-            conn.execute(insert_ignore(conn.engine, graph_audience_members), rows)
+    rows = [
+        {"audience_id": audience.id, "profile_id": pid, "since_ms": now_ms(), "seq": None}
+        for pid in live_ids(conn, workspace_id, profile_ids)
+    ]
+    if rows:
+        conn.execute(insert_ignore(conn.engine, graph_audience_members), rows)
     added = int(conn.execute(count).scalar_one() - before)
     details = {"name": audience.name, "added": added, "asked": len(profile_ids)}
     append_audit(conn, workspace_id, actor, "audience.add", audience.id, details)
@@ -221,10 +207,9 @@ def _apply(
 
 def context_of(conn: Connection, workspace_id: str, root: str) -> dict[str, Any]:
     """The CEL variables an audience condition sees for a live profile."""
-    p, a, j = profiles.c, graph_activity.c, graph_adjacency.c
-    text = conn.execute(select(p.traits).where(p.id == root)).scalar_one_or_none()
-    traits = {k: v[0] for k, v in (orjson.loads(text) if text else {}).items()}
-    tree = select(p.id).where(p.workspace_id == workspace_id, p.root_id == root)
+    a, j = graph_activity.c, graph_adjacency.c
+    traits = traits_of(conn, workspace_id, root)
+    tree = tree_ids(workspace_id, root)
     events = {
         r.name: {"count": int(r.n), "last_ms": int(r.last)}
         for r in conn.execute(

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import cel
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.sql.dml import Insert
 
 from crmos.core.clock import now_ms
@@ -29,11 +29,11 @@ from crmos.graph.expiry import expire_edges
 from crmos.graph.follow import follow_identity
 from crmos.graph.pending import EdgeBuffer, run_many
 from crmos.graph.rulebook import Rule
+from crmos.identity import event_profiles
 from crmos.ingest import Consumer
 from crmos.store import record_decisions
 from crmos.store.dialect import upsert_add
 from crmos.store.tables_graph import graph_rule_failures, graph_rule_stats, upsert_activity
-from crmos.store.tables_identity import profile_events, profiles
 
 log = get_logger(__name__)  # exception messages withheld (core.logsafe)
 _ACTIVITY: dict[str, Insert] = {}
@@ -134,16 +134,7 @@ class GraphConsumer(Consumer):
 
 
 def _subjects(conn: Connection, seqs: list[int]) -> dict[int, Subject]:
-    e, p = profile_events.c, profiles.c
-    out: dict[int, Subject] = {}
-    for i in range(0, len(seqs), 500):
-        stmt = (
-            select(e.seq, e.profile_id, p.root_id)
-            .select_from(profile_events.join(profiles, p.id == e.profile_id))
-            .where(e.seq.in_(seqs[i : i + 500]))
-        )
-        out |= {r.seq: Subject(r.profile_id, r.root_id) for r in conn.execute(stmt)}
-    return out
+    return {seq: Subject(*pair) for seq, pair in event_profiles(conn, seqs).items()}
 
 
 def _count(activity: dict[tuple[str, str], list[int]], s: Subject, event: Event) -> None:

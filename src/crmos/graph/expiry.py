@@ -17,8 +17,8 @@ from crmos.core.clock import now_ms
 from crmos.core.periodic import Periodic
 from crmos.graph import audiences
 from crmos.graph.edges import unlink
+from crmos.store import WorkspaceStore
 from crmos.store.eventlog import MINUTES_KEPT_MS
-from crmos.store.tables import workspaces
 from crmos.store.tables_graph import (
     graph_cursors,
     graph_edges,
@@ -126,8 +126,6 @@ class ExpirySweeper:
 
     def run_once(self) -> None:
         """Sweep every workspace once, each in its own transaction."""
-        with self._engine.connect() as conn:
-            spaces = list(conn.execute(select(workspaces.c.id)).scalars())
-        for ws in spaces:
+        for ws in (w.id for w in WorkspaceStore(self._engine).list()):
             with self._engine.begin() as conn:
                 sweep(conn, ws, self._retention)

@@ -1,10 +1,10 @@
 """Edges follow identity: after a merge or a split, edges re-point to the live profiles.
 
-Identity records each merge (``identity_merges``, with ``split_ms`` once split) and keeps
-``profiles.root_id`` current. Every edge remembers the profile it was first seen on
+Identity publishes every merge and split as a fact numbered by a sequence
+(:func:`crmos.identity.changes_since`). Every edge remembers the profile it was first seen on
 (``src_key``/``dst_key``), so re-pointing is a recomputation: each such profile's edges move to
-its root now. Merge records newer than the workspace's cursor are applied at the start of
-every consumer batch and by :func:`follow_identity` (idempotent).
+its root now. The facts numbered above the workspace's cursor are applied at the start of every
+consumer batch and by :func:`follow_identity` (idempotent); the cursor is the last number applied.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlalchemy import Connection, delete, or_, select, update
 from crmos.core.clock import now_ms
 from crmos.graph.edges import ensure_node, link, live, unlink
 from crmos.graph.model import node_id
+from crmos.identity import ProfilesMerged, ProfileSplit, changes_since, tree_roots
 from crmos.store.tables_graph import (
     graph_audience_members,
     graph_audiences,
@@ -21,51 +22,42 @@ from crmos.store.tables_graph import (
     graph_edges,
     upsert_replace,
 )
-from crmos.store.tables_identity import identity_merges, profiles
 
-SLACK_MS = 2_000  # merges written by other transactions may commit slightly out of time order
+CURSOR = "identity_changes"  # graph_cursors.name: the last identity change applied
+PAGE = 1000
 _e = graph_edges.c
 
 
 def follow_identity(conn: Connection, workspace_id: str) -> set[str]:
     """Re-point edges after merges and splits since the last call; returns live roots moved."""
     mark = _cursor(conn, workspace_id)
-    m = identity_merges.c
-    rows = conn.execute(
-        select(m.survivor_id, m.other_id, m.created_ms, m.split_ms).where(
-            m.workspace_id == workspace_id,
-            or_(m.created_ms >= mark - SLACK_MS, m.split_ms >= mark - SLACK_MS),
-        )
-    ).all()
-    if not rows:
-        return set()
-    roots = _trees(conn, workspace_id, {pid for r in rows for pid in (r.survivor_id, r.other_id)})
-    for root in set(roots.values()):
-        ensure_node(conn, workspace_id, node_id("profile", root))
-    _repoint(conn, workspace_id, roots)
-    _drop_stale_members(conn, workspace_id, set(roots) - set(roots.values()))
-    high = max(max(r.created_ms, r.split_ms or 0) for r in rows)
-    stmt = upsert_replace(conn.engine, graph_cursors, ["workspace_id", "name"], ["value"])
-    conn.execute(stmt, {"workspace_id": workspace_id, "name": "merges", "value": max(high, mark)})
-    return set(roots.values())
+    moved: set[str] = set()
+    while changes := changes_since(conn, workspace_id, mark, PAGE):
+        ids = {pid for c in changes for pid in (c.survivor_id, _other(c))}
+        roots = tree_roots(conn, workspace_id, ids)
+        for root in set(roots.values()):
+            ensure_node(conn, workspace_id, node_id("profile", root))
+        _repoint(conn, workspace_id, roots)
+        _drop_stale_members(conn, workspace_id, set(roots) - set(roots.values()))
+        moved |= set(roots.values())
+        mark = changes[-1].seq
+        stmt = upsert_replace(conn.engine, graph_cursors, ["workspace_id", "name"], ["value"])
+        conn.execute(stmt, {"workspace_id": workspace_id, "name": CURSOR, "value": mark})
+        if len(changes) < PAGE:
+            break
+    return moved
+
+
+def _other(change: ProfilesMerged | ProfileSplit) -> str:
+    return change.other_id if isinstance(change, ProfilesMerged) else change.restored_id
 
 
 def _cursor(conn: Connection, workspace_id: str) -> int:
     c = graph_cursors.c
     value = conn.execute(
-        select(c.value).where(c.workspace_id == workspace_id, c.name == "merges")
+        select(c.value).where(c.workspace_id == workspace_id, c.name == CURSOR)
     ).scalar_one_or_none()
     return int(value) if value is not None else 0
-
-
-def _trees(conn: Connection, workspace_id: str, ids: set[str]) -> dict[str, str]:
-    """Every profile in the trees now holding ``ids`` (and the ids' old trees): id -> root."""
-    p = profiles.c
-    tops = select(p.root_id).where(p.id.in_(sorted(ids)))
-    stmt = select(p.id, p.root_id).where(
-        p.workspace_id == workspace_id, or_(p.root_id.in_(tops), p.id.in_(sorted(ids)))
-    )
-    return {r.id: r.root_id for r in conn.execute(stmt)}
 
 
 def _repoint(conn: Connection, workspace_id: str, roots: dict[str, str]) -> None:

@@ -17,10 +17,10 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Connection, Engine, func, select
 
 from crmos.core.clock import now_ms
+from crmos.identity import attributed_since, conflicts_since
 from crmos.ingest import intake_stats
 from crmos.store import EventLog
 from crmos.store.tables_graph import graph_rule_failures, graph_rule_stats
-from crmos.store.tables_identity import identity_conflicts, profile_events
 
 
 def graph_health(
@@ -32,13 +32,8 @@ def graph_health(
     sources = intake_stats(log, workspace_id, window_s)
     received = sum(s.received for s in sources)
     rejected = sum(sum(s.rejected.values()) for s in sources)
-    c, e = identity_conflicts.c, profile_events.c
-    conflicts = conn.execute(
-        select(func.count()).where(c.workspace_id == workspace_id, c.created_ms >= since)
-    ).scalar_one()
-    attributed = conn.execute(
-        select(func.count()).where(e.workspace_id == workspace_id, e.ts_ms >= since)
-    ).scalar_one()
+    conflicts = conflicts_since(conn, workspace_id, since)
+    attributed = attributed_since(conn, workspace_id, since)
     rules = _rule_counts(conn, workspace_id, since)
     evaluated = sum(v.get("evaluated", 0) for v in rules.values())
     failed = sum(v.get("failed", 0) for v in rules.values())

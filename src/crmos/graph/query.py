@@ -14,13 +14,13 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, bindparam, func, literal, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from crmos.core.errors import NotFound, Problem, ValidationError
 from crmos.graph.edges import edge_views
 from crmos.graph.model import NODE_KINDS, Answer, EdgeView, Neighbour, kind_of, node_id
+from crmos.identity import live_profile_key
 from crmos.store.tables_graph import graph_nodes, strongest_edges
-from crmos.store.tables_identity import profiles
 
 # Untyped queries follow these (the structural, shipped-rule and manual types); name others.
 DEFAULT_TYPES = (
@@ -47,13 +47,10 @@ def neighbours(
     return strongest_edges(conn, workspace_id, nodes, types, k)
 
 
-_p, _n = profiles.c, graph_nodes.c
+_n = graph_nodes.c
 # One round trip: a profile id resolves to its merge survivor inside the node lookup.
 _LIVE_PROFILE = func.coalesce(
-    select(literal("profile:").concat(_p.root_id))
-    .where(_p.workspace_id == bindparam("ws"), _p.id == bindparam("key"))
-    .scalar_subquery(),
-    bindparam("node"),
+    live_profile_key(bindparam("ws"), bindparam("key"), prefix="profile:"), bindparam("node")
 )
 _RESOLVE_PROFILE = select(_n.id).where(_n.workspace_id == bindparam("ws"), _n.id == _LIVE_PROFILE)
 _RESOLVE = select(_n.id).where(_n.workspace_id == bindparam("ws"), _n.id == bindparam("node"))

@@ -14,8 +14,8 @@ from sqlalchemy import Connection, select
 
 from crmos.core.clock import now_ms
 from crmos.graph.rulebook import Role
+from crmos.identity import tree_ids
 from crmos.store.tables_graph import graph_scores, upsert_replace
-from crmos.store.tables_identity import profiles
 
 _s = graph_scores.c
 EVIDENCE = 20
@@ -71,8 +71,7 @@ def scores_of(
 ) -> list[dict[str, Any]]:
     """The confidences of a live profile now (or at ``at_ms``), over its whole merge tree."""
     at = at_ms if at_ms is not None else now_ms()
-    p = profiles.c
-    tree = select(p.id).where(p.workspace_id == workspace_id, p.root_id == profile_id)
+    tree = tree_ids(workspace_id, profile_id)
     rows = conn.execute(
         select(graph_scores).where(
             _s.workspace_id == workspace_id,

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Table, delete, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from crmos.core.datamap import DataMap, Erased, Holding, Person
+from crmos.identity.changes import forget_changes
 from crmos.identity.repo import chunks, lock_workspace
 from crmos.identity.search_index import forget
 from crmos.store.tables_identity import (
@@ -54,6 +55,7 @@ def erase_profile(
             identity_merges,
             (m.workspace_id == ws) & or_(m.survivor_id.in_(tree), m.other_id.in_(tree)),
         ),
+        "identity_changes": forget_changes(conn, ws, tree),
         "identity_conflicts": _delete(
             conn,
             identity_conflicts,
@@ -95,6 +97,7 @@ DATA_MAP = DataMap(
         Holding("table", "profile_identifiers", ("type", "value"), "profile_id in the tree"),
         Holding("table", "profile_events", ("traits",), "profile_id in the tree"),
         Holding("table", "identity_merges", ("evidence",), "survivor or other in the tree"),
+        Holding("table", "identity_changes", (), "survivor or other in the tree"),
         Holding(
             "table",
             "identity_conflicts",

@@ -16,6 +16,7 @@ from crmos.core.errors import NotFound, Problem, ValidationError
 from crmos.core.ids import new_id
 from crmos.core.settings import IdentitySettings
 from crmos.identity import repo
+from crmos.identity.changes import record_merges, record_split
 from crmos.identity.policy import IdentityPolicy
 from crmos.identity.search_index import mark_pending
 from crmos.identity.traits import combine, replay
@@ -70,7 +71,7 @@ def merge_profiles(
         raise ValidationError("nothing to merge", [problem])
     policy = repo.policy_for(conn, workspace_id, settings)
     traits = combine(policy, repo.loads(survivor.traits), repo.loads(other.traits))
-    merge_id = new_id("mrg_")
+    merge_id, at = new_id("mrg_"), repo.now_ms()
     link_profiles(conn, merge_id, survivor.id, other.id, repo.dumps(traits))
     mark_pending(conn, workspace_id, (survivor.id, other.id))
     conn.execute(
@@ -82,9 +83,10 @@ def merge_profiles(
             reason=reason[:200],
             evidence=text,
             actor=actor[:200],
-            created_ms=repo.now_ms(),
+            created_ms=at,
         )
     )
+    record_merges(conn, [(workspace_id, merge_id, survivor.id, other.id, at)])
     record_decision(
         conn,
         merge_decision(
@@ -164,11 +166,13 @@ def split_profile(
     merge = _merge_to_undo(conn, workspace_id, row, merge_id)
     restored = _cut(conn, row.root_id, merge, repo.policy_for(conn, workspace_id, settings))
     mark_pending(conn, workspace_id, {row.root_id, *restored})
+    at = repo.now_ms()
     conn.execute(
         update(identity_merges)
         .where(identity_merges.c.id == merge.id)
-        .values(split_ms=repo.now_ms(), split_reason=reason[:500], split_by=actor[:200])
+        .values(split_ms=at, split_reason=reason[:500], split_by=actor[:200])
     )
+    record_split(conn, workspace_id, merge.id, row.root_id, merge.other_id, at)
     result = SplitResult(
         merge.id,
         row.root_id,

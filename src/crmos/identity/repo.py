@@ -19,7 +19,7 @@ from crmos.core.clock import now_ms as now_ms
 from crmos.core.errors import NotFound
 from crmos.core.settings import IdentitySettings
 from crmos.identity.policy import IdentityPolicy, build_policy
-from crmos.store.dialect import upsert_add
+from crmos.store.dialect import placeholder, upsert_add
 from crmos.store.tables_identity import (
     identity_workspaces,
     profile_events,
@@ -49,7 +49,7 @@ def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]
 
 def mark(conn: Connection) -> str:
     """The driver's positional placeholder (sqlite3: ``?``, psycopg: ``%s``)."""
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return placeholder(conn)
 
 
 def bulk_insert(

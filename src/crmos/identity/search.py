@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -348,3 +348,26 @@ def profile_summaries(
         rows.update((r.profile_id, dict(r._mapping)) for r in conn.execute(stmt))
     ordered = [rows[pid] for pid in dict.fromkeys(profile_ids) if pid in rows]
     return summaries(conn, workspace_id, ordered)
+
+
+def bare_queries(
+    workspace_id: str, limit: int
+) -> tuple[Select[Any], Callable[[bytes], Select[Any]]]:
+    """Benchmarks' floor: the bare indexed statements listing and search stand on (the
+    ``limit`` most recently seen live profiles; the profiles holding one index token)."""
+    newest = (
+        select(_r.profile_id)
+        .where(_r.workspace_id == workspace_id)
+        .order_by(_r.last_seen_ms.desc())
+        .limit(limit)
+    )
+
+    def holding(token: bytes) -> Select[Any]:
+        return select(_t.profile_id).where(_t.workspace_id == workspace_id, _t.token == token)
+
+    return newest, holding
+
+
+def index_size(conn: Connection) -> int:
+    """How many blind-index rows the store holds (every workspace)."""
+    return int(conn.execute(select(func.count()).select_from(profile_search_tokens)).scalar_one())

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from crmos.core.event import Event
 from crmos.core.settings import IdentitySettings
 from crmos.identity import repo
+from crmos.identity.changes import record_merges
 from crmos.identity.claims import NormCache, claim_of
 from crmos.identity.merges import merge_decision
 from crmos.identity.policy import build_policy
@@ -188,6 +189,11 @@ def _write_merges(conn: Connection, plan: Plan) -> None:
             conn.execute(_LINK, params | {"mid": merge["id"], "now": plan.now_ms})
     rows = [m | {"evidence": repo.dumps(m["evidence"])} for m in plan.merges]
     conn.execute(identity_merges.insert(), rows)
+    record_merges(
+        conn,
+        ((m["workspace_id"], m["id"], m["survivor_id"], m["other_id"], m["created_ms"])
+         for m in plan.merges),
+    )  # fmt: skip
     version = plan.state.policy.version
     for m in plan.merges:
         event_ids = (m["evidence"]["event"]["message_id"],)

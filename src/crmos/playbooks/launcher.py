@@ -13,7 +13,8 @@ A crash between the claim and the run id being recorded leaves a firing ``starti
 :meth:`recover` settles those whose launch began more than five minutes ago (no live launch
 takes that long): the sagas journal, where a run is written before it is queued, says whether
 the run exists; if it does the firing records it, if not the firing is pending again and is
-launched once. (A run written but never queued is queued again by the sagas engine.)
+launched once. (A run written but never queued is queued again by the sagas engine.) Each run
+is started with its firing's decision id as its origin, which is how the journal finds it.
 """
 
 from __future__ import annotations
@@ -21,19 +22,34 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Engine, bindparam, select, update
 
 from crmos.core.errors import CrmosError
 from crmos.core.logsafe import get_logger
 from crmos.core.periodic import Periodic
 from crmos.playbooks.firing import loads
+from crmos.store import single_writer
 from crmos.store.tables_playbooks import playbook_firings as fir
-from crmos.store.tables_sagas import saga_runs
 
 log = get_logger(__name__)  # exception messages withheld (core.logsafe)
-StartRun = Callable[[str, dict[str, Any]], str]  # (workspace, run request) -> run id
+StartRun = Callable[[str, dict[str, Any], str], str]  # (workspace, request, origin) -> run id
+
+
+class StartedRun(Protocol):
+    """What the launcher reads of a run the sagas journal holds."""
+
+    @property
+    def id(self) -> str:
+        """The run id."""
+
+    @property
+    def created_ms(self) -> int:
+        """When the run was written."""
+
+
+FindRun = Callable[[str, str], StartedRun | None]  # (workspace, origin) -> the run it started
 POLL_S = 1.0
 STALE_MS = 300_000  # a launch that began longer ago than this was interrupted
 RECOVER_EVERY = 60  # polls between two recoveries
@@ -43,14 +59,20 @@ class Launcher:
     """Starts the runs of pending firings: right after they commit, and in the background."""
 
     def __init__(
-        self, engine: Engine, start_run: StartRun, clock: Callable[[], int], workers: int = 1
+        self,
+        engine: Engine,
+        start_run: StartRun,
+        find_run: FindRun,
+        clock: Callable[[], int],
+        workers: int = 1,
     ) -> None:
         self.engine = engine
         self.start_run = start_run
+        self.find_run = find_run
         self.clock = clock
         # Starting a run is a few round trips to the store: on PostgreSQL several go at once;
         # SQLite takes one writer at a time, so there they would only queue for its lock.
-        self.workers = 1 if engine.dialect.name == "sqlite" else workers
+        self.workers = 1 if single_writer(engine) else workers
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._polls = 0
@@ -83,11 +105,14 @@ class Launcher:
             with self.engine.connect() as conn:
                 rows = conn.execute(stmt).all()
             for row in rows:
+                # The journal writes a run before it is queued: it says whether one exists.
+                run = None
+                if row.decision_id is not None:
+                    run = self.find_run(row.workspace_id, row.decision_id)
+                values: dict[str, Any] = {"status": "pending", "started_ms": None}
+                if run is not None:
+                    values = {"status": "started", "run_id": run.id, "started_ms": run.created_ms}
                 with self.engine.begin() as conn:
-                    run = _written_run(conn, row)
-                    values: dict[str, Any] = {"status": "pending", "started_ms": None}
-                    if run is not None:
-                        values = {"status": "started", "run_id": run[0], "started_ms": run[1]}
                     still = (fir.c.id == row.id) & (fir.c.status == "starting")
                     conn.execute(update(fir).where(still).values(**values))
                 log.warning("firing %s was left starting; now %s", row.id, values["status"])
@@ -133,7 +158,8 @@ class Launcher:
 
     def _start_one(self, row: Any) -> tuple[str, int] | CrmosError:
         try:
-            return self.start_run(row.workspace_id, loads(row.request)), self.clock()
+            run_id = self.start_run(row.workspace_id, loads(row.request), row.decision_id)
+            return run_id, self.clock()
         except CrmosError as exc:
             return exc
 
@@ -145,7 +171,9 @@ class Launcher:
             update(fir)
             .where(which, fir.c.status == "pending")
             .values(status="starting", started_ms=self.clock())
-            .returning(fir.c.id, fir.c.workspace_id, fir.c.request, fir.c.created_ms)
+            .returning(
+                fir.c.id, fir.c.workspace_id, fir.c.decision_id, fir.c.request, fir.c.created_ms
+            )
         )
         with self.engine.begin() as conn:
             rows = conn.execute(stmt).all()
@@ -164,17 +192,3 @@ class Launcher:
             if failed:
                 stmt = update(fir).where(one).values(status="failed", reason=bindparam("why"))
                 conn.execute(stmt, failed)
-
-
-def _written_run(conn: Connection, firing: Any) -> tuple[str, int] | None:
-    """(id, created_ms) of the run the sagas journal holds for ``firing``, if any: same
-    workspace and name, its input naming the firing's decision (a unique id)."""
-    name = loads(firing.request)["name"]
-    r = saga_runs.c
-    stmt = select(r.id, r.created_ms).where(
-        r.workspace_id == firing.workspace_id,
-        r.name == name,
-        r.plan.contains(f'"{firing.decision_id}"', autoescape=True),
-    )
-    found = conn.execute(stmt.limit(1)).first()
-    return None if found is None else (str(found.id), int(found.created_ms))

@@ -11,12 +11,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from crmos.core.event import Event
 from crmos.graph import neighbours, node_id, scores_of
-from crmos.store.tables_identity import profile_events, profiles
+from crmos.identity import event_profiles, live_profiles
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +32,7 @@ def profiles_of(conn: Connection, events: Sequence[Event]) -> dict[int, ProfileF
     seqs = [e.seq for e in events if e.seq is not None]
     if not seqs:
         return {}
-    pe, p = profile_events.c, profiles.c
-    stmt = (
-        select(pe.seq, p.root_id)
-        .select_from(profile_events.join(profiles, p.id == pe.profile_id))
-        .where(pe.seq.in_(seqs))
-    )
-    roots = {int(r.seq): str(r.root_id) for r in conn.execute(stmt)}
+    roots = {seq: root for seq, (_, root) in event_profiles(conn, seqs).items()}
     facts = _facts(conn, set(roots.values()))
     return {seq: facts[root] for seq, root in roots.items() if root in facts}
 
@@ -50,17 +43,10 @@ def facts_of(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileFacts]:
 
 
 def _facts(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileFacts]:
-    p = profiles.c
-    wanted = list(ids)
-    if not wanted:
-        return {}
-    rows = conn.execute(select(p.id, p.traits, p.marketing_suppressed).where(p.id.in_(wanted)))
-    out = {}
-    for row in rows:
-        traits = {k: v[0] for k, v in (orjson.loads(row.traits or "{}") or {}).items()}
-        flags = {"marketing_suppressed": bool(row.marketing_suppressed)}
-        out[str(row.id)] = ProfileFacts(str(row.id), traits, flags)
-    return out
+    return {
+        pid: ProfileFacts(pid, p.traits, {"marketing_suppressed": p.marketing_suppressed})
+        for pid, p in live_profiles(conn, ids).items()
+    }
 
 
 def event_dict(event: Event) -> dict[str, Any]:

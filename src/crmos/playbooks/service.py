@@ -26,7 +26,7 @@ from crmos.playbooks import versions
 from crmos.playbooks.backtest import Backtest, backtest, stored_batches
 from crmos.playbooks.components import ComponentAction, ComponentRegistry, Ports, Refusal
 from crmos.playbooks.firing import ConsentCheck
-from crmos.playbooks.launcher import Launcher, StartRun
+from crmos.playbooks.launcher import FindRun, Launcher, StartedRun, StartRun
 from crmos.playbooks.profiles import graph_facts
 from crmos.playbooks.spec import Playbook, parse
 from crmos.playbooks.trigger_consumer import TriggerConsumer, reads_graph
@@ -56,23 +56,31 @@ class Playbooks:
         self.clock = clock
         self.retention_ms = settings.playbooks.retention_days * DAY_MS
         workers = settings.playbooks.launch_workers
-        self.launcher = Launcher(engine, self._start_run, clock, workers)
+        self.launcher = Launcher(engine, self._start_run, self._find_run, clock, workers)
         self.consumer = TriggerConsumer(
             registry, self.retention_ms, clock, consent, launch=self.launcher.launch_ids
         )
         self._start: StartRun | None = None
+        self._find: FindRun | None = None
         self._timers = Periodic("crmos-timers", settings.playbooks.timer_poll_s, self.tick)
 
     # -- wiring ------------------------------------------------------------------------------
 
-    def connect(self, start_run: StartRun) -> None:
-        """Give the launcher the sagas engine's way to start a run."""
+    def connect(self, start_run: StartRun, find_run: FindRun | None = None) -> None:
+        """Give the launcher the sagas engine's way to start a run (with its origin), and to
+        find the run an origin started (kept from an earlier call when not given)."""
         self._start = start_run
+        self._find = find_run or self._find
 
-    def _start_run(self, workspace_id: str, request: dict[str, Any]) -> str:
+    def _start_run(self, workspace_id: str, request: dict[str, Any], origin: str) -> str:
         if self._start is None:
             raise ConfigError("playbooks", "no run engine connected; call connect() at startup")
-        return self._start(workspace_id, request)
+        return self._start(workspace_id, request, origin)
+
+    def _find_run(self, workspace_id: str, origin: str) -> StartedRun | None:
+        if self._find is None:
+            raise ConfigError("playbooks", "no run engine connected; call connect() at startup")
+        return self._find(workspace_id, origin)
 
     def actions(
         self, action: Callable[[str], Any], intake: Intake | None = None

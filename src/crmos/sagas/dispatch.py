@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from crmos import __version__
 from crmos.core.errors import StoreError
 from crmos.core.settings import Settings
+from crmos.store.engine import checkpoint_engine, driverless_url, is_sqlite_url
 
 if TYPE_CHECKING:
     from dbos import DBOSClient, EnqueueOptions
@@ -43,31 +43,9 @@ def system_database_url(settings: Settings) -> str:
     """Where DBOS keeps its checkpoints (see ``sagas.system_database_url``)."""
     if settings.sagas.system_database_url:
         return settings.sagas.system_database_url
-    if settings.store.url.startswith("sqlite"):
+    if is_sqlite_url(settings.store.url):
         return f"sqlite:///{Path(settings.home) / 'dbos.sqlite'}"
-    return settings.store.url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-def sqlite_engine(url: str, pool_size: int) -> sa.Engine:
-    """An engine for a SQLite system database, tuned for checkpoints."""
-    path = url.removeprefix("sqlite:///")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size)
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-        # As DBOS's own SQLite engine (IMMEDIATE transactions serialise writers), plus WAL with
-        # synchronous=NORMAL: a process crash loses no commit, and a checkpoint costs no fsync.
-        dbapi_conn.isolation_level = "IMMEDIATE"
-        dbapi_conn.execute("PRAGMA journal_mode=WAL")
-        dbapi_conn.execute("PRAGMA synchronous=NORMAL")
-        dbapi_conn.execute("PRAGMA busy_timeout=30000")
-        dbapi_conn.execute("PRAGMA foreign_keys=ON")
-        # As the store's connections: a deleted workflow (an erased person's run input and step
-        # outputs) is overwritten with zeros, not left readable in a free page.
-        dbapi_conn.execute("PRAGMA secure_delete=ON")
-
-    return engine
+    return driverless_url(settings.store.url)
 
 
 class Dispatcher:
@@ -90,8 +68,8 @@ class Dispatcher:
 
         try:
             DBOS.migrate(self.url)
-            if self.url.startswith("sqlite"):
-                self._sysdb = sqlite_engine(self.url, 4)
+            if is_sqlite_url(self.url):
+                self._sysdb = checkpoint_engine(self.url, 4)
                 client = DBOSClient(system_database_engine=self._sysdb, application_name=APP_NAME)
             else:
                 client = DBOSClient(system_database_url=self.url, application_name=APP_NAME)

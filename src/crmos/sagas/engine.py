@@ -25,7 +25,6 @@ from crmos.sagas.dispatch import (
     APP_NAME,
     QUEUE,
     application_version,
-    sqlite_engine,
     system_database_url,
 )
 from crmos.sagas.journal import Journal
@@ -34,6 +33,7 @@ from crmos.sagas.registry import ActionRegistry
 from crmos.sagas.runner import StepRunner
 from crmos.sagas.tracing import Tracing
 from crmos.sagas.workflow import install
+from crmos.store.engine import checkpoint_engine, is_sqlite_url
 
 
 def _off_loop(fn: Callable[[], None]) -> None:
@@ -113,8 +113,8 @@ class Engine:
             "sys_db_pool_size": sagas.concurrency + 8,
             "notification_listener_polling_interval_sec": min(sagas.poll_interval_s, 1.0),
         }
-        if self.url.startswith("sqlite"):
-            self._sysdb = sqlite_engine(self.url, sagas.concurrency + 8)
+        if is_sqlite_url(self.url):
+            self._sysdb = checkpoint_engine(self.url, sagas.concurrency + 8)
             config["system_database_engine"] = self._sysdb
         # The queue exists before launch, so the queue thread serves it from its first pass
         # (a queue registered after launch waits for the next pass, a second later).

@@ -31,7 +31,7 @@ from crmos.sagas.views import (
     run_of,
     step_of,
 )
-from crmos.store import Decision, get_decision, record_decision
+from crmos.store import Decision, get_decision, record_decision, single_writer
 from crmos.store.tables_sagas import saga_runs, saga_steps, saga_timeline
 
 # One writer lock per SQLite database (per engine) in this process.
@@ -48,7 +48,7 @@ class Journal:
         # instead, which hands the lock over at once. PostgreSQL needs no such turn.
         self._writers: AbstractContextManager[Any] = (
             _WRITERS.setdefault(engine, threading.Lock())
-            if engine.dialect.name == "sqlite"
+            if single_writer(engine)
             else nullcontext()
         )
 
@@ -77,6 +77,7 @@ class Journal:
                     trace_id=new.trace_id,
                     parent_span_id=new.parent_span_id,
                     retry_of=new.retry_of,
+                    origin=new.origin,
                     created_ms=at,
                 )
             )
@@ -168,6 +169,19 @@ class Journal:
                 )
                 found.update((row.id, row.status) for row in conn.execute(stmt))
         return found
+
+    def by_origin(self, workspace_id: str, origin: str) -> RunInfo | None:
+        """The first run of ``workspace_id`` started with ``origin`` (None when there is none)."""
+        r = saga_runs.c
+        stmt = (
+            select(saga_runs)
+            .where(r.workspace_id == workspace_id, r.origin == origin)
+            .order_by(r.created_ms, r.id)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(stmt).one_or_none()
+        return None if row is None else run_of(row)
 
     def queued_before(self, before_ms: int) -> list[str]:
         """Ids of runs still queued that were created before ``before_ms`` (all workspaces)."""

@@ -75,17 +75,29 @@ class Runs:
         raw: Mapping[str, Any],
         traceparent: str | None = None,
         retry_of: str | None = None,
+        origin: str | None = None,
     ) -> RunInfo:
-        """Validate and queue a run; it starts as soon as an engine has room."""
+        """Validate and queue a run; it starts as soon as an engine has room. ``origin`` names
+        what started it (a playbook firing's decision id), for :meth:`by_origin`."""
         plan = self.validate(raw)
-        return self._launch(workspace_id, plan, traceparent, retry_of)
+        return self._launch(workspace_id, plan, traceparent, retry_of, origin)
+
+    def by_origin(self, workspace_id: str, origin: str) -> RunInfo | None:
+        """The run that ``origin`` started in the workspace, if any (the first one)."""
+        return self.journal.by_origin(workspace_id, origin)
 
     def _launch(
-        self, workspace_id: str, plan: Plan, traceparent: str | None, retry_of: str | None
+        self,
+        workspace_id: str,
+        plan: Plan,
+        traceparent: str | None,
+        retry_of: str | None,
+        origin: str | None = None,
     ) -> RunInfo:
         trace_id, parent = new_trace(traceparent)
         run_id = new_id("run_")
-        self.journal.create(NewRun(run_id, workspace_id, plan, trace_id, parent, retry_of))
+        new = NewRun(run_id, workspace_id, plan, trace_id, parent, retry_of, origin)
+        self.journal.create(new)
         head = {
             "status": "queued",
             "plan": plan.to_data(),

@@ -175,6 +175,7 @@ class NewRun:
     trace_id: str
     parent_span_id: str
     retry_of: str | None = None
+    origin: str | None = None
 
 
 def run_of(row: Any) -> RunInfo:

@@ -11,8 +11,24 @@ from crmos.store import tables_matching as tables_matching
 from crmos.store import tables_playbooks as tables_playbooks
 from crmos.store import tables_records as tables_records
 from crmos.store import tables_sagas as tables_sagas
-from crmos.store.dialect import flush_deleted, secure_delete
-from crmos.store.engine import create_store_engine, is_sqlite, normalise_url
+from crmos.store.dialect import (
+    begin_write,
+    deleted_rows_note,
+    flush_deleted,
+    integrity_errors,
+    placeholder,
+    secure_delete,
+    single_writer,
+)
+from crmos.store.engine import (
+    checkpoint_engine,
+    create_store_engine,
+    driverless_url,
+    is_sqlite,
+    is_sqlite_url,
+    normalise_url,
+    sqlite_path,
+)
 from crmos.store.erasure import (
     EVENT_LOG,
     RECORDS,
@@ -29,11 +45,15 @@ from crmos.store.records import (
     AuditBreak,
     Decision,
     append_audit,
+    audit_count,
+    audit_entries,
+    chain_entries,
     decisions_of,
     get_decision,
     record_decision,
     record_decisions,
     verify_audit,
+    write_audit_rows,
 )
 from crmos.store.vault import DataKey, Vault, load_master_key
 from crmos.store.workspaces import ApiKey, IssuedKey, Workspace, WorkspaceStore
@@ -54,9 +74,16 @@ __all__ = [
     "Workspace",
     "WorkspaceStore",
     "append_audit",
+    "audit_count",
+    "audit_entries",
+    "begin_write",
+    "chain_entries",
+    "checkpoint_engine",
     "create_store_engine",
     "current_revision",
     "decisions_of",
+    "deleted_rows_note",
+    "driverless_url",
     "failures",
     "flush_deleted",
     "get_decision",
@@ -64,16 +91,21 @@ __all__ = [
     "head_revision",
     "holds_any",
     "in_chunks",
+    "integrity_errors",
     "is_sqlite",
+    "is_sqlite_url",
     "load_master_key",
     "migrate",
     "normalise_url",
+    "placeholder",
     "pseudonymise_rows",
     "record_decision",
     "record_decisions",
     "record_failure",
     "secure_delete",
     "set_offset",
+    "single_writer",
+    "sqlite_path",
     "tables_agent",
     "tables_compliance",
     "tables_graph",
@@ -83,4 +115,5 @@ __all__ = [
     "tables_records",
     "tables_sagas",
     "verify_audit",
+    "write_audit_rows",
 ]

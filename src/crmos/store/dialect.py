@@ -6,8 +6,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Connection, Engine, LargeBinary, Table, func, literal
+from sqlalchemy import Boolean, Connection, Engine, LargeBinary, Table, func, literal
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Inspector
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -29,14 +30,72 @@ def upsert_add(engine: Engine, table: Table, keys: Sequence[str], column: str) -
     )
 
 
-def blob_contains(dialect: str, column: Column[Any], needle: bytes) -> ColumnElement[bool]:
+def blob_contains(
+    conn: Connection, column: ColumnElement[Any], needle: bytes
+) -> ColumnElement[bool]:
     """True where the binary ``column`` holds the bytes ``needle`` (case-sensitive)."""
-    if dialect == "sqlite":  # SQLite's LIKE never matches a blob; instr() compares bytes
+    if conn.dialect.name == "sqlite":  # SQLite's LIKE never matches a blob; instr() compares bytes
         return func.instr(column, literal(needle, LargeBinary)) > 0
     # PostgreSQL: bytea LIKE bytea, with LIKE's own characters escaped (backslash by default).
     escaped = needle.replace(b"\\", b"\\\\").replace(b"%", b"\\%").replace(b"_", b"\\_")
     pattern = literal(b"%" + escaped + b"%", LargeBinary)
     return column.op("LIKE", return_type=Boolean)(pattern)  # SQLAlchemy's like() is for text
+
+
+def single_writer(engine: Engine) -> bool:
+    """Whether the store takes one writer at a time (SQLite): a process's writers then take
+    turns in memory rather than sleep on the file's lock, and start nothing in parallel."""
+    return engine.dialect.name == "sqlite"
+
+
+def begin_write(conn: Connection) -> None:
+    """On SQLite, take the write lock before the first read of the transaction about to start.
+
+    A deferred SQLite transaction whose snapshot another writer moved past fails its first write
+    at once (SQLITE_BUSY_SNAPSHOT), and a SAVEPOINT opened outside a transaction would commit on
+    its RELEASE. PostgreSQL needs neither.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def placeholder(bind: Engine | Connection) -> str:
+    """The driver's positional placeholder (sqlite3: ``?``, psycopg: ``%s``)."""
+    return "?" if bind.dialect.paramstyle == "qmark" else "%s"
+
+
+def integrity_errors(conn: Connection) -> int:
+    """How many problems SQLite's integrity check reports (PostgreSQL: 0, it has none)."""
+    if conn.dialect.name != "sqlite":
+        return 0
+    verdict = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA integrity_check").all()]
+    return 0 if verdict == ["ok"] else len(verdict)
+
+
+def deleted_rows_note(engine: Engine) -> dict[str, str]:
+    """What happens to the bytes of deleted rows on this store (part of an erasure report)."""
+    backend = engine.dialect.name
+    if backend == "sqlite":
+        note = (
+            "SQLite: deleted rows were overwritten with zeros (secure_delete) and the "
+            "write-ahead log was checkpointed into the database file"
+        )
+    else:
+        note = (
+            "PostgreSQL: deleted row versions stay in the data files until VACUUM reuses "
+            "their space and are unreadable through SQL; the person's event data in them, and "
+            "in every backup and WAL archive, is encrypted under data keys that were destroyed "
+            "(crypto-shredding), so it is unreadable there too"
+        )
+    return {"backend": backend, "deleted_row_versions": note}
+
+
+_SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "pg_toast"})
+
+
+def data_schemas(inspector: Inspector) -> list[str]:
+    """The schemas holding data (PostgreSQL's catalogs left out; SQLite has ``main``)."""
+    return [s for s in inspector.get_schema_names() if s not in _SYSTEM_SCHEMAS]
 
 
 def secure_delete(conn: Connection) -> None:

@@ -18,6 +18,24 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def driverless_url(url: str) -> str:
+    """``url`` without crmos's driver pin, for libraries that pick their own driver (DBOS)."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def is_sqlite_url(url: str) -> bool:
+    """True when ``url`` names a SQLite database (a file or in memory)."""
+    return url.startswith("sqlite")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL and in-memory databases)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(str(parsed.database))
+
+
 def create_store_engine(settings: StoreSettings) -> Engine:
     """An engine for ``settings.url``; creates the SQLite file's directory when needed."""
     url = make_url(normalise_url(settings.url))
@@ -67,6 +85,28 @@ def _sqlite_engine(database: str | None, synchronous: str) -> Engine:
         cur.execute("PRAGMA journal_size_limit=67108864")
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
+
+    return engine
+
+
+def checkpoint_engine(url: str, pool_size: int) -> Engine:
+    """An engine for a SQLite database of checkpoints (DBOS's system database)."""
+    path = url.removeprefix("sqlite:///")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        # As DBOS's own SQLite engine (IMMEDIATE transactions serialise writers), plus WAL with
+        # synchronous=NORMAL: a process crash loses no commit, and a checkpoint costs no fsync.
+        dbapi_conn.isolation_level = "IMMEDIATE"
+        dbapi_conn.execute("PRAGMA journal_mode=WAL")
+        dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+        dbapi_conn.execute("PRAGMA busy_timeout=30000")
+        dbapi_conn.execute("PRAGMA foreign_keys=ON")
+        # As the store's connections: a deleted workflow (an erased person's run input and step
+        # outputs) is overwritten with zeros, not left readable in a free page.
+        dbapi_conn.execute("PRAGMA secure_delete=ON")
 
     return engine
 

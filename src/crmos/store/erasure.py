@@ -16,7 +16,7 @@ from sqlalchemy import Column, Connection, Table, and_, delete, or_, select, upd
 from sqlalchemy.sql.elements import ColumnElement
 
 from crmos.core.datamap import DataMap, Erased, Holding, Person, redact
-from crmos.store.tables import events, stream_failures
+from crmos.store.tables import events, metadata, stream_failures
 from crmos.store.tables_records import decisions
 
 IN_CHUNK = 500
@@ -142,6 +142,12 @@ def pseudonymise_rows(
             conn.execute(update(table).where(where).values(values))
             changed += 1
     return changed
+
+
+def declared_table(name: str) -> Table | None:
+    """The table crmos declares under ``name`` (None for a table another engine keeps): a scan
+    reads declared tables through their own column types."""
+    return metadata.tables.get(name)
 
 
 def spellings(needles: Iterable[str]) -> list[str]:

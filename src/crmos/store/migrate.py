@@ -26,6 +26,15 @@ def migrate(engine: Engine, revision: str = "head") -> str | None:
     return current_revision(engine)
 
 
+def downgrade(engine: Engine, revision: str) -> str | None:
+    """Downgrade the store to ``revision`` (developers; tests undo each new migration)."""
+    cfg = _config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+    return current_revision(engine)
+
+
 def current_revision(engine: Engine) -> str | None:
     """The revision the store is at, or None when it was never migrated."""
     with engine.connect() as conn:

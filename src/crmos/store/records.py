@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, insert, select
 
 from crmos.core.clock import now_ms
 from crmos.core.ids import new_id
@@ -207,6 +207,52 @@ def verify_audit(conn: Connection, workspace_id: str) -> Iterator[AuditBreak]:
         if entry_hash(prev_hash, *fields) != digest:
             yield AuditBreak(workspace_id, position, "was edited after it was written")
         prev, expected = digest, position + 1
+
+
+def audit_count(conn: Connection, workspace_id: str) -> int:
+    """How many entries ``workspace_id``'s audit chain holds."""
+    t = audit_log.c
+    return int(
+        conn.execute(select(func.count()).where(t.workspace_id == workspace_id)).scalar_one()
+    )
+
+
+def audit_entries(conn: Connection, workspace_id: str) -> Iterator[Any]:
+    """Every entry of ``workspace_id``'s chain in order, streamed (benchmarks' bare read)."""
+    t = audit_log.c
+    yield from conn.execute(
+        select(audit_log)
+        .where(t.workspace_id == workspace_id)
+        .order_by(t.position)
+        .execution_options(yield_per=10_000)
+    )
+
+
+def chain_entries(
+    workspace_id: str, details: Iterator[str], actor: str, action: str, subject: str, at_ms: int
+) -> Iterator[dict[str, Any]]:
+    """Rows of a new chain (positions from 1, ``at_ms`` + position) whose entries hold
+    ``details``: benchmarks fill a chain with :func:`write_audit_rows` far faster than
+    :func:`append_audit`, which reads the chain's end for every entry."""
+    prev = GENESIS
+    for position, body in enumerate(details, start=1):
+        at = at_ms + position
+        digest = entry_hash(prev, workspace_id, position, at, actor, action, subject, body)
+        yield {"workspace_id": workspace_id, "position": position, "at_ms": at} | {
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "details": body,
+            "prev_hash": prev,
+            "hash": digest,
+        }
+        prev = digest
+
+
+def write_audit_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows made by :func:`chain_entries`."""
+    if rows:
+        conn.execute(insert(audit_log), list(rows))
 
 
 def _json(value: Any) -> str:

@@ -85,6 +85,22 @@ identity_merges = Table(
     Index("ix_identity_merges_other", "other_id"),
 )
 
+# Identity's change feed (``crmos.identity.changes``): one fact per merge and per split, numbered
+# by ``seq``, which is never given twice: other rooms follow identity by sequence, not by time.
+identity_changes = Table(
+    "identity_changes",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("workspace_id", String(40), nullable=False),
+    Column("kind", String(8), nullable=False, comment="merge | split"),
+    Column("merge_id", String(40), nullable=False),
+    Column("survivor_id", String(40), nullable=False),
+    Column("other_id", String(40), nullable=False, comment="merged away, or restored by a split"),
+    Column("at_ms", BigInteger, nullable=False),
+    Index("ix_identity_changes_workspace", "workspace_id", "seq"),
+    sqlite_autoincrement=True,
+)
+
 identity_conflicts = Table(
     "identity_conflicts",
     metadata,

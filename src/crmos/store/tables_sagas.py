@@ -34,6 +34,7 @@ saga_runs = Table(
     Column("trace_id", String(32), nullable=False, comment="OpenTelemetry trace id (hex)"),
     Column("parent_span_id", String(16), nullable=False, comment="span the run hangs under"),
     Column("retry_of", String(40), nullable=True, comment="the run this one retries"),
+    Column("origin", String(200), nullable=True, comment="what started it, e.g. a decision id"),
     Column("cancel_requested_ms", BigInteger, nullable=True),
     Column("executor_id", String(100), nullable=True, comment="worker that last ran it"),
     Column("created_ms", BigInteger, nullable=False),
@@ -41,6 +42,7 @@ saga_runs = Table(
     Column("ended_ms", BigInteger, nullable=True),
     Index("ix_saga_runs_workspace", "workspace_id", "created_ms"),
     Index("ix_saga_runs_status", "workspace_id", "status"),
+    Index("ix_saga_runs_origin", "workspace_id", "origin"),
 )
 
 saga_steps = Table(
