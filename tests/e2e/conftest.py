@@ -87,6 +87,18 @@ class Server:
                 self.process.wait()
 
 
+@pytest.fixture(scope="session")
+def seeded_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a demo world (`crmos demo --no-serve`, 30 people): ``crmos.db``, an SQLite
+    store, and ``home``. Seeded once per session (per xdist worker), it is copied, never used in
+    place: the console tests serve copies (tests/e2e/console_support.py)."""
+    root = tmp_path_factory.mktemp("seeded-demo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRMOS__")}
+    env.update(CRMOS__HOME=str(root / "home"), CRMOS__STORE__URL=f"sqlite:///{root}/crmos.db")
+    Server(env).cli("demo", "--no-serve", "--people", "30")
+    return root
+
+
 @pytest.fixture
 def server_env(store_url: str, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRMOS__")}

@@ -1,7 +1,9 @@
 """A demo world served by `crmos serve`, and Debian's Chromium, shared by the console tests.
 
-The world is seeded once per test module (`crmos demo --no-serve`, 30 people) on SQLite; the
-read-only key is issued through the workspace store, as no API call issues one yet.
+The world is seeded once per session (`crmos demo --no-serve`, 30 people, on SQLite: the
+`seeded_demo` fixture of tests/e2e/conftest.py); each test module serves its own copy of it, so
+what one module's tests change is never seen by another's. The read-only key is issued through
+the workspace store, as no API call issues one yet.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,15 +70,15 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """`crmos demo` seeded, then served."""
+def world(tmp_path_factory: pytest.TempPathFactory, seeded_demo: Path) -> Iterator[World]:
+    """A copy of the seeded demo world, served."""
     root = tmp_path_factory.mktemp("console")
+    shutil.copytree(seeded_demo, root, dirs_exist_ok=True)
     home = root / "home"
     url = f"sqlite:///{root}/crmos.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRMOS__")}
     env.update(CRMOS__HOME=str(home), CRMOS__STORE__URL=url)
     server = Server(env)
-    server.cli("demo", "--no-serve", "--people", "30")
     keys = json.loads((home / "demo-keys.json").read_text())
     container = build(Settings(home=home, store={"url": url}), migrate_store=False)
     try:
