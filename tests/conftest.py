@@ -64,14 +64,27 @@ def _copy_store(template: Path, url: str) -> None:
         copy.close()
 
 
+def prepare_migrated(url: str, migrated_sqlite: Path) -> None:
+    """Make the empty store at ``url`` a copy of a store migrated to head once per session
+    (SQLite) or per worker (PostgreSQL), so that migrating it finds it at head. A store that
+    is not empty any more is left as it is."""
+    if url.startswith("sqlite:///"):
+        _copy_store(migrated_sqlite, url)
+    else:
+        clone_migrated(url)
+
+
+@pytest.fixture
+def migrated_store_url(store_url: str, migrated_sqlite: Path) -> str:
+    """The test's store, already migrated to head (see `prepare_migrated`)."""
+    prepare_migrated(store_url, migrated_sqlite)
+    return store_url
+
+
 @pytest.fixture
 def container(settings: Settings, migrated_sqlite: Path) -> Iterator[Container]:
-    """A migrated container: a copy of a store migrated once per session (SQLite) or per worker
-    (PostgreSQL); migrating again finds it at head."""
-    if settings.store.url.startswith("sqlite:///"):
-        _copy_store(migrated_sqlite, settings.store.url)
-    else:
-        clone_migrated(settings.store.url)
+    """A migrated container on the settings' store (see `prepare_migrated`)."""
+    prepare_migrated(settings.store.url, migrated_sqlite)
     built = build(settings, migrate_store=True)
     yield built
     built.close()

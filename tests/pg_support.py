@@ -97,7 +97,21 @@ def migrated_template() -> str:
 
 
 def clone_migrated(url: str) -> None:
-    """Replace the database of ``url`` with a copy of the migrated template."""
+    """Replace the empty database of ``url`` with a copy of the migrated template (a database
+    that holds a table already is left as it is)."""
+    engine = create_engine(normalise_url(url))
+    try:
+        with engine.connect() as conn:
+            tables = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_tables"
+                    " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+                )
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    if tables:
+        return
     template = migrated_template()
     name = make_url(url).database
     admin = _admin(url)
