@@ -8,11 +8,11 @@ VENV ?= .venv
 PY = $(VENV)/bin/python
 PYTEST_ARGS ?=
 # pytest-xdist processes for `make test` ("auto": one per core; 0 runs in this process). Many tests
-# wait on servers and subprocesses, so two workers on two cores nearly halve the wall time. Whole
-# modules go to one worker (loadscope): a module-scoped fixture, such as the console tests' served
-# demo world, is then built once, not once per worker.
+# wait on servers and subprocesses, so two workers on two cores nearly halve the wall time. An idle
+# worker takes over half of a busy one's queue (worksteal): the tests' lengths range from 0.1 s
+# to a minute and a half, so a static split would leave one worker running alone at the end.
 PYTEST_WORKERS ?= auto
-PYTEST_DIST ?= loadscope
+PYTEST_DIST ?= worksteal
 # Paths checked by ruff (only those that exist, so a missing benchmarks/ is not an error).
 LINT_PATHS := $(wildcard src tests benchmarks)
 STAMP := $(VENV)/.installed
