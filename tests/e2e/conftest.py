@@ -52,7 +52,10 @@ class Server:
     def log(self) -> Path:
         return Path(self.env["CRMOS__HOME"]).parent / f"server-{self.port}.log"
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 180.0) -> None:
+        """Start `crmos serve` and wait until it answers /healthz. The deadline bounds a hang,
+        not the start-up time: with the suite's workers and other jobs sharing two cores, a
+        start takes well over 30 s at times."""
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [CRMOS, "serve", "--host", "127.0.0.1", "--port", str(self.port)],

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -26,7 +25,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from crmos.bootstrap import build
 from crmos.core.settings import Settings
-from tests.e2e.conftest import CRMOS, Server, wait_until
+from tests.e2e.conftest import Server
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -93,16 +92,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, seeded_demo: Path) -> Iterat
 
 
 def start_patiently(server: Server) -> None:
-    """`crmos serve`, waited for longer than Server.start does: on a loaded 2-core machine the
+    """`crmos serve`, waited for as long as Server.start waits: on a loaded 2-core machine the
     first start after seeding takes over 30 s (imports, migrations check, workers)."""
-    with server.log.open("ab") as log:
-        server.process = subprocess.Popen(
-            [CRMOS, "serve", "--host", "127.0.0.1", "--port", str(server.port)],
-            env=server.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    wait_until(server._healthy, timeout=180, what=f"crmos serve on port {server.port}")
+    server.start(timeout=180)
 
 
 @pytest.fixture(scope="module")
