@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from crmos.cli import app
+from crmos.cli.common import console, err_console
 from tests.polling import wait_until
 
 __all__ = ["wait_until"]  # re-exported: e2e tests import it from here
@@ -129,6 +130,11 @@ def cli(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliR
     monkeypatch.setenv("CRMOS__STORE__URL", store_url)
     monkeypatch.setenv("CRMOS_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.setenv("COLUMNS", "200")
+    # Rich fixes a console's width when it is made if COLUMNS is set then, and in a pytest-xdist
+    # worker GNU readline has exported COLUMNS=80 before crmos.cli is imported: let the CLI's
+    # consoles follow COLUMNS again for this test, as they do in a plain run.
+    for shared in (console, err_console):
+        monkeypatch.setattr(shared, "_width", None)
     return CliRunner()
 
 
