@@ -7,6 +7,12 @@ MAKEFLAGS += --no-builtin-rules --no-print-directory
 VENV ?= .venv
 PY = $(VENV)/bin/python
 PYTEST_ARGS ?=
+# pytest-xdist processes for `make test` ("auto": one per core; 0 runs in this process). Many tests
+# wait on servers and subprocesses, so two workers on two cores nearly halve the wall time. An idle
+# worker takes over half of a busy one's queue (worksteal): the tests' lengths range from 0.1 s
+# to a minute and a half, so a static split would leave one worker running alone at the end.
+PYTEST_WORKERS ?= auto
+PYTEST_DIST ?= worksteal
 # Paths checked by ruff (only those that exist, so a missing benchmarks/ is not an error).
 LINT_PATHS := $(wildcard src tests benchmarks)
 STAMP := $(VENV)/.installed
@@ -21,7 +27,7 @@ help:
 	@echo "make install    system packages (as root), venv, the locked versions of requirements.lock"
 	@echo "make lock       re-resolve requirements.lock from pyproject.toml (newest allowed versions)"
 	@echo "make run        crmos demo on http://127.0.0.1:8000"
-	@echo "make test       pytest with throw-away PostgreSQL/Redis/Mosquitto (PYTEST_ARGS=...)"
+	@echo "make test       pytest with throw-away PostgreSQL/Redis/Mosquitto (PYTEST_ARGS=..., PYTEST_WORKERS=N)"
 	@echo "make check      ruff, ruff format --check, mypy, lint-imports, then test"
 	@echo "make bench      crmos bench all --quick (with the test services)"
 	@echo "make fmt        ruff format + ruff check --fix"
@@ -50,7 +56,7 @@ run: install
 	$(VENV)/bin/crmos demo
 
 test: install
-	@rc=0; scripts/with-services.sh $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; scripts/with-services.sh $(PY) -m pytest -n $(PYTEST_WORKERS) --dist $(PYTEST_DIST) $(PYTEST_ARGS) || rc=$$?; \
 	if [ "$$rc" -eq 5 ]; then \
 	  echo "make test: FAILED: pytest collected no tests (exit code 5)" >&2; exit 1; \
 	fi; \

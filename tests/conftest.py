@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from crmos.bootstrap import Container, build
 from crmos.core.settings import Settings
-from crmos.store import create_store_engine, migrate, normalise_url
+from crmos.store import create_store_engine, migrate
+from tests.pg_support import clone_migrated, reset_pg, worker_url
 
-PG_URL_VAR = "CRMOS_TEST_PG_URL"
 METRICS_TOKEN = "test-metrics-token"
 METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 """The header that GET /metrics needs under the test settings."""
-
-
-def pg_url() -> str:
-    """The PostgreSQL server `make test` started; fails loudly when there is none."""
-    url = os.environ.get(PG_URL_VAR)
-    if not url:
-        pytest.fail(
-            f"{PG_URL_VAR} is not set: run the suite with `make test`, which starts PostgreSQL"
-        )
-    return url
-
-
-def reset_pg(url: str) -> None:
-    """Drop everything in the test database so each test starts from an empty schema."""
-    engine = create_engine(normalise_url(url))
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("DROP SCHEMA IF EXISTS dbos CASCADE"))  # the saga engine's checkpoints
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -45,7 +23,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty store of each backend."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/crmos.db"
-    url = pg_url()
+    url = worker_url()
     reset_pg(url)
     return url
 
@@ -86,12 +64,27 @@ def _copy_store(template: Path, url: str) -> None:
         copy.close()
 
 
+def prepare_migrated(url: str, migrated_sqlite: Path) -> None:
+    """Make the empty store at ``url`` a copy of a store migrated to head once per session
+    (SQLite) or per worker (PostgreSQL), so that migrating it finds it at head. A store that
+    is not empty any more is left as it is."""
+    if url.startswith("sqlite:///"):
+        _copy_store(migrated_sqlite, url)
+    else:
+        clone_migrated(url)
+
+
+@pytest.fixture
+def migrated_store_url(store_url: str, migrated_sqlite: Path) -> str:
+    """The test's store, already migrated to head (see `prepare_migrated`)."""
+    prepare_migrated(store_url, migrated_sqlite)
+    return store_url
+
+
 @pytest.fixture
 def container(settings: Settings, migrated_sqlite: Path) -> Iterator[Container]:
-    """A migrated container (on SQLite a copy of the session's migrated template; migrating
-    again finds it at head)."""
-    if settings.store.url.startswith("sqlite:///"):
-        _copy_store(migrated_sqlite, settings.store.url)
+    """A migrated container on the settings' store (see `prepare_migrated`)."""
+    prepare_migrated(settings.store.url, migrated_sqlite)
     built = build(settings, migrate_store=True)
     yield built
     built.close()

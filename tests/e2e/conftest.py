@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from crmos.cli import app
+from crmos.cli.common import console, err_console
 from tests.polling import wait_until
 
 __all__ = ["wait_until"]  # re-exported: e2e tests import it from here
@@ -52,7 +53,10 @@ class Server:
     def log(self) -> Path:
         return Path(self.env["CRMOS__HOME"]).parent / f"server-{self.port}.log"
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 180.0) -> None:
+        """Start `crmos serve` and wait until it answers /healthz. The deadline bounds a hang,
+        not the start-up time: with the suite's workers and other jobs sharing two cores, a
+        start takes well over 30 s at times."""
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [CRMOS, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -87,6 +91,18 @@ class Server:
                 self.process.wait()
 
 
+@pytest.fixture(scope="session")
+def seeded_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a demo world (`crmos demo --no-serve`, 30 people): ``crmos.db``, an SQLite
+    store, and ``home``. Seeded once per session (per xdist worker), it is copied, never used in
+    place: the console tests serve copies (tests/e2e/console_support.py)."""
+    root = tmp_path_factory.mktemp("seeded-demo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRMOS__")}
+    env.update(CRMOS__HOME=str(root / "home"), CRMOS__STORE__URL=f"sqlite:///{root}/crmos.db")
+    Server(env).cli("demo", "--no-serve", "--people", "30")
+    return root
+
+
 @pytest.fixture
 def server_env(store_url: str, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRMOS__")}
@@ -114,6 +130,11 @@ def cli(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliR
     monkeypatch.setenv("CRMOS__STORE__URL", store_url)
     monkeypatch.setenv("CRMOS_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.setenv("COLUMNS", "200")
+    # Rich fixes a console's width when it is made if COLUMNS is set then, and in a pytest-xdist
+    # worker GNU readline has exported COLUMNS=80 before crmos.cli is imported: let the CLI's
+    # consoles follow COLUMNS again for this test, as they do in a plain run.
+    for shared in (console, err_console):
+        monkeypatch.setattr(shared, "_width", None)
     return CliRunner()
 
 

@@ -1,7 +1,9 @@
 """A demo world served by `crmos serve`, and Debian's Chromium, shared by the console tests.
 
-The world is seeded once per test module (`crmos demo --no-serve`, 30 people) on SQLite; the
-read-only key is issued through the workspace store, as no API call issues one yet.
+The world is seeded once per session (`crmos demo --no-serve`, 30 people, on SQLite: the
+`seeded_demo` fixture of tests/e2e/conftest.py); each test module serves its own copy of it, so
+what one module's tests change is never seen by another's. The read-only key is issued through
+the workspace store, as no API call issues one yet.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -23,7 +25,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from crmos.bootstrap import build
 from crmos.core.settings import Settings
-from tests.e2e.conftest import CRMOS, Server, wait_until
+from tests.e2e.conftest import Server
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -68,15 +70,15 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """`crmos demo` seeded, then served."""
+def world(tmp_path_factory: pytest.TempPathFactory, seeded_demo: Path) -> Iterator[World]:
+    """A copy of the seeded demo world, served."""
     root = tmp_path_factory.mktemp("console")
+    shutil.copytree(seeded_demo, root, dirs_exist_ok=True)
     home = root / "home"
     url = f"sqlite:///{root}/crmos.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRMOS__")}
     env.update(CRMOS__HOME=str(home), CRMOS__STORE__URL=url)
     server = Server(env)
-    server.cli("demo", "--no-serve", "--people", "30")
     keys = json.loads((home / "demo-keys.json").read_text())
     container = build(Settings(home=home, store={"url": url}), migrate_store=False)
     try:
@@ -93,16 +95,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def start_patiently(server: Server) -> None:
-    """`crmos serve`, waited for longer than Server.start does: on a loaded 2-core machine the
+    """`crmos serve`, waited for as long as Server.start waits: on a loaded 2-core machine the
     first start after seeding takes over 30 s (imports, migrations check, workers)."""
-    with server.log.open("ab") as log:
-        server.process = subprocess.Popen(
-            [CRMOS, "serve", "--host", "127.0.0.1", "--port", str(server.port)],
-            env=server.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    wait_until(server._healthy, timeout=180, what=f"crmos serve on port {server.port}")
+    server.start(timeout=180)
 
 
 @pytest.fixture(scope="module")

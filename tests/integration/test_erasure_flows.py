@@ -53,7 +53,7 @@ class World:
 
 
 @pytest.fixture
-def world(store_url: str, tmp_path: Path) -> Iterator[World]:
+def world(migrated_store_url: str, tmp_path: Path) -> Iterator[World]:
     """crmos with its saga engine against the ERP simulator, an SMTP server and chat hooks."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.handlers import Sink
@@ -65,7 +65,7 @@ def world(store_url: str, tmp_path: Path) -> Iterator[World]:
     chat = Recorder(answer=b"ok").start()
     settings = Settings(
         home=tmp_path / "home",
-        store={"url": store_url},
+        store={"url": migrated_store_url},
         connectors={
             "base_urls": sims,
             "smtp": {"host": "127.0.0.1", "port": port, "from_address": "CS <cs@acme.example>"},

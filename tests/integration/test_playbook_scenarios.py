@@ -52,7 +52,7 @@ class World:
 
 
 @pytest.fixture
-def world(store_url: str, tmp_path: Path) -> Iterator[World]:
+def world(migrated_store_url: str, tmp_path: Path) -> Iterator[World]:
     sims, stop_sims = start_simulators(seed=1)
     inbox, port = Inbox(), free_port()
     smtp = Controller(inbox, hostname="127.0.0.1", port=port)
@@ -63,7 +63,7 @@ def world(store_url: str, tmp_path: Path) -> Iterator[World]:
     }
     settings = Settings(
         home=tmp_path / "home",
-        store={"url": store_url},
+        store={"url": migrated_store_url},
         connectors={
             "base_urls": sims,
             "smtp": {"host": "127.0.0.1", "port": port, "from_address": "CS <cs@acme.example>"},

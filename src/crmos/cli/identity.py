@@ -1,6 +1,7 @@
 """``crmos identity``: profiles, merges and splits, the review queue, per-workspace settings.
 
-Batch matching commands (``match``, ``dedupe``, ``link``) register on this same ``app``.
+Batch matching commands (``match``, ``dedupe``, ``link``) live in ``crmos.cli.identity_match``;
+``crmos.cli.main`` registers them on this same ``app``.
 """
 
 from __future__ import annotations
@@ -216,6 +217,3 @@ def stitch() -> None:
     with container() as c:
         runner = StreamRunner(c.engine, c.log, c.reader, [Stitcher(c.settings.identity)])
         console.print(f"stitched {runner.run_once()} events")
-
-
-import crmos.cli.identity_match  # noqa: E402, F401 - registers match, dedupe, link on app

@@ -1,7 +1,7 @@
 """``crmos identity match | dedupe | link``: batch probabilistic matching with Splink.
 
-Importing this module registers the commands on the ``crmos identity`` app (the last line of
-``crmos.cli.identity`` imports it once ``app`` exists).
+``crmos.cli.main`` adds them to the ``crmos identity`` app with ``register`` (this module does not
+import ``crmos.cli.identity``, so the two never import each other).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import typer
 from rich.table import Table
 
 from crmos.cli.common import EXIT_CODES, console, container, err_console, find_workspace
-from crmos.cli.identity import app as identity_app
 from crmos.core.errors import CrmosError
 
 IdColumn = Annotated[
@@ -162,6 +161,3 @@ def match(
         f"{result.seen_before:,} suggested before; run {result.run_id}",
         highlight=False,
     )
-
-
-register(identity_app)

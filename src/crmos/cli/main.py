@@ -24,6 +24,7 @@ from crmos.cli import (
     events,
     graph,
     identity,
+    identity_match,
     interactions,
     knowledge,
     playbooks,
@@ -50,6 +51,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(events.app, name="events")
 app.add_typer(graph.app, name="graph")
 app.add_typer(bench.app, name="bench")
+identity_match.register(identity.app)  # match, dedupe, link: batch matching with Splink
 app.add_typer(identity.app, name="identity")
 app.add_typer(profiles.app, name="profiles")
 app.add_typer(accounts.app, name="accounts")
