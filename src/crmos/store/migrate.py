@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from importlib.resources import files
 
 from alembic import command
@@ -19,6 +20,10 @@ def _config() -> Config:
 
 def migrate(engine: Engine, revision: str = "head") -> str | None:
     """Upgrade the store to ``revision``; returns the revision now in force."""
+    if revision == "head":  # a store already at head needs no Alembic run (most starts)
+        current = current_revision(engine)
+        if current is not None and current == head_revision():
+            return current
     cfg = _config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -41,8 +46,9 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@functools.cache
 def head_revision() -> str | None:
-    """The newest revision the package ships."""
+    """The newest revision the package ships (read once per process)."""
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
