@@ -21,10 +21,10 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, select, update
 
+from crmos.core.clock import now_ms
 from crmos.core.datamap import DataMap, Erased, Holding, Person
 from crmos.core.errors import StoreError
 from crmos.sagas.dispatch import Dispatcher
-from crmos.sagas.views import now_ms
 from crmos.store import holds_any, pseudonymise_rows
 from crmos.store.tables_sagas import saga_runs, saga_steps, saga_timeline
 
