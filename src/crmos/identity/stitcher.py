@@ -24,7 +24,7 @@ from crmos.identity.reviews import repair_conflicts
 from crmos.identity.search_index import mark_pending
 from crmos.identity.state import WorkspaceState
 from crmos.identity.stitch import Plan
-from crmos.store import record_decision
+from crmos.store import record_decision, still_logged
 from crmos.store.dialect import insert_ignore
 from crmos.store.tables_identity import (
     identity_conflicts,
@@ -81,7 +81,14 @@ class Stitcher:
         self._states.clear()
 
     def _handle(self, conn: Connection, workspace_id: str, events: list[Event]) -> None:
-        state = self._state(conn, workspace_id)
+        state, moved = self._state(conn, workspace_id)
+        if moved:
+            # Another writer (an erasure, another stitcher) committed since our cache: the stream
+            # read this batch in an earlier transaction, and an erasure may have deleted some of
+            # it since. Now that we hold the workspace lock an erasure takes too, what is still
+            # logged stays so until we commit; a deleted event must not recreate its person.
+            kept = still_logged(conn, [e.seq for e in events if e.seq is not None])
+            events = [e for e in events if e.seq is None or e.seq in kept]
         claims = [claim_of(e, state.norm) for e in events]
         state.prefetch(conn, claims)
         plan = Plan(state, repo.now_ms())
@@ -92,7 +99,8 @@ class Stitcher:
         repo.lock_workspace(conn, workspace_id)  # moves the epoch of the row _read locked
         state.epoch += 1
 
-    def _state(self, conn: Connection, workspace_id: str) -> WorkspaceState:
+    def _state(self, conn: Connection, workspace_id: str) -> tuple[WorkspaceState, bool]:
+        """The workspace's state, its row locked, and whether it had to be (re)built."""
         epoch, override = _read(conn, workspace_id)
         state = self._states.get(workspace_id)
         stale = state is None or state.epoch != epoch
@@ -104,7 +112,7 @@ class Stitcher:
             state.start_complete(conn)
             self._states[workspace_id] = state
         state.trim(self._settings.cache_identifiers)
-        return state
+        return state, stale
 
 
 def _by_workspace(events: Sequence[Event]) -> dict[str, list[Event]]:

@@ -44,6 +44,22 @@ ROW_COLUMNS = (
 assert set(ROW_COLUMNS) == {c.name for c in events.columns} - {"seq"}, "ROW_COLUMNS is stale"
 
 
+def still_logged(conn: Connection, seqs: Sequence[int]) -> set[int]:
+    """Which of ``seqs`` are still in the log (an erasure deletes a person's events).
+
+    A consumer that read a batch in an earlier transaction asks this once it holds its own lock,
+    so it does not act on events an erasure deleted in between.
+    """
+    found: set[int] = set()
+    for start in range(0, len(seqs), _IN_CHUNK):
+        chunk = list(seqs[start : start + _IN_CHUNK])
+        found.update(
+            int(s)
+            for s in conn.execute(select(events.c.seq).where(events.c.seq.in_(chunk))).scalars()
+        )
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class EventQuery:
     """A filter over one workspace's event log."""
