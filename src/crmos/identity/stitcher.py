@@ -24,7 +24,7 @@ from crmos.identity.reviews import repair_conflicts
 from crmos.identity.search_index import mark_pending
 from crmos.identity.state import WorkspaceState
 from crmos.identity.stitch import Plan
-from crmos.store import record_decision, still_logged
+from crmos.store import erased_seqs, record_decision
 from crmos.store.dialect import insert_ignore
 from crmos.store.tables_identity import (
     identity_conflicts,
@@ -83,12 +83,12 @@ class Stitcher:
     def _handle(self, conn: Connection, workspace_id: str, events: list[Event]) -> None:
         state, moved = self._state(conn, workspace_id)
         if moved:
-            # Another writer (an erasure, another stitcher) committed since our cache: the stream
+            # Another writer (an erasure, another stitcher) committed since our cache. The stream
             # read this batch in an earlier transaction, and an erasure may have deleted some of
-            # it since. Now that we hold the workspace lock an erasure takes too, what is still
-            # logged stays so until we commit; a deleted event must not recreate its person.
-            kept = still_logged(conn, [e.seq for e in events if e.seq is not None])
-            events = [e for e in events if e.seq is None or e.seq in kept]
+            # it since: a deleted event must not bring its person back. An erasure takes the
+            # lock we now hold, so none can delete more of the batch before we commit.
+            gone = erased_seqs(conn, [e.seq for e in events if e.seq is not None])
+            events = [e for e in events if e.seq not in gone]
         claims = [claim_of(e, state.norm) for e in events]
         state.prefetch(conn, claims)
         plan = Plan(state, repo.now_ms())

@@ -22,7 +22,7 @@ from crmos.store.erasure import (
     in_chunks,
     pseudonymise_rows,
 )
-from crmos.store.eventlog import EventLog, EventQuery, still_logged
+from crmos.store.eventlog import EventLog, EventQuery, erased_seqs
 from crmos.store.migrate import current_revision, head_revision, migrate
 from crmos.store.offsets import failures, get_offset, record_failure, set_offset
 from crmos.store.records import (
@@ -57,6 +57,7 @@ __all__ = [
     "create_store_engine",
     "current_revision",
     "decisions_of",
+    "erased_seqs",
     "failures",
     "flush_deleted",
     "get_decision",
@@ -74,7 +75,6 @@ __all__ = [
     "record_failure",
     "secure_delete",
     "set_offset",
-    "still_logged",
     "tables_agent",
     "tables_compliance",
     "tables_graph",
