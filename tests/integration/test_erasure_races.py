@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from crmos.bootstrap import Container
 from crmos.core.event import Event
 from crmos.identity import Stitcher, profile_of
+from crmos.store.tables_graph import graph_nodes
 from crmos.store.tables_identity import profile_identifiers, profiles
 
 PERSON = {"email": "late.larsen@example.dk", "name": "Lars Late"}
@@ -70,7 +71,11 @@ def test_an_erasure_requested_before_identity_stitched_the_person_erases_their_p
     request = dsr.receive(ws, "erasure", ("user_id", "late-2"), "api", "t")  # the log knows them
     container.stream.run_once()  # identity stitches them between the request and the erasure
     with container.engine.connect() as conn:
-        assert profile_of(conn, ws, "user_id", "late-2") is not None
+        stitched = profile_of(conn, ws, "user_id", "late-2")
+    assert stitched is not None and request.profile_id != stitched
     done = dsr.run(ws, request.id)
     assert done.status == "completed", done.reason
     assert profiles_left(container, ws) == (0, 0)
+    with container.engine.connect() as conn:  # every room forgot the profile, graph's included
+        nodes = conn.execute(select(graph_nodes.c.id).where(graph_nodes.c.workspace_id == ws))
+        assert [n for n in nodes.scalars() if stitched in n] == []
