@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, or_, select
@@ -123,7 +123,7 @@ class Directory:
                 if pseudonym(workspace_id, kind, value) == profile_id:
                     subject = self._from_log(conn, workspace_id, kind, value)
                     if subject is not None:
-                        return subject
+                        return self._stitched_since(conn, subject)
         raise NotFound("profile", profile_id)
 
     def profile_for_event(
@@ -162,6 +162,33 @@ class Directory:
             seqs=tuple(seqs),
         )
 
+    def _stitched_since(self, conn: Connection, subject: Subject) -> Subject:
+        """``subject`` (found through the log) with the profiles identity made for them since.
+
+        A request names the person by their log pseudonym when identity had not stitched them
+        yet; by the time it runs, identity may have. Every room must then forget that profile
+        too: it becomes the subject's id, and the pseudonym stays in the tree for the rooms
+        that filed the person's data under it.
+        """
+        ws, kind = subject.workspace_id, "user_id" if subject.user_ids else "anonymous_id"
+        values = subject.user_ids or subject.anonymous_ids
+        roots = sorted(
+            {r for v in values if (r := _identity_profile(conn, ws, kind, v)) is not None}
+        )
+        if not roots:
+            return subject
+        found = [self._from_identity(conn, ws, root) for root in roots]
+        return replace(
+            subject,
+            profile_id=found[0].profile_id,
+            user_ids=_union(subject.user_ids, *(f.user_ids for f in found)),
+            anonymous_ids=_union(subject.anonymous_ids, *(f.anonymous_ids for f in found)),
+            identifiers=tuple(dict.fromkeys((*subject.identifiers, *_flat(found)))),
+            traits={**subject.traits, **{k: v for f in found for k, v in f.traits.items()}},
+            profile_ids=(*(p for f in found for p in f.profile_ids), subject.profile_id),
+            seqs=tuple(sorted({*subject.seqs, *(q for f in found for q in f.seqs)})),
+        )
+
     def _from_log(
         self, conn: Connection, workspace_id: str, kind: str, value: str
     ) -> Subject | None:
@@ -198,6 +225,14 @@ class Directory:
                 if isinstance(found, dict):
                     traits.update(found)
         return traits
+
+
+def _union(*groups: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted({v for g in groups for v in g}))
+
+
+def _flat(found: list[Subject]) -> list[tuple[str, str]]:
+    return [i for f in found for i in f.identifiers]
 
 
 def _identity_profile(conn: Connection, workspace_id: str, kind: str, value: str) -> str | None:

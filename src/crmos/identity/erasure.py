@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Table, delete, or_
+from sqlalchemy import Connection, Table, delete, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from crmos.core.datamap import DataMap, Erased, Holding, Person
+from crmos.core.errors import ValidationError
 from crmos.identity.changes import forget_changes
 from crmos.identity.repo import chunks, lock_workspace
 from crmos.identity.search_index import forget
+from crmos.identity.views import profile_of
 from crmos.store.tables_identity import (
     identity_conflicts,
     identity_merges,
@@ -118,8 +120,16 @@ class IdentityEraser:
     """Identity's eraser: :func:`erase_profile` plus the batch matcher's suggestions."""
 
     def erase(self, conn: Connection, person: Person) -> Erased:
-        """Forget ``person``'s profile tree and every identity record naming it."""
-        tree, ws = list(person.profile_ids), person.workspace_id
+        """Forget ``person``'s profile tree and every identity record naming it.
+
+        The tree is looked up again under the workspace lock: the person was resolved before
+        this transaction, and the stitcher may have stitched them since (a person the log
+        alone knew when the erasure was asked for). Holding the lock, no stitcher commits
+        until the erasure does, and the stitcher then skips the events the erasure deleted.
+        """
+        ws = person.workspace_id
+        lock_workspace(conn, ws)
+        tree = sorted(set(person.profile_ids) | _stitched_since(conn, person))
         counts = erase_profile(conn, ws, tree, person.seqs)
         s = identity_match_suggestions.c
         counts["identity_match_suggestions"] = sum(
@@ -131,3 +141,28 @@ class IdentityEraser:
             for part in chunks(tree)
         )
         return Erased(counts)
+
+
+def _stitched_since(conn: Connection, person: Person) -> set[str]:
+    """The profiles, with their merge trees, that now hold the person's user ids (their
+    anonymous ids for a person without one).
+
+    Only the ids that define the person in the log count: an e-mail or a shared device's
+    anonymous id the log attributes to them may belong to another profile in identity.
+    """
+    ws, roots = person.workspace_id, set[str]()
+    kind = "user_id" if person.user_ids else "anonymous_id"
+    for value in person.user_ids or person.anonymous_ids:
+        try:
+            root = profile_of(conn, ws, kind, value)
+        except ValidationError:  # a value identity would not keep: it holds no profile
+            continue
+        if root is not None:
+            roots.add(root)
+    p = profiles.c
+    tree: set[str] = set()
+    for part in chunks(sorted(roots)):
+        tree.update(
+            conn.execute(select(p.id).where(p.workspace_id == ws, p.root_id.in_(part))).scalars()
+        )
+    return tree

@@ -27,7 +27,7 @@ from crmos.identity.search_index import mark_pending
 from crmos.identity.state import WorkspaceState
 from crmos.identity.stitch import Plan
 from crmos.ingest import Consumer
-from crmos.store import record_decision
+from crmos.store import erased_seqs, record_decision
 from crmos.store.dialect import insert_ignore
 from crmos.store.tables_identity import (
     identity_conflicts,
@@ -77,7 +77,14 @@ class Stitcher(Consumer):
         self._states.clear()
 
     def _handle(self, conn: Connection, workspace_id: str, events: list[Event]) -> None:
-        state = self._state(conn, workspace_id)
+        state, moved = self._state(conn, workspace_id)
+        if moved:
+            # Another writer (an erasure, another stitcher) committed since our cache. The stream
+            # read this batch in an earlier transaction, and an erasure may have deleted some of
+            # it since: a deleted event must not bring its person back. An erasure takes the
+            # lock we now hold, so none can delete more of the batch before we commit.
+            gone = erased_seqs(conn, [e.seq for e in events if e.seq is not None])
+            events = [e for e in events if e.seq not in gone]
         claims = [claim_of(e, state.norm) for e in events]
         state.prefetch(conn, claims)
         plan = Plan(state, repo.now_ms())
@@ -88,7 +95,8 @@ class Stitcher(Consumer):
         repo.lock_workspace(conn, workspace_id)  # moves the epoch of the row _read locked
         state.epoch += 1
 
-    def _state(self, conn: Connection, workspace_id: str) -> WorkspaceState:
+    def _state(self, conn: Connection, workspace_id: str) -> tuple[WorkspaceState, bool]:
+        """The workspace's state, its row locked, and whether it had to be (re)built."""
         epoch, override = _read(conn, workspace_id)
         state = self._states.get(workspace_id)
         stale = state is None or state.epoch != epoch
@@ -100,7 +108,7 @@ class Stitcher(Consumer):
             state.start_complete(conn)
             self._states[workspace_id] = state
         state.trim(self._settings.cache_identifiers)
-        return state
+        return state, stale
 
 
 def _by_workspace(events: Sequence[Event]) -> dict[str, list[Event]]:

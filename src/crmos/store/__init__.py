@@ -38,7 +38,7 @@ from crmos.store.erasure import (
     in_chunks,
     pseudonymise_rows,
 )
-from crmos.store.eventlog import EventLog, EventQuery
+from crmos.store.eventlog import EventLog, EventQuery, erased_seqs
 from crmos.store.migrate import current_revision, head_revision, migrate
 from crmos.store.offsets import failures, get_offset, record_failure, set_offset
 from crmos.store.records import (
@@ -84,6 +84,7 @@ __all__ = [
     "decisions_of",
     "deleted_rows_note",
     "driverless_url",
+    "erased_seqs",
     "failures",
     "flush_deleted",
     "get_decision",

@@ -44,6 +44,33 @@ ROW_COLUMNS = (
 assert set(ROW_COLUMNS) == {c.name for c in events.columns} - {"seq"}, "ROW_COLUMNS is stale"
 
 
+def erased_seqs(conn: Connection, seqs: Sequence[int]) -> set[int]:
+    """Which of ``seqs`` the log handed out and holds no more: an erasure deleted them.
+
+    A consumer that read a batch in an earlier transaction asks this once it holds its own lock,
+    so it does not act on a person erased in between. Numbers are never given twice, so a number
+    at or below the highest ever given that the log lacks was deleted; one above it was never
+    logged (an event a test or benchmark hands a consumer directly) and is not reported.
+    """
+    high = _highest_given(conn)
+    given = sorted({s for s in seqs if s <= high})
+    held: set[int] = set()
+    for start in range(0, len(given), _IN_CHUNK):
+        chunk = given[start : start + _IN_CHUNK]
+        held.update(conn.execute(select(events.c.seq).where(events.c.seq.in_(chunk))).scalars())
+    return set(given) - held
+
+
+def _highest_given(conn: Connection) -> int:
+    """The highest sequence number the log ever gave out (SQLite's AUTOINCREMENT counter,
+    PostgreSQL's sequence), deleted events included."""
+    if conn.dialect.name == "sqlite":
+        stmt = "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
+    else:
+        stmt = "SELECT pg_sequence_last_value(pg_get_serial_sequence('events', 'seq'))"
+    return int(conn.exec_driver_sql(stmt).scalar() or 0)
+
+
 @dataclass(frozen=True, slots=True)
 class EventQuery:
     """A filter over one workspace's event log."""
