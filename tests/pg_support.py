@@ -55,6 +55,12 @@ def worker_url() -> str:
     if not worker:
         return url
     name = f"{make_url(url).database}_{worker}"
+    _recreate(url, name)
+    return _with_database(url, name)
+
+
+def _recreate(url: str, name: str) -> None:
+    """Drop the database ``name`` on ``url``'s server if it exists, and create it empty."""
     admin = _admin(url)
     try:
         with admin.connect() as conn:
@@ -62,7 +68,6 @@ def worker_url() -> str:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
         admin.dispose()
-    return _with_database(url, name)
 
 
 def reset_pg(url: str) -> None:
@@ -81,13 +86,7 @@ def migrated_template() -> str:
     it always has the migrations of the code under test)."""
     url = worker_url()
     name = f"{make_url(url).database}{TEMPLATE_SUFFIX}"
-    admin = _admin(url)
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
+    _recreate(url, name)
     engine = create_store_engine(Settings(store={"url": _with_database(url, name)}).store)
     try:
         migrate(engine)
