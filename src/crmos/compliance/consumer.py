@@ -49,21 +49,27 @@ class ComplianceConsumer(Consumer):
     def handle(self, conn: Connection, events: Sequence[Event]) -> None:
         """Apply ``events`` in log order."""
         started = False
-        for event in events:
-            config = self._settings.get(event.workspace_id)
+        wanted = [e for e in events if _traits(e) or self._is_complaint(e)]
+        # One lookup for the batch: a query per event cost the consumer a tenth of its time.
+        profiles = self._dsr.directory.profiles_for_events(conn, wanted)
+        for event, profile_id in zip(wanted, profiles, strict=True):
             traits = _traits(event)
-            profile_id: str | None = None
             if traits:
-                profile_id = self._profile(conn, event)
                 regions = regions_of(traits)
                 locale = locale_of(traits)
                 if regions or locale:
                     remember_regions(conn, event.workspace_id, profile_id, regions, locale)
-            if event.type == "track" and event.name in config.complaint_events:
-                profile_id = profile_id or self._profile(conn, event)
+            if self._is_complaint(event):
+                config = self._settings.get(event.workspace_id)
                 started |= self._complaint(conn, event, profile_id, config)
         if started:
             self._on_request()
+
+    def _is_complaint(self, event: Event) -> bool:
+        return (
+            event.type == "track"
+            and event.name in self._settings.get(event.workspace_id).complaint_events
+        )
 
     def _complaint(
         self, conn: Connection, event: Event, profile_id: str, config: ComplianceConfig
@@ -129,11 +135,6 @@ class ComplianceConsumer(Consumer):
             )
             return True
         return False
-
-    def _profile(self, conn: Connection, event: Event) -> str:
-        return self._dsr.directory.profile_for_event(
-            conn, event.workspace_id, event.seq, event.user_id, event.anonymous_id
-        )
 
 
 def _traits(event: Event) -> dict[str, Any]:

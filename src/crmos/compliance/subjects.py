@@ -9,7 +9,7 @@ derived from the workspace and the user id. Both paths live here and nowhere els
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy import Connection, or_, select
 
 from crmos import identity
 from crmos.core.errors import NotFound, Problem, ValidationError
+from crmos.core.event import Event
 from crmos.ingest import EventReader
 from crmos.store import EventQuery
 from crmos.store.tables import events
@@ -126,22 +127,18 @@ class Directory:
                         return self._stitched_since(conn, subject)
         raise NotFound("profile", profile_id)
 
-    def profile_for_event(
-        self,
-        conn: Connection,
-        workspace_id: str,
-        seq: int | None,
-        user_id: str | None,
-        anonymous_id: str | None,
-    ) -> str:
-        """The (root) profile an event belongs to; a pseudonym when identity did not place it."""
-        if seq is not None:
-            placed = identity.event_profiles(conn, [seq]).get(seq)
-            if placed is not None:
-                return placed[1]
-        if user_id:
-            return pseudonym(workspace_id, "user_id", user_id)
-        return pseudonym(workspace_id, "anonymous_id", anonymous_id or "")
+    def profiles_for_events(self, conn: Connection, events: Sequence[Event]) -> list[str]:
+        """The (root) profile each of ``events`` belongs to, looked up in one query; a
+        pseudonym for an event identity did not place."""
+        placed = identity.event_profiles(conn, [e.seq for e in events if e.seq is not None])
+        return [
+            placed[e.seq][1]
+            if e.seq in placed
+            else pseudonym(e.workspace_id, "user_id", e.user_id)
+            if e.user_id
+            else pseudonym(e.workspace_id, "anonymous_id", e.anonymous_id or "")
+            for e in events
+        ]
 
     def _from_identity(self, conn: Connection, workspace_id: str, root: str) -> Subject:
         view = identity.profile_view(conn, workspace_id, root)
