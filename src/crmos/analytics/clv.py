@@ -185,10 +185,8 @@ def _dropout_odds(model: BgNbd, x: Floats, t_x: Floats, T: Floats) -> Floats:
 def expected_purchases(model: BgNbd, t: float, x: Floats, t_x: Floats, T: Floats) -> Floats:
     """E[purchases in the next ``t`` units | x, t_x, T] (Fader, Hardie & Lee 2005, eq. 10)."""
     r, alpha, a, b = model.r, model.alpha, model.a, model.b
-    if a <= 1.0:
-        # The closed form needs a > 1; past it the expectation diverges for long horizons,
-        # so cap a just above 1 (the dropout is then near-certain after any purchase anyway).
-        a = 1.0 + 1e-6
+    if a == 1.0:  # the closed form divides by a - 1; a hair away changes nothing measurable
+        a = 1.0 + 1e-9
     z = t / (alpha + T + t)
     hyp = special.hyp2f1(r + x, b + x, a + b + x - 1.0, z)
     decay = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
