@@ -85,7 +85,8 @@ def _grouped(*columns: Floats) -> tuple[Floats, Floats]:
     return rows, counts.astype(np.float64)
 
 
-def _bgnbd_ll(params: Floats, x: Floats, t_x: Floats, T: Floats) -> Floats:
+def bgnbd_log_likelihood(params: Floats, x: Floats, t_x: Floats, T: Floats) -> Floats:
+    """Each customer's BG/NBD log-likelihood at log parameters ``(r, alpha, a, b)``."""
     r, alpha, a, b = np.exp(params)
     a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
     a2 = special.betaln(a, b + x) - special.betaln(a, b)
@@ -109,7 +110,7 @@ def fit_bgnbd(summary: Summary) -> BgNbd:
         raise FitError("BG/NBD needs some repeat purchases; every customer bought once")
 
     def loss(params: Floats) -> float:
-        return float(-(weight * _bgnbd_ll(params, x, t_x, T)).sum() / weight.sum())
+        return float(-(weight * bgnbd_log_likelihood(params, x, t_x, T)).sum() / weight.sum())
 
     best = _minimise(loss, np.log([1.0, max(float(T.mean()), 1e-3), 1.0, 1.0]))
     r, alpha, a, b = (float(v) for v in np.exp(best))
