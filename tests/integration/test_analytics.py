@@ -15,6 +15,7 @@ from crmos.identity import profile_of
 from crmos.playbooks.profiles import activation, facts_of
 from crmos.store import decisions_of
 from crmos.triggers import Condition
+from crmos.web.profile_data import gather
 from tests.integration.conftest import Tenant
 from tests.integration.playbook_support import ingest
 
@@ -77,7 +78,9 @@ def test_a_refresh_scores_every_profile_and_serves_value_with_reasons(
 
     with container.engine.connect() as conn:
         recorded = decisions_of(conn, tenant.workspace_id, buyer)
+        shown = gather(container, conn, tenant.workspace_id, buyer)["value"]  # the console 360
     assert any(d.kind == "prediction" and "churn" in d.reason for d in recorded)
+    assert shown == value
 
 
 def test_playbook_conditions_read_clv_p_alive_and_propensity(
