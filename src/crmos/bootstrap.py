@@ -34,6 +34,7 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from crmos import agent as agent_room
+from crmos import analytics as analytics_room
 from crmos import compliance as compliance_room
 from crmos import graph as graph_room
 from crmos import identity as identity_room
@@ -42,9 +43,11 @@ from crmos import sagas as sagas_room
 from crmos import store as store_room
 from crmos import triggers as triggers_room
 from crmos.agent import AgentConsumer, AgentService, IntentModels
+from crmos.analytics import Analytics
 from crmos.compliance import Compliance, ConsentGate, check_marketing, data_roots
 from crmos.core.datamap import Room
 from crmos.core.errors import ValidationError
+from crmos.core.periodic import Periodic
 from crmos.core.settings import Settings, load_settings
 from crmos.graph import ExpirySweeper, GraphRuntime, build_graph
 from crmos.i18n import Catalogs, LetterWriter, due_ms
@@ -95,6 +98,8 @@ class Container:
     graph: GraphRuntime | None = None
     graph_sweeper: ExpirySweeper | None = None
     search_indexer: SearchIndexer | None = None
+    analytics: Analytics | None = None
+    analytics_refresher: Periodic | None = None
 
     def ingest(self) -> IngestService:
         """The process's one intake service (group commit once :meth:`start_writer` ran)."""
@@ -119,6 +124,12 @@ class Container:
         if self.search_indexer is None:  # profile search keeps up off the stream's path
             self.search_indexer = SearchIndexer(self.engine, self.vault.search_key, 1.0)
             self.search_indexer.start()
+        every = self.settings.analytics.refresh_s
+        if self.analytics is not None and every > 0 and self.analytics_refresher is None:
+            self.analytics_refresher = Periodic(
+                "analytics-refresh", every, self.analytics.refresh_all
+            )
+            self.analytics_refresher.start()  # CLV and likelihoods follow new events
         if self.settings.sagas.embedded:
             self.start_engine()
 
@@ -147,6 +158,9 @@ class Container:
         if self.search_indexer is not None:
             self.search_indexer.close()
             self.search_indexer = None
+        if self.analytics_refresher is not None:
+            self.analytics_refresher.close()
+            self.analytics_refresher = None
         self.playbooks.close()
         self.compliance.worker.close()
         if self.saga_engine is not None:
@@ -183,6 +197,7 @@ def build(
         agent=rooms.agent,
         playbooks=rooms.playbooks,
         graph=rooms.graph,
+        analytics=Analytics(store.engine, store.reader, settings.analytics),
     )
 
 
@@ -309,6 +324,7 @@ def erasure_rooms(settings: Settings, models: IntentModels, dispatcher: Dispatch
         Room(agent_room.DATA_MAP, agent_room.AgentEraser(models)),
         Room(sagas_room.DATA_MAP, sagas_room.SagasEraser(lambda: dispatcher)),
         Room(playbooks_room.DATA_MAP, playbooks_room.PlaybooksEraser()),
+        Room(analytics_room.DATA_MAP, analytics_room.AnalyticsEraser()),
         Room(triggers_room.DATA_MAP, None),  # stateless: its state is playbooks'
         Room(graph_room.DATA_MAP, graph_room.GraphEraser()),
         Room(identity_room.DATA_MAP, identity_room.IdentityEraser()),

@@ -26,6 +26,7 @@ from crmos.api.routes import (
     runs,
     system,
     timeline,
+    values,
     workspaces,
 )
 from crmos.bootstrap import Container
@@ -74,6 +75,7 @@ def create_app(container: Container) -> FastAPI:
         workspaces,
         runs,
         profiles,
+        values,
         timeline,
         accounts,
         interactions,

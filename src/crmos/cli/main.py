@@ -14,6 +14,7 @@ from rich.table import Table
 
 from crmos.cli import (
     accounts,
+    analytics,
     audit,
     bench,
     compliance,
@@ -50,6 +51,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(db.app, name="db")
 app.add_typer(events.app, name="events")
 app.add_typer(graph.app, name="graph")
+app.add_typer(analytics.app, name="analytics")
 app.add_typer(bench.app, name="bench")
 identity_match.register(identity.app)  # match, dedupe, link: batch matching with Splink
 app.add_typer(identity.app, name="identity")

@@ -422,6 +422,50 @@ class PlaybookSettings(BaseModel):
     )
 
 
+class AnalyticsSettings(BaseModel):
+    """Customer lifetime value and propensity models, fitted per workspace on a schedule."""
+
+    purchase_event: str = Field(
+        default="Order Completed",
+        description="The track event that is a purchase (Segment e-commerce spec).",
+    )
+    amount_properties: list[str] = Field(
+        default_factory=lambda: ["revenue", "total"],
+        description="Properties read, in order, for a purchase's amount.",
+    )
+    currency_property: str = Field(
+        default="currency", description="Property naming a purchase's currency."
+    )
+    time_unit: Literal["D", "W", "M"] = Field(
+        default="W", description="Time unit of the BG/NBD fit: day, week or month."
+    )
+    horizon_days: int = Field(
+        default=365, ge=1, le=3650, description="CLV and expected purchases cover this many days."
+    )
+    annual_discount: float = Field(
+        default=0.10, ge=0, le=1, description="Yearly discount rate of the CLV (monthly steps)."
+    )
+    propensity_window_days: int = Field(
+        default=7,
+        ge=1,
+        le=365,
+        description="Churn, renewal and purchase likelihoods are for this many days ahead.",
+    )
+    renewal_events: list[str] = Field(
+        default_factory=lambda: [
+            "Subscription Renewed",
+            "Renewal Form Submitted",
+            "Policy Renewed",
+        ],
+        description="Track events that are a renewal.",
+    )
+    refresh_s: float = Field(
+        default=3600.0,
+        ge=0,
+        description="How often a serving process refits and rescores every workspace; 0: never.",
+    )
+
+
 class Settings(BaseSettings):
     """The effective crmos configuration."""
 
@@ -459,6 +503,9 @@ class Settings(BaseSettings):
     )
     playbooks: PlaybookSettings = Field(
         default_factory=PlaybookSettings, description="Playbooks, triggers and timers."
+    )
+    analytics: AnalyticsSettings = Field(
+        default_factory=AnalyticsSettings, description="Lifetime value and propensity models."
     )
 
     @classmethod

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from crmos.analytics import facts_of as analytics_of
 from crmos.core.event import Event
 from crmos.graph import neighbours, node_id, scores_of
 from crmos.identity import event_profiles, live_profiles
@@ -25,6 +26,7 @@ class ProfileFacts:
     id: str
     traits: dict[str, Any] = field(default_factory=dict)
     flags: dict[str, Any] = field(default_factory=dict)
+    analytics: dict[str, Any] = field(default_factory=dict)
 
 
 def profiles_of(conn: Connection, events: Sequence[Event]) -> dict[int, ProfileFacts]:
@@ -38,14 +40,18 @@ def profiles_of(conn: Connection, events: Sequence[Event]) -> dict[int, ProfileF
 
 
 def facts_of(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileFacts]:
-    """Traits and flags of live profiles, by id."""
+    """Traits, flags and analytics values of live profiles, by id."""
     return _facts(conn, ids)
 
 
 def _facts(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileFacts]:
+    live = live_profiles(conn, ids)
+    values = analytics_of(conn, None, list(live))  # CLV and likelihoods, where scored
     return {
-        pid: ProfileFacts(pid, p.traits, {"marketing_suppressed": p.marketing_suppressed})
-        for pid, p in live_profiles(conn, ids).items()
+        pid: ProfileFacts(
+            pid, p.traits, {"marketing_suppressed": p.marketing_suppressed}, values.get(pid, {})
+        )
+        for pid, p in live.items()
     }
 
 
@@ -99,6 +105,7 @@ def activation(
         "flags": facts.flags,
         "account": {k: v for k, v in account.items() if v is not None},
         "graph": graph or {},
+        "analytics": facts.analytics,
     }
 
 

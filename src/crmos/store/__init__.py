@@ -4,6 +4,7 @@ Every room may import it; it imports only ``crmos.core``.
 """
 
 from crmos.store import tables_agent as tables_agent
+from crmos.store import tables_analytics as tables_analytics
 from crmos.store import tables_compliance as tables_compliance
 from crmos.store import tables_graph as tables_graph
 from crmos.store import tables_identity as tables_identity
@@ -108,6 +109,7 @@ __all__ = [
     "single_writer",
     "sqlite_path",
     "tables_agent",
+    "tables_analytics",
     "tables_compliance",
     "tables_graph",
     "tables_identity",

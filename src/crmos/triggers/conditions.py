@@ -1,7 +1,7 @@
 """Conditions in CEL (Common Expression Language), compiled once and evaluated many times.
 
-A condition sees the variables ``event``, ``profile``, ``traits``, ``flags``, ``account`` and
-``graph``; a variable it reads that is absent makes it false (never an error at run time), so a
+A condition sees the variables ``event``, ``profile``, ``traits``, ``flags``, ``account``,
+``graph`` and ``analytics``; a variable it reads that is absent makes it false (never an error at run time), so a
 playbook over a trait most profiles lack simply does not fire for them.
 """
 
@@ -16,7 +16,7 @@ import cel
 
 from crmos.core.errors import ValidationError
 
-VARIABLES = ("event", "profile", "traits", "flags", "account", "graph")
+VARIABLES = ("event", "profile", "traits", "flags", "account", "graph", "analytics")
 
 
 class Evaluable(Protocol):

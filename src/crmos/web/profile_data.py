@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from crmos.agent import list_interactions, list_recommendations
+from crmos.analytics import profile_value
 from crmos.bootstrap import Container
 from crmos.compliance import consent_history
 from crmos.core.clock import utcnow
+from crmos.core.errors import NotFound
 from crmos.graph import list_audiences, members, neighbourhood, node_id, scores_of
 from crmos.identity import event_sources, profile_view
 from crmos.store import decisions_of
@@ -34,7 +36,16 @@ def gather(c: Container, conn: Connection, ws: str, profile_id: str) -> dict[str
         "recommendations": _recommendations(conn, ws, view),
         "decisions": decisions_of(conn, ws, pid, 100),
         "graph": _graph(c, conn, ws, pid),
+        "value": _value(conn, ws, pid),
     }
+
+
+def _value(conn: Connection, ws: str, pid: str) -> dict[str, Any] | None:
+    """The profile's CLV and likelihoods with reasons, or None before its first scoring."""
+    try:
+        return profile_value(conn, ws, pid)
+    except NotFound:
+        return None
 
 
 def score_history(scores: list[dict[str, Any]], now_ms: int) -> dict[str, Any]:
