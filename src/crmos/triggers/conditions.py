@@ -1,8 +1,8 @@
 """Conditions in CEL (Common Expression Language), compiled once and evaluated many times.
 
 A condition sees the variables ``event``, ``profile``, ``traits``, ``flags``, ``account``,
-``graph`` and ``analytics``; a variable it reads that is absent makes it false (never an error at run time), so a
-playbook over a trait most profiles lack simply does not fire for them.
+``graph`` and ``analytics``; a variable it reads that is absent makes it false (never an error
+at run time), so a playbook over a trait most profiles lack simply does not fire for them.
 """
 
 from __future__ import annotations
