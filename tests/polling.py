@@ -10,7 +10,7 @@ from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wa
 POLL_INTERVAL_S = 0.02
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+def wait_until(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
     """Poll ``check()`` until it returns something truthy (returned); fail after ``timeout``."""
     polls = Retrying(
         stop=stop_after_delay(timeout),

@@ -39,7 +39,7 @@ def test_a_published_json_message_carries_the_idempotency_key() -> None:
     with MqttClient(broker()) as client:
         inbox = client.subscribe(name)
         publish(topic=name, payload={"order": "o-1", "status": "released"})
-        message = inbox.get(timeout=5)
+        message = inbox.get(timeout=30)
     assert message.json() == {
         "order": "o-1",
         "status": "released",
@@ -60,7 +60,7 @@ def test_opcua_format_publishes_a_ua_data_network_message() -> None:
             writer_id=7,
             payload={"Setpoint": 72.5, "Running": True},
         )
-        parsed = parse_ua_data(inbox.get(timeout=5).payload)
+        parsed = parse_ua_data(inbox.get(timeout=30).payload)
     assert (parsed.message_id, parsed.publisher_id) == ("run-1/publish", "crmos-demo")
     dataset = parsed.datasets[0]
     assert dataset.writer_id == 7
@@ -80,7 +80,7 @@ def test_a_subscriber_reads_opcua_json_published_by_a_gateway() -> None:
                 sequence_number=n,
             )
             client.publish(f"{base}/{machine}/ua", message)
-        got = [inbox.get(timeout=5) for _ in range(2)]
+        got = [inbox.get(timeout=30) for _ in range(2)]
     temperatures = [parse_ua_data(m.payload).datasets[0].values["Temperature"].value for m in got]
     assert sorted(temperatures) == [40, 41]
     assert sorted(m.topic for m in got) == [f"{base}/press-1/ua", f"{base}/press-2/ua"]
@@ -94,12 +94,12 @@ def test_compensation_clears_the_retained_message_it_left() -> None:
     )
     result = action.execute(ctx(), params)
     with MqttClient(broker()) as client:
-        assert client.subscribe(name).get(timeout=5).json()["state"] == "reserved"
+        assert client.subscribe(name).get(timeout=30).json()["state"] == "reserved"
     action.compensate(ctx(), params, result)
     with MqttClient(broker()) as client:
         inbox = client.subscribe(name)
         client.publish(name, b"marker")  # a retained message would arrive before the marker
-        assert inbox.get(timeout=5).payload == b"marker"
+        assert inbox.get(timeout=30).payload == b"marker"
 
 
 def test_wildcards_are_refused_in_a_topic_to_publish_to() -> None:

@@ -116,11 +116,11 @@ def test_a_subscription_reports_the_current_value_then_each_change(opcua: UaServ
     async def scenario() -> list[object]:
         async with OpcUaSession(opcua.url) as watcher, OpcUaSession(opcua.url) as writer:
             changes = await watcher.subscribe([RUNNING], period_ms=20)
-            seen = [(await changes.next(timeout=5)).value]
+            seen = [(await changes.next(timeout=30)).value]
             await writer.write(RUNNING, True)
-            seen.append((await changes.next(timeout=5)).value)
+            seen.append((await changes.next(timeout=30)).value)
             await writer.write(RUNNING, False)
-            seen.append((await changes.next(timeout=5)).value)
+            seen.append((await changes.next(timeout=30)).value)
             await changes.close()
         return seen
 
