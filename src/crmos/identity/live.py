@@ -170,6 +170,35 @@ def attributed_since(conn: Connection, workspace_id: str, since_ms: int) -> int:
     )
 
 
+def attributed_series(
+    conn: Connection, workspace_id: str, since_ms: int, step_ms: int
+) -> dict[tuple[int, str], int]:
+    """Events identity attributed per ``step_ms`` bucket of event time and source, from
+    ``since_ms``: (bucket start, source) -> count."""
+    bucket = (_e.ts_ms - _e.ts_ms % step_ms).label("bucket")
+    stmt = (
+        select(bucket, _e.source, func.count().label("n"))
+        .where(_e.workspace_id == workspace_id, _e.ts_ms >= since_ms)
+        .group_by(bucket, _e.source)
+    )
+    return {(int(r.bucket), r.source): int(r.n) for r in conn.execute(stmt)}
+
+
+def conflict_series(
+    conn: Connection, workspace_id: str, since_ms: int, step_ms: int
+) -> dict[tuple[int, str], int]:
+    """Identifier conflicts identity recorded per ``step_ms`` bucket and source of the
+    claiming event, from ``since_ms``: (bucket start, source) -> count."""
+    c = identity_conflicts.c
+    bucket = (c.created_ms - c.created_ms % step_ms).label("bucket")
+    stmt = (
+        select(bucket, c.source, func.count().label("n"))
+        .where(c.workspace_id == workspace_id, c.created_ms >= since_ms)
+        .group_by(bucket, c.source)
+    )
+    return {(int(r.bucket), r.source): int(r.n) for r in conn.execute(stmt)}
+
+
 def conflicts_since(conn: Connection, workspace_id: str, since_ms: int) -> int:
     """How many identifier conflicts identity recorded in the workspace since ``since_ms``."""
     c = identity_conflicts.c

@@ -1,0 +1,70 @@
+"""Graph health over time: event loss per source, match conflicts and inference failures per
+rule, one rate per time bucket, through ``GET /api/v1/health/graph/series``."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi.testclient import TestClient
+
+from crmos.bootstrap import Container
+from crmos.store.tables_graph import graph_rule_stats
+from tests.integration.conftest import Tenant
+from tests.integration.graph_support import quiet_client, send, track
+
+HOUR_MS = 3_600_000
+
+
+def _bucket(at_ms: int) -> int:
+    return at_ms - at_ms % HOUR_MS
+
+
+def _rates(series: list[list[float | None]]) -> dict[int, float | None]:
+    return {int(at): rate for at, rate in series if rate is not None}
+
+
+def test_each_rate_is_charted_per_hour_per_source_and_per_rule_with_gaps_where_nothing_ran(
+    container: Container, tenant: Tenant
+) -> None:
+    api: TestClient = quiet_client(container)
+    ws = tenant.workspace_id
+    now = int(time.time() * 1000)
+    three_ago, two_ago = now - 3 * HOUR_MS, now - 2 * HOUR_MS
+    with container.engine.begin() as conn:
+        rows = [(ws, "old-feed", "received", "", 10), (ws, "old-feed", "rejected", "bad", 4)]
+        container.log.add_counts(conn, rows, at_ms=three_ago)
+        row = {"workspace_id": ws, "bucket_ms": two_ago - two_ago % 60_000}
+        conn.execute(
+            graph_rule_stats.insert(),
+            [
+                row | {"rule": "co_attendance", "outcome": "evaluated", "count": 4},
+                row | {"rule": "co_attendance", "outcome": "failed", "count": 1},
+            ],
+        )
+    send(container, ws, track("ann", "Page Viewed", 0))
+    params = {"window_s": 6 * 3600, "step_s": 3600}
+    answer = api.get("/api/v1/health/graph/series", params=params, headers=tenant.bearer)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["step_s"] == 3600
+    loss = body["event_loss"]
+    assert len(loss["all"]) == len(loss["by_source"]["test"]) >= 6
+    assert _rates(loss["by_source"]["old-feed"]) == {_bucket(three_ago): 0.4}
+    assert _rates(loss["by_source"]["test"]) == {_bucket(now): 0.0}
+    assert _rates(loss["all"]) == {_bucket(three_ago): 0.4, _bucket(now): 0.0}
+    failures = body["inference_failures"]
+    rule = _rates(failures["by_rule"]["co_attendance"])
+    assert rule.pop(_bucket(two_ago)) == 0.25
+    assert set(rule.values()) <= {0.0}  # this hour's event may have been evaluated, not failed
+    assert set(body["match_conflicts"]) == {"all", "by_source"}
+    assert len(body["match_conflicts"]["all"]) == len(loss["all"])
+
+
+def test_a_step_that_cuts_the_window_into_too_many_buckets_is_refused_as_problem_json(
+    container: Container, tenant: Tenant
+) -> None:
+    api = quiet_client(container)
+    params = {"window_s": 2 * 86_400, "step_s": 60}
+    answer = api.get("/api/v1/health/graph/series", params=params, headers=tenant.bearer)
+    assert answer.status_code == 400
+    assert answer.headers["content-type"] == "application/problem+json"
