@@ -11,6 +11,7 @@ from crmos.bootstrap import Container
 from crmos.store.tables_graph import graph_rule_stats
 from tests.integration.conftest import Tenant
 from tests.integration.graph_support import quiet_client, send, track
+from tests.integration.identity_support import identify
 
 HOUR_MS = 3_600_000
 
@@ -68,3 +69,26 @@ def test_a_step_that_cuts_the_window_into_too_many_buckets_is_refused_as_problem
     answer = api.get("/api/v1/health/graph/series", params=params, headers=tenant.bearer)
     assert answer.status_code == 400
     assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_match_conflicts_are_charted_at_the_time_of_the_events_that_claimed_the_identifier(
+    container: Container, tenant: Tenant
+) -> None:
+    api = quiet_client(container)
+    phone = "+49 151 23456789"
+    two_days_ago = time.time() - 2 * 86_400
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(two_days_ago))
+    events = [
+        identify(source, user_id=f"p{n}", phone=phone, company={"id": f"firm-{n}"})
+        | {"timestamp": stamp}
+        for n, source in enumerate(("call_centre", "app", "pos"))
+    ]
+    send(container, tenant.workspace_id, *events)
+    params = {"window_s": 7 * 86_400, "step_s": 86_400}
+    body = api.get("/api/v1/health/graph/series", params=params, headers=tenant.bearer).json()
+    conflicts = body["match_conflicts"]
+    day = int(two_days_ago * 1000) - int(two_days_ago * 1000) % 86_400_000
+    assert set(_rates(conflicts["all"])) == {day}  # not today, when the replay ran
+    assert 0 < _rates(conflicts["all"])[day] <= 1
+    claimed = {s for s, points in conflicts["by_source"].items() if any(r for _, r in points)}
+    assert claimed and claimed <= {"app", "pos"}

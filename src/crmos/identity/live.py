@@ -188,12 +188,19 @@ def conflict_series(
     conn: Connection, workspace_id: str, since_ms: int, step_ms: int
 ) -> dict[tuple[int, str], int]:
     """Identifier conflicts identity recorded per ``step_ms`` bucket and source of the
-    claiming event, from ``since_ms``: (bucket start, source) -> count."""
+    claiming event, from ``since_ms``: (bucket start, source) -> count.
+
+    A conflict is placed at its claiming event's time (when it was recorded, if that event is
+    gone), as :func:`attributed_series` places events: a replay of old events then raises the
+    rate of the buckets it replays, not of the hour it ran in.
+    """
     c = identity_conflicts.c
-    bucket = (c.created_ms - c.created_ms % step_ms).label("bucket")
+    at = func.coalesce(_e.ts_ms, c.created_ms)
+    bucket = (at - at % step_ms).label("bucket")
     stmt = (
         select(bucket, c.source, func.count().label("n"))
-        .where(c.workspace_id == workspace_id, c.created_ms >= since_ms)
+        .select_from(identity_conflicts.outerjoin(profile_events, _e.seq == c.seq))
+        .where(c.workspace_id == workspace_id, at >= since_ms)
         .group_by(bucket, c.source)
     )
     return {(int(r.bucket), r.source): int(r.n) for r in conn.execute(stmt)}
