@@ -4,6 +4,7 @@ API."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -88,4 +89,27 @@ def test_a_run_for_a_person_is_cancelled_from_the_runs_page_then_retried_as_the_
     assert retried["profile_id"] == pid
     timeline = world.api("GET", f"/api/v1/profiles/{pid}/timeline", params={"kind": "run"})
     assert {run_id, again} <= {e["id"] for e in timeline.json()["data"]}
+    page.context.close()
+
+
+def test_the_health_page_charts_each_rate_over_time_per_source_and_per_rule(
+    browser: Browser, world: World
+) -> None:
+    series = world.api("GET", "/api/v1/health/graph/series").json()
+    page = signed_in(browser, world, world.admin_key)
+    page.goto(f"{world.server.url}/health")
+    trends = page.get_by_role("region", name="Rates over time")
+    for title in ("Event loss over time", "Match conflicts over time"):
+        expect(trends.get_by_role("img", name=title).locator("canvas")).to_have_count(1)
+    failures = trends.get_by_role("img", name="Inference failures over time")
+    expect(failures.locator("canvas")).to_have_count(1)
+    drawn = json.loads(page.locator("#trend-event_loss").text_content() or "{}")
+    assert drawn["kind"] == "time"
+    assert [s["name"] for s in drawn["series"]] == [
+        "All",
+        *sorted(series["event_loss"]["by_source"]),
+    ]
+    rules = json.loads(page.locator("#trend-inference_failures").text_content() or "{}")
+    assert {s["name"] for s in rules["series"]} == {"All", *series["inference_failures"]["by_rule"]}
+    assert_accessible(page)
     page.context.close()
