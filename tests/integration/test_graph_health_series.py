@@ -92,3 +92,7 @@ def test_match_conflicts_are_charted_at_the_time_of_the_events_that_claimed_the_
     assert 0 < _rates(conflicts["all"])[day] <= 1
     claimed = {s for s, points in conflicts["by_source"].items() if any(r for _, r in points)}
     assert claimed and claimed <= {"app", "pos"}
+    hour = api.get("/api/v1/health/graph", params={"window_s": 3600}, headers=tenant.bearer)
+    week = api.get("/api/v1/health/graph", params={"window_s": 7 * 86_400}, headers=tenant.bearer)
+    assert hour.json()["match_conflicts"]["conflicts"] == 0  # the events are two days old
+    assert 0 < week.json()["match_conflicts"]["rate"] <= 1

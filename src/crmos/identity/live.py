@@ -207,10 +207,14 @@ def conflict_series(
 
 
 def conflicts_since(conn: Connection, workspace_id: str, since_ms: int) -> int:
-    """How many identifier conflicts identity recorded in the workspace since ``since_ms``."""
+    """How many identifier conflicts identity recorded in the workspace whose claiming event
+    is at or after ``since_ms`` (by event time, as :func:`attributed_since` counts events;
+    a conflict whose event is gone counts by when it was recorded)."""
     c = identity_conflicts.c
-    return int(
-        conn.execute(
-            select(func.count()).where(c.workspace_id == workspace_id, c.created_ms >= since_ms)
-        ).scalar_one()
+    at = func.coalesce(_e.ts_ms, c.created_ms)
+    stmt = (
+        select(func.count())
+        .select_from(identity_conflicts.outerjoin(profile_events, _e.seq == c.seq))
+        .where(c.workspace_id == workspace_id, at >= since_ms)
     )
+    return int(conn.execute(stmt).scalar_one())
