@@ -1,5 +1,6 @@
-"""One timeline per profile: events, interactions, playbook firings, saga steps, decisions,
-recommendations, data-subject requests and merges, newest first, filtered and cursor-paged.
+"""One timeline per profile: events, interactions, playbook firings, saga runs and their steps,
+decisions, recommendations, data-subject requests and merges, newest first, filtered and
+cursor-paged. A run belongs to the profile it acts for (its subject), whatever started it.
 
 Every room is read through its public functions. Each source is asked only for what can be on
 the page: at most ``limit + 1`` entries at or before the cursor's time (the event log, the
@@ -27,15 +28,19 @@ from crmos.compliance import list_requests
 from crmos.core.clock import iso
 from crmos.core.errors import Problem, ValidationError
 from crmos.identity import event_marks, merges_of, profile_tree
+from crmos.sagas import RunInfo
 from crmos.store import decisions_of
 
-KINDS = ("event", "interaction", "firing", "step", "decision", "recommendation", "dsr", "merge")
+KINDS = (
+    "event", "interaction", "firing", "run", "step", "decision", "recommendation", "dsr", "merge",
+)  # fmt: skip
 WITH_TOUCHPOINT = frozenset({"event", "interaction"})
 """Only these kinds carry a touchpoint: a touchpoint filter leaves out the others."""
 PER_PERSON = 500
 """Interactions, recommendations and requests read per profile of the tree at most."""
 FIRINGS_SCANNED = 200
-"""A page's saga steps come from the runs of this many of the newest firings before it."""
+"""A page's saga steps come from the runs of this many of the newest firings before it, and of
+as many of the newest runs whose subject is in the tree (runs started through the API)."""
 CURSOR_PATTERN = r"^[0-9]{1,16}\.[a-z]{1,16}\.[0-9a-f]{16}$"
 _CURSOR = re.compile(CURSOR_PATTERN)
 _LAST_SEQ = 2**62
@@ -133,6 +138,8 @@ class Ask:
     bound: Position | None
     firings: list[dict[str, Any]] = field(default_factory=list)
     """The newest firings about the tree at or before the bound (read once for two sources)."""
+    runs: list[RunInfo] = field(default_factory=list)
+    """The newest runs acting for the tree, created at or before the bound (for two sources)."""
 
     @property
     def until_ms(self) -> int | None:
@@ -154,13 +161,16 @@ def timeline_page(
     """
     tree = profile_tree(conn, workspace_id, profile_id)
     bound = query.bound()
-    firings = []
+    firings: list[dict[str, Any]] = []
+    runs: list[RunInfo] = []
+    until_ms = None if bound is None else bound.at_ms
     if query.wants("firing") or query.wants("step"):
-        until_ms = None if bound is None else bound.at_ms
         firings = c.playbooks.firings(
             workspace_id, None, FIRINGS_SCANNED, profiles=tree, until_ms=until_ms
         )
-    ask = Ask(c, conn, workspace_id, tree, query, bound, firings)
+    if query.wants("run") or query.wants("step"):
+        runs = c.runs.about(workspace_id, tree, until_ms=until_ms, limit=FIRINGS_SCANNED)
+    ask = Ask(c, conn, workspace_id, tree, query, bound, firings, runs)
     found: list[Item] = []
     for kind, source in SOURCES.items():
         if query.wants(kind):
@@ -250,8 +260,16 @@ def _firing(f: dict[str, Any]) -> Item:
     return Item("firing", f["id"], int(f["created_ms"]), f["playbook_id"], detail, "", links)
 
 
+def _runs(ask: Ask) -> list[Item]:
+    return [
+        Item("run", r.id, r.created_ms, r.name, r.status, "", {"run_id": r.id})
+        for r in ask.runs[: ask.wanted]
+    ]
+
+
 def _steps(ask: Ask) -> list[Item]:
-    runs = [str(f["run_id"]) for f in ask.firings if f.get("run_id")]
+    fired = (str(f["run_id"]) for f in ask.firings if f.get("run_id"))
+    runs = list(dict.fromkeys([*fired, *(r.id for r in ask.runs)]))
     entries = ask.c.runs.entries(ask.ws, runs, ask.until_ms, ask.wanted)
     return [
         Item(
@@ -327,6 +345,7 @@ SOURCES: dict[str, Callable[[Ask], list[Item]]] = {
     "event": _events,
     "interaction": _interactions,
     "firing": _firings,
+    "run": _runs,
     "step": _steps,
     "decision": _decisions,
     "recommendation": _recommendations,

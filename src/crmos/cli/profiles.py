@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import Connection
 
 from crmos.cli.common import console, container, find_workspace
-from crmos.compliance import profiles_with_consent
 from crmos.compliance.consent import ConsentState
-from crmos.graph import members, profiles_scoring
-from crmos.identity import (
-    ProfileFilters,
-    ProfilePage,
-    Sort,
-    catch_up,
-    reindex_workspace,
-    roots_of,
-    search_profiles,
+from crmos.core.errors import ValidationError
+from crmos.identity import ProfileFilters, ProfilePage, Sort, reindex_workspace
+from crmos.profile_listing import (
+    CONSENT_HELP,
+    OtherFilters,
+    epoch_ms,
+    find_profiles,
+    parse_consent,
 )
 
 app = typer.Typer(help="Profiles: list, search, reindex.", no_args_is_help=True)
@@ -76,8 +72,10 @@ def list_(
     as_json: JsonOpt = False,
 ) -> None:
     """List live profiles, most recently seen first; filters narrow the list."""
-    filters = ProfileFilters(touchpoint, _ms(seen_after), _ms(seen_before), suppressed, open_review)
-    other = Others(audience, role, min_score, _consent(consent))
+    filters = ProfileFilters(
+        touchpoint, epoch_ms(seen_after), epoch_ms(seen_before), suppressed, open_review
+    )
+    other = OtherFilters(audience, role, min_score, _consent(consent))
     _show(_page(workspace, "", filters, other, sort, cursor, limit), as_json)
 
 
@@ -100,8 +98,10 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Find live profiles: every word of QUERY must match (Chinese by character or pair)."""
-    filters = ProfileFilters(touchpoint, _ms(seen_after), _ms(seen_before), suppressed, open_review)
-    other = Others(audience, role, min_score, _consent(consent))
+    filters = ProfileFilters(
+        touchpoint, epoch_ms(seen_after), epoch_ms(seen_before), suppressed, open_review
+    )
+    other = OtherFilters(audience, role, min_score, _consent(consent))
     _show(_page(workspace, query, filters, other, sort, cursor, limit), as_json)
 
 
@@ -123,66 +123,22 @@ def _page(
     workspace: str | None,
     query: str,
     filters: ProfileFilters,
-    other: Others,
+    other: OtherFilters,
     sort: str,
     cursor: str | None,
     limit: int,
 ) -> ProfilePage:
     with container() as c:
         ws = find_workspace(c, workspace)
-        key = c.vault.search_key(ws.id)
-        catch_up(c.engine, key, ws.id)
-        with c.engine.connect() as conn:
-            filters = replace(filters, within=other.within(conn, ws.id))
-            sort_: Sort = sort  # type: ignore[assignment]  # search_profiles checks it
-            return search_profiles(conn, key, ws.id, query, filters, sort_, cursor, limit)
-
-
-@dataclass(frozen=True, slots=True)
-class Others:
-    """Filters on facts other rooms own (audiences, role scores, consent), answered by them as
-    sets of live profiles, as ``GET /api/v1/profiles`` does."""
-
-    audience: str | None
-    role: str | None
-    min_score: float
-    consent: tuple[str, str, ConsentState] | None
-
-    def within(self, conn: Connection, workspace_id: str) -> frozenset[str] | None:
-        """The live profiles every given filter allows (None: no such filter)."""
-        sets: list[set[str]] = []
-        if self.audience is not None:
-            sets.append(_members(conn, workspace_id, self.audience))
-        if self.role is not None:
-            scoring = profiles_scoring(conn, workspace_id, self.role, self.min_score)
-            sets.append(roots_of(conn, workspace_id, scoring))
-        if self.consent is not None:
-            held = profiles_with_consent(conn, workspace_id, *self.consent)
-            sets.append(roots_of(conn, workspace_id, held))
-        return frozenset(set.intersection(*sets)) if sets else None
-
-
-def _members(conn: Connection, workspace_id: str, audience_id: str) -> set[str]:
-    out: set[str] = set()
-    after = ""
-    while True:
-        ids = [
-            m["profile_id"] for m in members(conn, workspace_id, audience_id, 10_000, after)["data"]
-        ]
-        out.update(ids)
-        if len(ids) < 10_000:
-            return out
-        after = ids[-1]
+        sort_: Sort = sort  # type: ignore[assignment]  # search_profiles checks it
+        return find_profiles(c.engine, c.vault, ws.id, query, filters, other, sort_, cursor, limit)
 
 
 def _consent(text: str | None) -> tuple[str, str, ConsentState] | None:
-    if text is None:
-        return None
-    parts = text.split(":")
-    if len(parts) != 3 or not all(parts) or parts[2] not in ("granted", "withdrawn"):
-        raise typer.BadParameter("use PURPOSE:CHANNEL:STATE, e.g. marketing:email:granted")
-    purpose, channel, state = parts
-    return purpose, channel, state  # type: ignore[return-value]  # checked just above
+    try:
+        return parse_consent(text)
+    except ValidationError:
+        raise typer.BadParameter(CONSENT_HELP) from None
 
 
 def _show(page: ProfilePage, as_json: bool) -> None:
@@ -204,11 +160,3 @@ def _show(page: ProfilePage, as_json: bool) -> None:
 
 def _date(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
-
-
-def _ms(moment: datetime | None) -> int | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)

@@ -18,7 +18,7 @@ from crmos.graph.edges import add_manual_edge, close_edge, ensure_node, put_edge
 from crmos.graph.erasure import DATA_MAP, GraphEraser
 from crmos.graph.expiry import ExpirySweeper, expire_edges
 from crmos.graph.follow import follow_identity
-from crmos.graph.health import GraphHealthCollector, graph_health
+from crmos.graph.health import GraphHealthCollector, graph_health, health_series
 from crmos.graph.model import NODE_KINDS, Answer, EdgeView, Neighbour, node_id
 from crmos.graph.query import neighbourhood, neighbours, shortest_path, top_accounts
 from crmos.graph.rulebook import Rule, load_rules, parse_rules
@@ -54,6 +54,7 @@ __all__ = [
     "get_account",
     "get_audience",
     "graph_health",
+    "health_series",
     "list_accounts",
     "list_audiences",
     "load_rules",

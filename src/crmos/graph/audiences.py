@@ -27,15 +27,20 @@ from crmos.store.tables_graph import (
     graph_activity,
     graph_adjacency,
     graph_audience_members,
+    graph_audience_picks,
     graph_audiences,
 )
 
 _g = graph_audiences.c
 _m = graph_audience_members.c
+_p = graph_audience_picks.c
+_CHUNK = 500
 BACKFILL = 100_000
 HAND_PICKED = "hand_picked"
 """The condition of an audience whose members are added by hand (a saved list from the
-console's bulk action): it is never evaluated, so no event adds or removes anyone."""
+console's bulk action): it is never evaluated, so no event adds or removes anyone. The profiles
+picked are kept apart from the members: the members are the picks' live profiles, which
+:func:`follow_picks` keeps true across merges and splits."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +121,7 @@ def delete_audience(conn: Connection, workspace_id: str, audience_id: str, actor
     """Remove an audience and its members."""
     audience = get_audience(conn, workspace_id, audience_id)
     conn.execute(delete(graph_audience_members).where(_m.audience_id == audience.id))
+    conn.execute(delete(graph_audience_picks).where(_p.audience_id == audience.id))
     conn.execute(delete(graph_audiences).where(_g.id == audience.id))
     append_audit(conn, workspace_id, actor, "audience.delete", audience.id, {"name": audience.name})
 
@@ -147,16 +153,54 @@ def add_members(
         raise Conflict("audience", audience.name, hint)
     count = select(func.count()).where(_m.audience_id == audience.id)
     before = conn.execute(count).scalar_one()
-    rows = [
-        {"audience_id": audience.id, "profile_id": pid, "since_ms": now_ms(), "seq": None}
-        for pid in live_ids(conn, workspace_id, profile_ids)
-    ]
-    if rows:
+    at = now_ms()
+    live = live_ids(conn, workspace_id, profile_ids)
+    if live:
+        picks = [{"audience_id": audience.id, "profile_id": pid, "picked_ms": at} for pid in live]
+        conn.execute(insert_ignore(conn.engine, graph_audience_picks), picks)
+        rows = [
+            {"audience_id": audience.id, "profile_id": pid, "since_ms": at, "seq": None}
+            for pid in live
+        ]
         conn.execute(insert_ignore(conn.engine, graph_audience_members), rows)
     added = int(conn.execute(count).scalar_one() - before)
     details = {"name": audience.name, "added": added, "asked": len(profile_ids)}
     append_audit(conn, workspace_id, actor, "audience.add", audience.id, details)
     return added
+
+
+def follow_picks(conn: Connection, workspace_id: str, roots: dict[str, str]) -> None:
+    """Hand-picked audiences after merges and splits: their members become the live profiles
+    of the profiles picked. ``roots`` maps every profile of the trees a change touched to its
+    live profile now (:func:`crmos.identity.tree_roots`), so each pick in those trees, and each
+    member among them, is looked at: a survivor replaces a merged-away pick, and a split keeps
+    the profile that was picked (and drops a survivor nobody picked)."""
+    hand = select(_g.id).where(_g.workspace_id == workspace_id, _g.condition == HAND_PICKED)
+    ids = sorted(roots)
+    want: set[tuple[str, str]] = set()
+    have: set[tuple[str, str]] = set()
+    for i in range(0, len(ids), _CHUNK):
+        part = ids[i : i + _CHUNK]
+        picked = select(_p.audience_id, _p.profile_id).where(
+            _p.audience_id.in_(hand), _p.profile_id.in_(part)
+        )
+        want |= {(r.audience_id, roots[r.profile_id]) for r in conn.execute(picked)}
+        held = select(_m.audience_id, _m.profile_id).where(
+            _m.audience_id.in_(hand), _m.profile_id.in_(part)
+        )
+        have |= {(r.audience_id, r.profile_id) for r in conn.execute(held)}
+    for audience_id, pid in sorted(have - want):
+        conn.execute(
+            delete(graph_audience_members).where(
+                _m.audience_id == audience_id, _m.profile_id == pid
+            )
+        )
+    joined = [
+        {"audience_id": audience_id, "profile_id": pid, "since_ms": now_ms(), "seq": None}
+        for audience_id, pid in sorted(want - have)
+    ]
+    if joined:
+        conn.execute(insert_ignore(conn.engine, graph_audience_members), joined)
 
 
 def refresh(conn: Connection, workspace_id: str, roots: dict[str, int | None]) -> None:

@@ -4,7 +4,7 @@ memberships and rule state.
 A person is the nodes ``profile:<id>`` of their profile tree; every edge with one of those
 ends goes (the record and both adjacency rows), and so does a device node left with no edge
 (a device id identifies its owner). Rule state keyed by their nodes, activity, role and intent
-scores and audience memberships are deleted; other records quoting them (another edge's
+scores, audience memberships and picks are deleted; other records quoting them (another edge's
 evidence, another node's label) keep their rows with the person's strings replaced.
 """
 
@@ -20,6 +20,7 @@ from crmos.store.tables_graph import (
     graph_activity,
     graph_adjacency,
     graph_audience_members,
+    graph_audience_picks,
     graph_edges,
     graph_nodes,
     graph_rule_failures,
@@ -41,6 +42,7 @@ DATA_MAP = DataMap(
         Holding("table", "graph_activity", ("name",), "profile_id in the tree"),
         Holding("table", "graph_scores", ("evidence",), "profile_id in the tree"),
         Holding("table", "graph_audience_members", ("profile_id",), "profile_id in the tree"),
+        Holding("table", "graph_audience_picks", ("profile_id",), "profile_id in the tree"),
         Holding("table", "graph_rule_state", ("key", "state"), "key is one of the person's nodes"),
         Holding("table", "graph_rule_failures", ("error",), "seq of the person's events"),
     ),
@@ -75,7 +77,7 @@ class GraphEraser:
         counts["graph_nodes"] = _delete(
             conn, graph_nodes, (n.workspace_id == ws) & in_chunks(n.id, nodes + orphans)
         )
-        for table in (graph_activity, graph_scores, graph_audience_members):
+        for table in (graph_activity, graph_scores, graph_audience_members, graph_audience_picks):
             where = in_chunks(table.c.profile_id, tree)
             if "workspace_id" in table.c:
                 where = (table.c.workspace_id == ws) & where

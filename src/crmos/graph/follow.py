@@ -5,6 +5,8 @@ Identity publishes every merge and split as a fact numbered by a sequence
 (``src_key``/``dst_key``), so re-pointing is a recomputation: each such profile's edges move to
 its root now. The facts numbered above the workspace's cursor are applied at the start of every
 consumer batch and by :func:`follow_identity` (idempotent); the cursor is the last number applied.
+Audiences follow too: a merged-away profile leaves them (a condition's audience evaluates its
+survivor again), and a hand-picked audience holds the live profiles of the people picked.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, delete, or_, select, update
 
 from crmos.core.clock import now_ms
+from crmos.graph.audiences import follow_picks
 from crmos.graph.edges import ensure_node, link, live, unlink
 from crmos.graph.model import node_id
 from crmos.identity import ProfilesMerged, ProfileSplit, changes_since, tree_roots
@@ -39,6 +42,7 @@ def follow_identity(conn: Connection, workspace_id: str) -> set[str]:
             ensure_node(conn, workspace_id, node_id("profile", root))
         _repoint(conn, workspace_id, roots)
         _drop_stale_members(conn, workspace_id, set(roots) - set(roots.values()))
+        follow_picks(conn, workspace_id, roots)
         moved |= set(roots.values())
         mark = changes[-1].seq
         stmt = upsert_replace(conn.engine, graph_cursors, ["workspace_id", "name"], ["value"])

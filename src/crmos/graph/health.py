@@ -5,6 +5,9 @@
 - match conflict rate: identifier conflicts identity recorded in the window / events identity
   attributed in the window.
 - inference failure rate: rule evaluations that failed / rule evaluations, in the window.
+
+:func:`health_series` gives the same three rates over time, per bucket, overall and per source
+(event loss, match conflicts) or per rule (inference failures).
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Connection, Engine, func, select
 
 from crmos.core.clock import now_ms
-from crmos.identity import attributed_since, conflicts_since
-from crmos.ingest import intake_stats
+from crmos.identity import attributed_series, attributed_since, conflict_series, conflicts_since
+from crmos.ingest import intake_series, intake_stats
 from crmos.store import EventLog
 from crmos.store.tables_graph import graph_rule_failures, graph_rule_stats
 
@@ -48,6 +51,82 @@ def graph_health(
         | {"failed": failed, "evaluated": evaluated, "by_rule": rules}
         | {"recent": _recent(conn, workspace_id, since)},
     }
+
+
+SERIES_POINTS = 60
+"""Buckets a series is cut into by default (a step of a minute at least)."""
+Counts = dict[tuple[int, str], tuple[int, int]]
+"""(bucket start, source or rule) -> (part, whole)."""
+
+
+def health_series(
+    conn: Connection, log: EventLog, workspace_id: str, window_s: int, step_s: int | None = None
+) -> dict[str, Any]:
+    """The three rates over the last ``window_s`` seconds, per ``step_s`` bucket (by default
+    the window in :data:`SERIES_POINTS` steps, whole minutes): for each figure, ``all`` and
+    one series per source (event loss, match conflicts) or per rule (inference failures).
+
+    A series is a list of ``[bucket start ms, rate]``, one per bucket of the window; the rate
+    is null where nothing was counted (no event, no evaluation), so a chart shows a gap.
+    """
+    step_ms = max(60, step_s or window_s // SERIES_POINTS) // 60 * 60_000
+    since = now_ms() - window_s * 1000
+    since -= since % step_ms
+    buckets = list(range(since, now_ms() + 1, step_ms))
+    loss: Counts = {
+        (p.bucket_ms, p.source): (p.rejected, p.received)
+        for p in intake_series(log, workspace_id, since, step_ms)
+    }
+    attributed = attributed_series(conn, workspace_id, since, step_ms)
+    conflicts = conflict_series(conn, workspace_id, since, step_ms)
+    matching: Counts = {
+        k: (conflicts.get(k, 0), attributed.get(k, 0)) for k in {*attributed, *conflicts}
+    }
+    return {
+        "workspace_id": workspace_id,
+        "window_s": window_s,
+        "step_s": step_ms // 1000,
+        "since_ms": since,
+        "event_loss": _series(loss, buckets, "by_source"),
+        "match_conflicts": _series(matching, buckets, "by_source"),
+        "inference_failures": _series(
+            _rule_series(conn, workspace_id, since, step_ms), buckets, "by_rule"
+        ),
+    }
+
+
+def _rule_series(conn: Connection, workspace_id: str, since: int, step_ms: int) -> Counts:
+    t = graph_rule_stats.c
+    bucket = (t.bucket_ms - t.bucket_ms % step_ms).label("bucket")
+    rows = conn.execute(
+        select(bucket, t.rule, t.outcome, func.sum(t.count).label("n"))
+        .where(t.workspace_id == workspace_id, t.bucket_ms >= since)
+        .where(t.outcome.in_(("evaluated", "failed")))
+        .group_by(bucket, t.rule, t.outcome)
+    )
+    found: dict[tuple[int, str], list[int]] = {}
+    for r in rows:
+        figures = found.setdefault((int(r.bucket), r.rule), [0, 0])
+        figures[0 if r.outcome == "failed" else 1] += int(r.n)
+    return {k: (v[0], v[1]) for k, v in found.items()}
+
+
+def _series(counts: Counts, buckets: list[int], per: str) -> dict[str, Any]:
+    """``all`` and one series per name, each ``[[bucket, rate or None], ...]``."""
+    names = sorted({name for _, name in counts})
+    total: dict[int, list[int]] = {}
+    for (b, _), (part, whole) in counts.items():
+        figures = total.setdefault(b, [0, 0])
+        figures[0] += part
+        figures[1] += whole
+    return {
+        "all": [[b, _point(*total.get(b, (0, 0)))] for b in buckets],
+        per: {n: [[b, _point(*counts.get((b, n), (0, 0)))] for b in buckets] for n in names},
+    }
+
+
+def _point(part: int, whole: int) -> float | None:
+    return round(part / whole, 6) if whole else None
 
 
 def _rate(part: int, whole: int) -> dict[str, Any]:

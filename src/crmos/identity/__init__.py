@@ -8,7 +8,9 @@ from crmos.identity.erasure import DATA_MAP, IdentityEraser, erase_profile
 from crmos.identity.identifiers import BUILTIN_TYPES, Identifier, Rejection, normalise
 from crmos.identity.live import (
     LiveProfile,
+    attributed_series,
     attributed_since,
+    conflict_series,
     conflicts_since,
     count_live_profiles,
     event_profiles,
@@ -83,11 +85,13 @@ __all__ = [
     "Sort",
     "SplitResult",
     "Stitcher",
+    "attributed_series",
     "attributed_since",
     "bare_queries",
     "build_policy",
     "catch_up",
     "changes_since",
+    "conflict_series",
     "conflicts_since",
     "count_live_profiles",
     "erase_profile",

@@ -170,11 +170,51 @@ def attributed_since(conn: Connection, workspace_id: str, since_ms: int) -> int:
     )
 
 
-def conflicts_since(conn: Connection, workspace_id: str, since_ms: int) -> int:
-    """How many identifier conflicts identity recorded in the workspace since ``since_ms``."""
-    c = identity_conflicts.c
-    return int(
-        conn.execute(
-            select(func.count()).where(c.workspace_id == workspace_id, c.created_ms >= since_ms)
-        ).scalar_one()
+def attributed_series(
+    conn: Connection, workspace_id: str, since_ms: int, step_ms: int
+) -> dict[tuple[int, str], int]:
+    """Events identity attributed per ``step_ms`` bucket of event time and source, from
+    ``since_ms``: (bucket start, source) -> count."""
+    bucket = (_e.ts_ms - _e.ts_ms % step_ms).label("bucket")
+    stmt = (
+        select(bucket, _e.source, func.count().label("n"))
+        .where(_e.workspace_id == workspace_id, _e.ts_ms >= since_ms)
+        .group_by(bucket, _e.source)
     )
+    return {(int(r.bucket), r.source): int(r.n) for r in conn.execute(stmt)}
+
+
+def conflict_series(
+    conn: Connection, workspace_id: str, since_ms: int, step_ms: int
+) -> dict[tuple[int, str], int]:
+    """Identifier conflicts identity recorded per ``step_ms`` bucket and source of the
+    claiming event, from ``since_ms``: (bucket start, source) -> count.
+
+    A conflict is placed at its claiming event's time (when it was recorded, if that event is
+    gone), as :func:`attributed_series` places events: a replay of old events then raises the
+    rate of the buckets it replays, not of the hour it ran in.
+    """
+    c = identity_conflicts.c
+    at = func.coalesce(_e.ts_ms, c.created_ms)
+    bucket = (at - at % step_ms).label("bucket")
+    stmt = (
+        select(bucket, c.source, func.count().label("n"))
+        .select_from(identity_conflicts.outerjoin(profile_events, _e.seq == c.seq))
+        .where(c.workspace_id == workspace_id, at >= since_ms)
+        .group_by(bucket, c.source)
+    )
+    return {(int(r.bucket), r.source): int(r.n) for r in conn.execute(stmt)}
+
+
+def conflicts_since(conn: Connection, workspace_id: str, since_ms: int) -> int:
+    """How many identifier conflicts identity recorded in the workspace whose claiming event
+    is at or after ``since_ms`` (by event time, as :func:`attributed_since` counts events;
+    a conflict whose event is gone counts by when it was recorded)."""
+    c = identity_conflicts.c
+    at = func.coalesce(_e.ts_ms, c.created_ms)
+    stmt = (
+        select(func.count())
+        .select_from(identity_conflicts.outerjoin(profile_events, _e.seq == c.seq))
+        .where(c.workspace_id == workspace_id, at >= since_ms)
+    )
+    return int(conn.execute(stmt).scalar_one())

@@ -2,7 +2,13 @@
 encryption of personal fields, group commit to the event log, and loss accounting.
 """
 
-from crmos.ingest.accounting import IntakeCollector, SourceStats, intake_stats
+from crmos.ingest.accounting import (
+    IntakeCollector,
+    IntakePoint,
+    SourceStats,
+    intake_series,
+    intake_stats,
+)
 from crmos.ingest.messages import Message
 from crmos.ingest.normalise import Prepared, Shared, corrected_time, prepare
 from crmos.ingest.reader import EventReader
@@ -18,6 +24,7 @@ __all__ = [
     "GroupCommitter",
     "IngestService",
     "IntakeCollector",
+    "IntakePoint",
     "Job",
     "Message",
     "MessageValidator",
@@ -27,6 +34,7 @@ __all__ = [
     "StreamRunner",
     "WriteResult",
     "corrected_time",
+    "intake_series",
     "intake_stats",
     "prepare",
 ]

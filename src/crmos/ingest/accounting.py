@@ -64,6 +64,32 @@ def intake_stats(
     return sorted(stats.values(), key=lambda s: s.source)
 
 
+@dataclass(frozen=True, slots=True)
+class IntakePoint:
+    """Intake of one source in one time bucket: events received and rejected."""
+
+    bucket_ms: int
+    source: str
+    received: int
+    rejected: int
+
+
+def intake_series(
+    log: EventLog, workspace_id: str, since_ms: int, step_ms: int
+) -> list[IntakePoint]:
+    """Received and rejected events per ``step_ms`` bucket and source since ``since_ms`` (to
+    the minute), in bucket then source order; buckets without intake are left out."""
+    points: dict[tuple[int, str], list[int]] = {}
+    for row in log.count_series(workspace_id, since_ms, step_ms):
+        n = int(row._mapping["count"])  # `row.count` would be tuple.count
+        figures = points.setdefault((int(row.bucket_ms), row.source), [0, 0])
+        if row.outcome == "received":
+            figures[0] += n
+        elif row.outcome == "rejected":
+            figures[1] += n
+    return [IntakePoint(b, src, *figures) for (b, src), figures in sorted(points.items())]
+
+
 class IntakeCollector(Collector):
     """Prometheus collector reading the intake counters of every workspace at scrape time."""
 

@@ -31,7 +31,13 @@ from crmos.store.tables_sagas import saga_runs, saga_steps, saga_timeline
 DATA_MAP = DataMap(
     room="sagas",
     holdings=(
-        Holding("table", "saga_runs", ("plan", "reason"), "the person's strings", "pseudonymise"),
+        Holding(
+            "table",
+            "saga_runs",
+            ("plan", "reason", "profile_id"),
+            "the person's strings and the subject profile",
+            "pseudonymise",
+        ),
         Holding(
             "table",
             "saga_steps",
@@ -75,7 +81,9 @@ class SagasEraser:
         mine = saga_runs.c.workspace_id == person.workspace_id
         in_ws = select(saga_runs.c.id).where(mine).scalar_subquery()
         counts = {
-            "saga_runs": pseudonymise_rows(conn, saga_runs, mine, ("plan", "reason"), needles),
+            "saga_runs": pseudonymise_rows(
+                conn, saga_runs, mine, ("plan", "reason", "profile_id"), needles
+            ),
             "saga_steps": pseudonymise_rows(
                 conn,
                 saga_steps,

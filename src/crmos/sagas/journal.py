@@ -78,6 +78,7 @@ class Journal:
                     parent_span_id=new.parent_span_id,
                     retry_of=new.retry_of,
                     origin=new.origin,
+                    profile_id=new.plan.profile_id,
                     created_ms=at,
                 )
             )
@@ -169,6 +170,29 @@ class Journal:
                 )
                 found.update((row.id, row.status) for row in conn.execute(stmt))
         return found
+
+    def about(
+        self,
+        workspace_id: str,
+        profile_ids: Sequence[str],
+        *,
+        open_only: bool = False,
+        until_ms: int | None = None,
+        limit: int = 50,
+    ) -> list[RunInfo]:
+        """Runs of ``workspace_id`` whose subject is one of ``profile_ids``, newest first
+        (created at or before ``until_ms``; only those not yet ended with ``open_only``)."""
+        r = saga_runs.c
+        stmt = select(saga_runs).where(
+            r.workspace_id == workspace_id, r.profile_id.in_(list(profile_ids))
+        )
+        if open_only:
+            stmt = stmt.where(r.status.not_in(sorted(TERMINAL)))
+        if until_ms is not None:
+            stmt = stmt.where(r.created_ms <= until_ms)
+        stmt = stmt.order_by(r.created_ms.desc(), r.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [run_of(row) for row in conn.execute(stmt).all()]
 
     def by_origin(self, workspace_id: str, origin: str) -> RunInfo | None:
         """The first run of ``workspace_id`` started with ``origin`` (None when there is none)."""

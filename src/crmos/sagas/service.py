@@ -141,6 +141,24 @@ class Runs:
             return []
         return self.journal.entries(workspace_id, run_ids, until_ms, limit)
 
+    def about(
+        self,
+        workspace_id: str,
+        profile_ids: Sequence[str],
+        *,
+        open_only: bool = False,
+        until_ms: int | None = None,
+        limit: int = 50,
+    ) -> list[RunInfo]:
+        """Runs that act for any of ``profile_ids`` (their subject, the plan's ``profile_id``),
+        newest first; started by a playbook firing or through the API alike. ``open_only``
+        keeps the runs that have not ended; ``until_ms`` those created at or before it."""
+        if not profile_ids:
+            return []
+        return self.journal.about(
+            workspace_id, profile_ids, open_only=open_only, until_ms=until_ms, limit=limit
+        )
+
     def statuses(self, workspace_id: str, run_ids: Sequence[str]) -> dict[str, str]:
         """The status of each run of ``run_ids`` in the workspace (unknown ids left out)."""
         return self.journal.statuses(workspace_id, run_ids) if run_ids else {}

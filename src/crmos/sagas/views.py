@@ -40,6 +40,8 @@ class RunInfo:
     started_ms: int | None
     ended_ms: int | None
     cancel_requested: bool
+    profile_id: str | None = None
+    """The subject profile the run acts for (the plan's ``profile_id``), if any."""
 
     @property
     def terminal(self) -> bool:
@@ -61,6 +63,7 @@ class RunInfo:
             "ended_ms": self.ended_ms,
             "duration_ms": None if self.ended_ms is None else self.ended_ms - self.created_ms,
             "cancel_requested": self.cancel_requested,
+            "profile_id": self.profile_id,
         }
 
 
@@ -193,6 +196,7 @@ def run_of(row: Any) -> RunInfo:
         started_ms=row.started_ms,
         ended_ms=row.ended_ms,
         cancel_requested=row.cancel_requested_ms is not None,
+        profile_id=row.profile_id,
     )
 
 

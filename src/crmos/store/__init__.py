@@ -56,6 +56,7 @@ from crmos.store.records import (
     verify_audit,
     write_audit_rows,
 )
+from crmos.store.sessions import SessionStore, SignedIn
 from crmos.store.vault import DataKey, Vault, load_master_key
 from crmos.store.workspaces import ApiKey, IssuedKey, Workspace, WorkspaceStore
 
@@ -71,6 +72,8 @@ __all__ = [
     "EventQuery",
     "IssuedKey",
     "RecordsEraser",
+    "SessionStore",
+    "SignedIn",
     "Vault",
     "Workspace",
     "WorkspaceStore",

@@ -224,6 +224,21 @@ class EventLog:
         with self.engine.connect() as conn:
             return list(conn.execute(stmt).all())
 
+    def count_series(self, workspace_id: str, since_ms: int, step_ms: int) -> list[Row[Any]]:
+        """The intake counters per ``step_ms`` bucket (a multiple of a minute), source and
+        outcome, from the minute holding ``since_ms`` on: rows of (bucket_ms, source, outcome,
+        count), the bucket being the start of its step."""
+        b = intake_buckets.c
+        step = max(BUCKET_MS, step_ms - step_ms % BUCKET_MS)
+        bucket = (b.bucket_ms - b.bucket_ms % step).label("bucket_ms")
+        stmt = (
+            select(bucket, b.source, b.outcome, cast(func.sum(b.count), BigInteger).label("count"))
+            .where(b.workspace_id == workspace_id, b.bucket_ms >= since_ms - since_ms % BUCKET_MS)
+            .group_by(bucket, b.source, b.outcome)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(stmt).all())
+
     def sequences(self, workspace_id: str) -> list[Row[Any]]:
         """The per-source sequence-number ranges of a workspace."""
         with self.engine.connect() as conn:

@@ -50,6 +50,21 @@ api_keys = Table(
     Column("revoked_ms", BigInteger, nullable=True),
 )
 
+# Signed-in console sessions: only a hash of the token, the key and scopes it acts with.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True, comment="sha256 hex of the session token"),
+    Column("workspace_id", String(40), nullable=False),
+    Column("key_id", String(40), nullable=False, comment="the API key it signed in with"),
+    Column("scopes", String(200), nullable=False, comment="the key's scopes then"),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("used_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False, comment="hard end"),
+    Index("ix_console_sessions_key", "key_id"),
+    Index("ix_console_sessions_expires", "expires_ms"),
+)
+
 # The hot, append-only event log. Personal fields live encrypted in `pii`.
 events = Table(
     "events",

@@ -172,6 +172,16 @@ graph_audience_members = Table(
     PrimaryKeyConstraint("audience_id", "profile_id"),
 )
 
+graph_audience_picks = Table(
+    "graph_audience_picks",
+    metadata,
+    Column("audience_id", String(_ID), nullable=False),
+    Column("profile_id", String(_ID), nullable=False, comment="the profile a person picked"),
+    Column("picked_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("audience_id", "profile_id"),
+    comment="who was added to a hand-picked audience; its members are their live profiles",
+)
+
 
 def upsert_activity(engine: Engine) -> Insert:
     """Insert activity rows, or add their count and keep the later ``last_ms``/``last_seq``."""

@@ -35,6 +35,7 @@ saga_runs = Table(
     Column("parent_span_id", String(16), nullable=False, comment="span the run hangs under"),
     Column("retry_of", String(40), nullable=True, comment="the run this one retries"),
     Column("origin", String(200), nullable=True, comment="what started it, e.g. a decision id"),
+    Column("profile_id", String(40), nullable=True, comment="the subject profile it acts for"),
     Column("cancel_requested_ms", BigInteger, nullable=True),
     Column("executor_id", String(100), nullable=True, comment="worker that last ran it"),
     Column("created_ms", BigInteger, nullable=False),
@@ -43,6 +44,7 @@ saga_runs = Table(
     Index("ix_saga_runs_workspace", "workspace_id", "created_ms"),
     Index("ix_saga_runs_status", "workspace_id", "status"),
     Index("ix_saga_runs_origin", "workspace_id", "origin"),
+    Index("ix_saga_runs_profile", "workspace_id", "profile_id", "created_ms"),
 )
 
 saga_steps = Table(

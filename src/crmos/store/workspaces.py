@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from crmos.core.clock import now_ms
 from crmos.core.errors import Conflict, NotFound
 from crmos.core.ids import new_id
-from crmos.store.tables import api_keys, workspaces
+from crmos.store.tables import api_keys, console_sessions, workspaces
 
 WRITE_SCOPES = ("write",)
 ADMIN_SCOPES = ("read", "write", "admin")
@@ -113,13 +113,18 @@ class WorkspaceStore:
         )
 
     def revoke(self, workspace_id: str, key_id: str) -> None:
-        """Revoke a key of ``workspace_id``."""
+        """Revoke a key of ``workspace_id``; the console sessions signed in with it end."""
         with self._engine.begin() as conn:
             done = conn.execute(
                 update(api_keys)
                 .where(api_keys.c.id == key_id, api_keys.c.workspace_id == workspace_id)
                 .values(revoked_ms=now_ms())
             ).rowcount
+            # The console's sessions signed in with it end with it (lookups also check).
+            s = console_sessions.c
+            conn.execute(
+                console_sessions.delete().where(s.key_id == key_id, s.workspace_id == workspace_id)
+            )
         if not done:
             raise NotFound("key", key_id)
 

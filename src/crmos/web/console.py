@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse
 
 from crmos.api.auth import KeyResolver
 from crmos.bootstrap import Container
-from crmos.core.errors import AuthError, CrmosError
+from crmos.core.errors import CrmosError
 from crmos.i18n import Catalogs
 from crmos.store import ApiKey
 from crmos.web import language as locale
@@ -106,13 +106,10 @@ def viewer(request: Request) -> Viewer:
     """Dependency: the signed-in viewer, or the sign-in form in place of the page."""
     s = state(request)
     session = s.sessions.get(request.cookies.get(COOKIE))
-    if session is None or session.secret is None:
+    # The store answers only live sessions whose key is not revoked.
+    if session is None or session.key is None:
         raise SignInRequired
-    try:
-        key = s.keys.resolve(session.secret)
-    except AuthError as exc:
-        s.sessions.end(session.id)
-        raise SignInRequired from exc
+    key = session.key
     if "read" not in key.scopes and "admin" not in key.scopes:
         raise SignInRequired
     return Viewer(key, session, translator(request))

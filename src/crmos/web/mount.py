@@ -42,7 +42,7 @@ def mount(app: FastAPI, container: Container, keys: KeyResolver) -> None:
     app.state.console = State(
         container=container,
         catalogs=Catalogs(),
-        sessions=Sessions(),
+        sessions=Sessions(container.engine),
         keys=keys,
         templates=Jinja2Blocks(env=environment()),
     )

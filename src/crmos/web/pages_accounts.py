@@ -1,5 +1,6 @@
-"""Accounts: the list, and one account with its people (roles and scores), related accounts
-with their evidence and confidence, and the occasions its people met at."""
+"""Accounts: the list, and one account with its people (roles and scores), its open runs (the
+runs acting for its people that have not ended), related accounts with their evidence and
+confidence, and the occasions its people met at."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from crmos.web.console import ConsoleRoute, Viewer, render, state, viewer
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 SHOWN_PEOPLE = 50
+OPEN_RUNS = 50
 
 
 @router.get("/accounts")
@@ -42,12 +44,19 @@ def account(request: Request, who: Annotated[Viewer, Depends(viewer)], account_i
         around = neighbourhood(
             conn, who.workspace_id, found.summary.id, hops=2, limit=60, fanout=fanout
         ).as_dict()
+    shown = people[:SHOWN_PEOPLE]
+    # Every person's runs, not only those shown: one indexed query for all of them.
+    open_runs = c.runs.about(
+        who.workspace_id, [p["id"] for p in people], open_only=True, limit=OPEN_RUNS
+    )
     start = found.summary.id
     related = [e for e in around["edges"] if _other(e, start).startswith("account:")]
     occasions = sorted({n["node"] for n in around["nodes"] if n["kind"] == "occasion"})
     context: dict[str, Any] = {
         "a": found.as_dict(),
-        "people": people[:SHOWN_PEOPLE],
+        "people": shown,
+        "runs": [r.as_dict() for r in open_runs],
+        "names": {p["id"]: p["name"] for p in people},
         "related": related,
         "occasions": occasions,
         "page": "accounts",

@@ -49,7 +49,7 @@ def sign_in(
     if "read" not in resolved.scopes and "admin" not in resolved.scopes:
         error = "This key cannot read the workspace."
         return sign_in_page(request, status=403, error=error, next_path=next)
-    session = s.sessions.sign_in(pending, key.strip())
+    session = s.sessions.sign_in(pending, resolved)
     # Only a path on this server: an open redirect would leak the freshly signed-in tab.
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.responses import RedirectResponse
 
 from crmos.core.errors import NotFound
-from crmos.graph import graph_health
+from crmos.graph import graph_health, health_series
 from crmos.ingest import intake_stats
 from crmos.sagas import RUN_STATUSES, TERMINAL
 from crmos.store import get_decision
@@ -87,6 +87,7 @@ def health(request: Request, who: Annotated[Viewer, Depends(viewer)]) -> Respons
     window = c.settings.graph.health_window_s
     with c.engine.connect() as conn:
         figures = graph_health(conn, c.log, who.workspace_id, window)
+        series = health_series(conn, c.log, who.workspace_id, window)
     stats = [s.as_dict() for s in intake_stats(c.log, who.workspace_id)]
     by_rule = figures["inference_failures"]["by_rule"]
     charts: dict[str, Any] = {
@@ -105,5 +106,34 @@ def health(request: Request, who: Annotated[Viewer, Depends(viewer)]) -> Respons
             ],
         },
     }
-    context = {"h": figures, "stats": stats, "charts": charts, "page": "health"}
+    trends = [_trend(who, key, series[key], per) for key, per in TRENDS]
+    charts |= {t["key"]: t["chart"] for t in trends}
+    context = {"h": figures, "stats": stats, "charts": charts, "trends": trends}
+    context |= {"series_step": series["step_s"], "page": "health"}
     return render(request, "health.html.j2", who.t, context, who=who)
+
+
+TRENDS = (
+    ("event_loss", "by_source"),
+    ("match_conflicts", "by_source"),
+    ("inference_failures", "by_rule"),
+)
+TREND_TITLES = {
+    "event_loss": "Event loss over time",
+    "match_conflicts": "Match conflicts over time",
+    "inference_failures": "Inference failures over time",
+}
+
+
+def _trend(who: Viewer, key: str, figure: dict[str, Any], per: str) -> dict[str, Any]:
+    """One rate over time as a line chart (all, and per source or rule) and its summary rows:
+    each line's peak rate and how many buckets counted anything."""
+    lines = [(who.t.gettext("All"), figure["all"])]
+    lines += sorted(figure[per].items())
+    chart = {"kind": "time", "series": [{"name": n, "data": pts} for n, pts in lines]}
+    rows = []
+    for name, points in lines:
+        rates = [rate for _, rate in points if rate is not None]
+        rows.append({"name": name, "peak": max(rates, default=None), "buckets": len(rates)})
+    title = TREND_TITLES[key]
+    return {"key": f"trend-{key}", "title": title, "chart": chart, "rows": rows, "per": per}

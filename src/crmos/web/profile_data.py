@@ -1,5 +1,6 @@
 """Gathers a Customer 360 from the rooms' public functions: identity's profile view, decisions,
-recommendations, consent, the graph (the timeline comes from :mod:`crmos.api.timeline`).
+recommendations, consent, the runs acting for the profile, the graph (the timeline comes from
+:mod:`crmos.api.timeline`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def gather(c: Container, conn: Connection, ws: str, profile_id: str) -> dict[str
         "consents": sorted(latest.values(), key=lambda c: (c["purpose"], c["channel"])),
         "recommendations": _recommendations(conn, ws, view),
         "decisions": decisions_of(conn, ws, pid, 100),
+        "runs": [r.as_dict() for r in c.runs.about(ws, [pid, *view["merged_ids"]], limit=20)],
         "graph": _graph(c, conn, ws, pid),
         "value": _value(conn, ws, pid),
     }

@@ -1,86 +1,84 @@
-"""Console sessions: a random id in an HttpOnly, SameSite=Strict cookie; the key stays here.
+"""Console sessions: a random token in an HttpOnly, SameSite=Strict cookie; the key stays here.
 
-The browser never holds the API key after signing in: the session table maps the cookie's id to
-the key's secret in this process's memory, so nothing the browser stores or sends in a URL can
-be replayed against the API. Each session carries its CSRF token, which every POST must echo
-(form field ``csrf`` or header ``X-CSRF-Token``). Sessions end after ``IDLE_SECONDS`` unused or
-``MAX_SECONDS`` in all, and with the process (signing in again is one form).
+The browser never holds the API key after signing in: the store keeps a SHA-256 of the session
+token with the key it signed in with (:class:`crmos.store.SessionStore`), so sessions survive a
+restart and hold across several ``crmos serve`` nodes, and nothing the browser stores or sends
+in a URL can be replayed against the API. Each session's CSRF token, which every POST must echo
+(form field ``csrf`` or header ``X-CSRF-Token``), is an HMAC of its token: any node can check
+it, and a page that shows it reveals nothing of the token. A signed-out visitor's token (the
+sign-in form's) is never stored. Sessions end after ``IDLE_SECONDS`` unused, ``MAX_SECONDS`` in
+all, on signing out, or when their key is revoked.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from crmos.store import ApiKey, SessionStore
 
 COOKIE = "crmos_session"
-IDLE_SECONDS = 2 * 3600.0
-MAX_SECONDS = 12 * 3600.0
+IDLE_SECONDS = 2 * 3600
+MAX_SECONDS = 12 * 3600
+_TOKEN_CHARS = 43  # secrets.token_urlsafe(32)
 
 
-@dataclass(slots=True)
+def csrf_of(token: str) -> str:
+    """The CSRF token of a session token (an HMAC: it does not reveal the token)."""
+    return hmac.new(token.encode(), b"crmos console csrf", hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
 class Session:
-    """One browser's session; ``secret`` is the API key once signed in."""
+    """One browser's session; ``key`` is the API key it acts with once signed in."""
 
     id: str
-    csrf: str
-    secret: str | None = None
-    created: float = field(default_factory=time.monotonic)
-    used: float = field(default_factory=time.monotonic)
+    key: ApiKey | None = None
+
+    @property
+    def csrf(self) -> str:
+        """The token every form of this session posts back."""
+        return csrf_of(self.id)
 
     def csrf_matches(self, token: str | None) -> bool:
         """Whether ``token`` is this session's CSRF token (constant-time)."""
         return token is not None and hmac.compare_digest(token, self.csrf)
 
+    def __repr__(self) -> str:
+        # The token is a credential: never in a log line or a traceback.
+        return f"Session(key={self.key.id if self.key else None})"
+
 
 class Sessions:
-    """The live sessions of this process."""
+    """The console's sessions, stored in ``engine`` (see the module's docstring)."""
 
-    def __init__(self) -> None:
-        self._by_id: dict[str, Session] = {}
-        self._lock = threading.Lock()
+    def __init__(self, engine: Engine) -> None:
+        self.store = SessionStore(engine, IDLE_SECONDS * 1000, MAX_SECONDS * 1000)
 
-    def new(self, secret: str | None = None) -> Session:
-        """A fresh session (signed out unless ``secret`` is given)."""
-        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), secret)
-        with self._lock:
-            self._prune(time.monotonic())
-            self._by_id[session.id] = session
-        return session
+    def new(self) -> Session:
+        """A fresh signed-out session (nothing is stored until it signs in)."""
+        return Session(secrets.token_urlsafe(32))
 
-    def get(self, session_id: str | None) -> Session | None:
-        """The live session for a cookie value, or ``None``."""
-        if not session_id:
+    def get(self, token: str | None) -> Session | None:
+        """The session of a cookie value: signed in when the store knows it, else signed out
+        (None for a missing or malformed cookie)."""
+        if not token or len(token) != _TOKEN_CHARS:
             return None
-        now = time.monotonic()
-        with self._lock:
-            session = self._by_id.get(session_id)
-            if session is None:
-                return None
-            if now - session.used > IDLE_SECONDS or now - session.created > MAX_SECONDS:
-                del self._by_id[session_id]
-                return None
-            session.used = now
-            return session
+        found = self.store.find(token)
+        return Session(token, None if found is None else found.key)
 
-    def sign_in(self, old: Session | None, secret: str) -> Session:
-        """A new session id holding ``secret``; the old id stops working (no fixation)."""
+    def sign_in(self, old: Session | None, key: ApiKey) -> Session:
+        """A new session token holding ``key``; the old token stops working (no fixation)."""
         if old is not None:
             self.end(old.id)
-        return self.new(secret)
+        session = Session(secrets.token_urlsafe(32), key)
+        self.store.open(session.id, key)
+        return session
 
-    def end(self, session_id: str) -> None:
-        """Forget a session."""
-        with self._lock:
-            self._by_id.pop(session_id, None)
-
-    def _prune(self, now: float) -> None:
-        stale = [
-            sid
-            for sid, s in self._by_id.items()
-            if now - s.used > IDLE_SECONDS or now - s.created > MAX_SECONDS
-        ]
-        for sid in stale:
-            del self._by_id[sid]
+    def end(self, token: str) -> None:
+        """End a session (its token opens nothing afterwards, on any node)."""
+        self.store.end(token)

@@ -16,6 +16,7 @@ from crmos.api.params import (
 )
 from crmos.api.problems import answers
 from crmos.bootstrap import Container
+from crmos.core.errors import Problem, ValidationError
 from crmos.core.settings import HEALTH_WINDOW_MAX_S
 from crmos.graph import (
     NODE_KINDS,
@@ -23,6 +24,7 @@ from crmos.graph import (
     add_manual_edge,
     close_edge,
     graph_health,
+    health_series,
     neighbourhood,
     parse_rules,
     scores_of,
@@ -201,3 +203,23 @@ def get_health(
     window = window_s or _runtime(c).settings.health_window_s
     with c.engine.connect() as conn:
         return graph_health(conn, c.log, key.workspace_id, window)
+
+
+@router.get("/health/graph/series", summary="Graph health rates over time")
+def get_health_series(
+    request: Request,
+    key: ReadKey,
+    window_s: int | None = Query(default=None, ge=60, le=HEALTH_WINDOW_MAX_S),
+    step_s: int | None = Query(
+        default=None, ge=60, le=HEALTH_WINDOW_MAX_S, description="Bucket size, whole minutes."
+    ),
+) -> dict[str, Any]:
+    """The three rates per bucket over a window: ``all``, and per source (event loss, match
+    conflicts) or per rule (inference failures); a bucket with nothing counted is null."""
+    c = _c(request)
+    window = window_s or _runtime(c).settings.health_window_s
+    if step_s is not None and window // step_s > 1440:
+        problem = Problem("step_s", "at most 1440 buckets per window; choose a larger step")
+        raise ValidationError("too many buckets", [problem])
+    with c.engine.connect() as conn:
+        return health_series(conn, c.log, key.workspace_id, window, step_s)

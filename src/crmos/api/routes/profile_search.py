@@ -1,32 +1,18 @@
 """``GET /api/v1/profiles`` without ``identifier``: list and search live profiles.
 
-Identity answers the query through its blind index; facts other rooms own (audience
-membership, role scores, consent) become a set of live profile ids here, through those rooms'
-public functions, and identity narrows its page to that set.
+The listing itself, shared with the console and the CLI, is :mod:`crmos.profile_listing`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Engine
 
 from crmos.api.params import Moment
-from crmos.compliance import profiles_with_consent
-from crmos.graph import members, profiles_scoring
-from crmos.identity import (
-    ProfileFilters,
-    Sort,
-    catch_up,
-    roots_of,
-    search_profiles,
-)
-
-AUDIENCE_CAP = 1_000_000
-"""Members read for an audience filter at most."""
+from crmos.identity import ProfileFilters, Sort
+from crmos.profile_listing import OtherFilters, epoch_ms, find_profiles, parse_consent
 
 
 class ProfileQuery(BaseModel):
@@ -91,57 +77,16 @@ class ProfileQuery(BaseModel):
 def list_profiles(request: Request, workspace_id: str, query: ProfileQuery) -> dict[str, Any]:
     """A page of profiles; ``data`` holds summaries, ``next_cursor`` the next page or null."""
     container = request.app.state.container
-    engine: Engine = container.engine
-    key = container.vault.search_key(workspace_id)
-    catch_up(engine, key, workspace_id)
-    with engine.connect() as conn:
-        filters = ProfileFilters(
-            touchpoint=query.touchpoint,
-            last_seen_after_ms=_ms(query.last_seen_after),
-            last_seen_before_ms=_ms(query.last_seen_before),
-            marketing_suppressed=query.marketing_suppressed,
-            open_review=query.open_review,
-            within=_within(conn, workspace_id, query),
-        )
-        page = search_profiles(
-            conn, key, workspace_id, query.q or "", filters, query.sort, query.cursor, query.limit
-        )
+    filters = ProfileFilters(
+        touchpoint=query.touchpoint,
+        last_seen_after_ms=epoch_ms(query.last_seen_after),
+        last_seen_before_ms=epoch_ms(query.last_seen_before),
+        marketing_suppressed=query.marketing_suppressed,
+        open_review=query.open_review,
+    )
+    others = OtherFilters(query.audience, query.role, query.min_score, parse_consent(query.consent))
+    page = find_profiles(
+        container.engine, container.vault, workspace_id, query.q or "", filters, others,
+        query.sort, query.cursor, query.limit,
+    )  # fmt: skip
     return page.as_dict()
-
-
-def _within(conn: Connection, workspace_id: str, query: ProfileQuery) -> frozenset[str] | None:
-    """The live profiles the other rooms' filters allow (None: no such filter)."""
-    sets: list[set[str]] = []
-    if query.audience is not None:
-        sets.append(_audience(conn, workspace_id, query.audience))
-    if query.role is not None:
-        scoring = profiles_scoring(conn, workspace_id, query.role, query.min_score)
-        sets.append(roots_of(conn, workspace_id, scoring))
-    if query.consent is not None:
-        purpose, channel, state = query.consent.split(":")
-        held = profiles_with_consent(conn, workspace_id, purpose, channel, state)  # type: ignore[arg-type]
-        sets.append(roots_of(conn, workspace_id, held))
-    if not sets:
-        return None
-    return frozenset(set.intersection(*sets))
-
-
-def _audience(conn: Connection, workspace_id: str, audience_id: str) -> set[str]:
-    out: set[str] = set()
-    after = ""
-    while len(out) < AUDIENCE_CAP:
-        page = members(conn, workspace_id, audience_id, limit=10_000, after=after)
-        ids = [m["profile_id"] for m in page["data"]]
-        out.update(ids)
-        if len(ids) < 10_000:
-            break
-        after = ids[-1]
-    return out
-
-
-def _ms(moment: datetime | None) -> int | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)

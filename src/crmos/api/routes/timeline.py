@@ -15,14 +15,14 @@ from crmos.api.timeline import CURSOR_PATTERN, KINDS, Position, TimelineQuery, t
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
 Kind = Literal[
-    "event", "interaction", "firing", "step", "decision", "recommendation", "dsr", "merge"
+    "event", "interaction", "firing", "run", "step", "decision", "recommendation", "dsr", "merge"
 ]
 assert get_args(Kind) == KINDS, "the query's kinds are the timeline's"
 
 
 @router.get(
     "/profiles/{profile_id}/timeline",
-    summary="A profile's timeline: events, interactions, firings, steps, decisions, requests",
+    summary="A profile's timeline: events, interactions, firings, runs, steps, decisions, requests",
 )
 def profile_timeline(
     request: Request,

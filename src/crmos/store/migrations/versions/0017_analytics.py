@@ -1,6 +1,6 @@
 """analytics: fitted CLV and propensity models per workspace, values and likelihoods per profile
 
-Revision ID: 0019
+Revision ID: 0017
 Revises: 0016
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019"
+revision: str = "0017"
 down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
