@@ -88,8 +88,8 @@ class Model:
                 str(n["id"]),
                 str(n["kind"]),
                 dict(n.get("params") or {}),
-                n.get("x", 0),
-                n.get("y", 0),
+                round(n.get("x", 0)),
+                round(n.get("y", 0)),
             )
             for n in data.get("nodes", [])
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from crmos.api.auth import ReadKey
 from crmos.api.problems import answers
@@ -30,15 +30,20 @@ def _playbooks(request: Request) -> Playbooks:
 class NodeIn(BaseModel):
     """One node of a drawing."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     id: str = Field(min_length=1, max_length=40)
     kind: Kind
     params: dict[str, Any] = {}
-    x: int = Field(default=0, ge=-100_000, le=100_000)
-    y: int = Field(default=0, ge=-100_000, le=100_000)
+    # Numbers, not integers: JSON Schema's integer admits 137.0, which strict pydantic refuses.
+    x: float = Field(default=0, ge=-100_000, le=100_000)
+    y: float = Field(default=0, ge=-100_000, le=100_000)
 
 
 class EdgeIn(BaseModel):
     """A connection: ``source`` feeds ``target``."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     source: str = Field(max_length=40)
     target: str = Field(max_length=40)
@@ -46,6 +51,8 @@ class EdgeIn(BaseModel):
 
 class ModelIn(BaseModel):
     """A drawing: the header (id, description, consent …), nodes and edges."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     header: dict[str, Any] = {}
     comment: str = Field(default="", max_length=10_000)
@@ -60,6 +67,8 @@ class ModelIn(BaseModel):
 
 class SourceIn(BaseModel):
     """A playbook file."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     source: str = Field(min_length=1, max_length=200_000, description="The playbook YAML.")
 
