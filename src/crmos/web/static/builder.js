@@ -127,16 +127,23 @@
   let timer = null;
   function changed() {
     if (drawing) return;
+    // What is shown no longer describes the drawing until the next answer.
+    $("problems").setAttribute("aria-busy", "true");
+    $("problems").textContent = "";
     clearTimeout(timer);
     timer = setTimeout(check, 250);
   }
 
+  let asked = 0;
   async function check() {
+    // Answers can arrive out of order: only the answer to the latest drawing is shown.
+    const mine = ++asked;
     const { data } = await call("POST", "/builder/api/check", model());
-    show(data);
+    if (mine === asked) show(data);
   }
 
   function show(result) {
+    $("problems").setAttribute("aria-busy", "false");
     for (const box of document.querySelectorAll(".drawflow-node")) {
       box.classList.remove("bad");
       const p = box.querySelector(".nb-problem");
