@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from crmos.core.errors import Problem, ValidationError
+from crmos.playbooks.canvas_layout import place
 
 LEAVES = ("event", "count", "absent", "sequence")
 JOINS = ("all", "any")
@@ -33,7 +34,6 @@ KINDS = (*PATTERN_NODES, *FLOW, *STEPS)
 # The order keys are written in; any other key follows, in the header's order.
 KEY_ORDER = ("id", "description", "trigger", "audience", "consent", "approval", "experiment")
 STEP_ORDER = ("id", "component", "with", "compensate", "after")
-COLUMN_PX, ROW_PX, MARGIN_PX = 250, 130, 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,28 +390,8 @@ def _ordered(data: Mapping[str, Any], order: tuple[str, ...]) -> list[str]:
 
 
 def layout(model: Model) -> Model:
-    """Place the nodes left to right by depth (longest path from a node with no input)."""
-    into: dict[str, list[str]] = {n.id: [] for n in model.nodes}
-    for e in model.edges:
-        if e.target in into and e.source in into:
-            into[e.target].append(e.source)
-    depth: dict[str, int] = {}
-
-    def depth_of(node_id: str, seen: frozenset[str]) -> int:
-        if node_id not in depth:
-            parents = [p for p in into[node_id] if p not in seen]
-            depth[node_id] = 1 + max((depth_of(p, seen | {node_id}) for p in parents), default=-1)
-        return depth[node_id]
-
-    rows: dict[int, int] = {}
-    placed = []
-    for node in model.nodes:
-        column = depth_of(node.id, frozenset())
-        row = rows.get(column, 0)
-        rows[column] = row + 1
-        x, y = MARGIN_PX + column * COLUMN_PX, MARGIN_PX + row * ROW_PX
-        placed.append(replace(node, x=x, y=y))
-    return replace(model, nodes=tuple(placed))
+    """The model with its nodes placed left to right by depth (see :func:`place`)."""
+    return replace(model, nodes=place(model.nodes, model.edges))
 
 
 def node_of(path: str, paths: Mapping[str, str]) -> str | None:
