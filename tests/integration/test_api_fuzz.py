@@ -42,6 +42,7 @@ CHECKED_BEYOND_SCHEMA = {
     "POST /api/v1/playbooks": "the playbook is a YAML document",
     "POST /api/v1/playbooks/validate": "the playbook is a YAML document",
     "POST /api/v1/playbooks/dry-run": "the playbook is a YAML document",
+    "POST /api/v1/playbook-builder/model": "the playbook is a YAML document",
     "POST /api/v1/runs": "each step's params follow its action's own schema",
 }
 

@@ -13,6 +13,7 @@ from crmos.api.auth import KeyResolver
 from crmos.api.routes import (
     accounts,
     audiences,
+    builder,
     compliance,
     decisions,
     dsr,
@@ -85,6 +86,7 @@ def create_app(container: Container) -> FastAPI:
         dsr,
         graph,
         audiences,
+        builder,
         playbooks,
         system,
     ):

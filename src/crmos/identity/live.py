@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import ColumnElement, Connection, Select, func, literal, select
 from sqlalchemy.sql.selectable import ScalarSelect
 
+from crmos.ingest import field_types
 from crmos.store.tables_identity import identity_conflicts, profile_events, profiles
 
 _p, _e = profiles.c, profile_events.c
@@ -94,6 +95,21 @@ def recent_live_profiles(conn: Connection, workspace_id: str, limit: int) -> lis
             .limit(limit)
         ).scalars()
     )
+
+
+def trait_shapes(conn: Connection, workspace_id: str, sample: int = 500) -> dict[str, str]:
+    """The traits the ``sample`` most recently updated live profiles hold: dotted name -> JSON
+    type (the builder completes CEL field names from them)."""
+    rows = conn.execute(
+        select(_p.traits)
+        .where(_p.workspace_id == workspace_id, _p.id == _p.root_id)
+        .order_by(_p.updated_ms.desc())
+        .limit(sample)
+    ).scalars()
+    out: dict[str, str] = {}
+    for text in rows:
+        out |= field_types(trait_values(text))
+    return dict(sorted(out.items()))
 
 
 def count_live_profiles(conn: Connection, workspace_id: str) -> int:

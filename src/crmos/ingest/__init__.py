@@ -13,6 +13,7 @@ from crmos.ingest.messages import Message
 from crmos.ingest.normalise import Prepared, Shared, corrected_time, prepare
 from crmos.ingest.reader import EventReader
 from crmos.ingest.service import FileReport, IngestService, MessageValidator
+from crmos.ingest.shapes import event_shapes, field_types
 from crmos.ingest.stream import Consumer, StreamRunner
 from crmos.ingest.writer import EventWriter, GroupCommitter, Job, WriteResult
 
@@ -34,6 +35,8 @@ __all__ = [
     "StreamRunner",
     "WriteResult",
     "corrected_time",
+    "event_shapes",
+    "field_types",
     "intake_series",
     "intake_stats",
     "prepare",

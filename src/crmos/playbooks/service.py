@@ -25,6 +25,12 @@ from crmos.ingest import EventReader
 from crmos.playbooks import versions
 from crmos.playbooks.backtest import Backtest, backtest, stored_batches
 from crmos.playbooks.components import ComponentAction, ComponentRegistry, Ports, Refusal
+from crmos.playbooks.experiment import (
+    ExperimentResult,
+    assignments,
+    compare,
+    converted_profiles,
+)
 from crmos.playbooks.firing import ConsentCheck
 from crmos.playbooks.launcher import FindRun, Launcher, StartedRun, StartRun
 from crmos.playbooks.profiles import graph_facts
@@ -34,6 +40,7 @@ from crmos.store import EventLog, append_audit
 from crmos.store.tables_playbooks import component_refusals, playbook_firings
 
 DAY_MS = 86_400_000
+EXPERIMENT_FIRINGS = 20_000  # the newest firings an experiment's results count
 Intake = Callable[[str, dict[str, Any]], None]  # (workspace, Segment message)
 
 
@@ -50,7 +57,7 @@ class Playbooks:
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.settings = settings
-        self.reader = source[1]
+        self.log, self.reader = source
         self.engine = engine
         self.registry = registry
         self.clock = clock
@@ -234,6 +241,25 @@ class Playbooks:
                 _graph_lookup(conn, workspace_id, self.clock()) if reads_graph(playbook) else None
             )
             return backtest(playbook, self.registry, batches, graph)
+
+    def experiment(self, workspace_id: str, playbook_id: str) -> ExperimentResult:
+        """Results per variant of the experiment of the version in force (the newest when the
+        playbook is stopped): conversion to its outcome event, uplift, Fisher's exact test."""
+        history = self.history(workspace_id, playbook_id)
+        try:
+            version = self.in_force(workspace_id, playbook_id)
+        except NotFound:
+            version = history[-1]
+        spec = self.validate(version.source).spec.experiment
+        if spec is None:
+            raise NotFound("experiment of playbook", f"{playbook_id} (its file has no experiment)")
+        firings = self.firings(workspace_id, playbook_id, EXPERIMENT_FIRINGS)
+        assigned = assignments(firings)
+        with self.engine.connect() as conn:
+            converted = converted_profiles(conn, self.log, workspace_id, spec, assigned)
+        variants = compare(spec, {p: a.variant for p, a in assigned.items()}, converted)
+        outcome = None if spec.outcome is None else spec.outcome.model_dump()
+        return ExperimentResult(playbook_id, version.hash, spec.control, outcome, variants)
 
     # -- firings -----------------------------------------------------------------------------
 

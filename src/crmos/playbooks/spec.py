@@ -23,6 +23,7 @@ from crmos.triggers import (
     ConditionError,
     ParsedPattern,
     longest_window,
+    parse_duration,
     parse_pattern,
 )
 
@@ -68,11 +69,22 @@ class ApprovalSpec(_Strict):
     )
 
 
+class OutcomeSpec(_Strict):
+    """The event that counts as a conversion, and for how long after a profile's first firing."""
+
+    event: str = Field(min_length=1, description="The outcome event (track event or page name).")
+    type: str | None = Field(default=None, description="Only events of this Segment type.")
+    within: str = Field(default="14d", description="Window after the first firing: 7d, 12h …")
+
+
 class ExperimentSpec(_Strict):
     """A deterministic split per profile; the ``control`` variant takes no action."""
 
     variants: dict[str, int] = Field(min_length=2, description="Variant -> weight (sum 100).")
     control: str | None = Field(default=None, description="Variant held out (no run).")
+    outcome: OutcomeSpec | None = Field(
+        default=None, description="What counts as a conversion in the results per variant."
+    )
 
 
 class PlaybookSpec(_Strict):
@@ -121,7 +133,11 @@ def json_schema() -> dict[str, Any]:
 
 def content_hash(spec: PlaybookSpec) -> str:
     """SHA-256 of the canonical JSON of ``spec`` (formatting and comments do not count)."""
-    canonical = orjson.dumps(spec.model_dump(by_alias=True), option=orjson.OPT_SORT_KEYS)
+    data = spec.model_dump(by_alias=True)
+    # Added after files were published: left out while unset, so those files keep their hash.
+    if data.get("experiment") and data["experiment"].get("outcome") is None:
+        del data["experiment"]["outcome"]
+    canonical = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
 
 
@@ -208,6 +224,8 @@ def _unknown_key(key: str, parent: tuple[Any, ...]) -> str:
     }
     if parent and parent[0] == "steps":
         model = CompensateSpec if "compensate" in parent else StepSpec
+    elif parent[:2] == ("experiment", "outcome"):
+        model = OutcomeSpec
     elif parent and str(parent[0]) in nested:
         model = nested[str(parent[0])]
     known = sorted(f.alias or n for n, f in model.model_fields.items())
@@ -305,5 +323,10 @@ def _check_policies(spec: PlaybookSpec) -> list[Problem]:
             names = ", ".join(experiment.variants)
             message = f"control '{experiment.control}' is not a variant ({names})"
             problems.append(Problem("experiment.control", message))
+        if experiment.outcome is not None:
+            try:
+                parse_duration(experiment.outcome.within)
+            except ValueError as exc:
+                problems.append(Problem("experiment.outcome.within", str(exc)))
     assert spec.approval.impact in IMPACTS
     return problems

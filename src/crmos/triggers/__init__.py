@@ -13,6 +13,7 @@ from crmos.triggers.conditions import (
 from crmos.triggers.datamap import DATA_MAP
 from crmos.triggers.engine import Evaluator, EventView, Firing, State, Trigger
 from crmos.triggers.patterns import (
+    EVENT_TYPES,
     ParsedPattern,
     Pattern,
     longest_window,
@@ -22,6 +23,7 @@ from crmos.triggers.patterns import (
 
 __all__ = [
     "DATA_MAP",
+    "EVENT_TYPES",
     "VARIABLES",
     "Condition",
     "ConditionError",

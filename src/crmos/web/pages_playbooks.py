@@ -64,7 +64,7 @@ def playbook(
         "newer": newer,
         "diff": diff.splitlines(),
         "firings": firings[:FIRINGS_SHOWN],
-        "experiment": _experiment(c, who.workspace_id, history[-1], firings),
+        "experiment": _experiment(c, who.workspace_id, playbook_id, firings),
         "since": since,
         "dry": _dry_run(c, who.workspace_id, history[-1], since),
         "page": "playbooks",
@@ -93,33 +93,20 @@ def _dry_run(c: Container, ws: str, newest: Version, since: str) -> dict[str, An
 
 
 def _experiment(
-    c: Container, ws: str, newest: Version, firings: list[dict[str, Any]]
+    c: Container, ws: str, playbook_id: str, firings: list[dict[str, Any]]
 ) -> dict[str, Any] | None:
-    """Per variant of the newest version's experiment: firings, their statuses, and how the
-    runs they started ended."""
+    """Per variant: its firings and their statuses, then the room's results (profiles
+    assigned, conversions to the outcome event, uplift over the control, Fisher's p-value)."""
     try:
-        spec = c.playbooks.validate(newest.source).spec.experiment
+        result = c.playbooks.experiment(ws, playbook_id)
     except CrmosError:
-        return None  # a version valid when published that no longer validates shows no split
-    if spec is None:
-        return None
-    outcomes = c.runs.statuses(ws, [str(f["run_id"]) for f in firings if f.get("run_id")])
-    rows: dict[str, dict[str, Any]] = {
-        name: {"weight": weight, "firings": 0, "statuses": Counter(), "runs": Counter()}
-        for name, weight in spec.variants.items()
-    }
-    for f in firings:
-        row = rows.get(f.get("variant") or "")
-        if row is None:
-            continue
-        row["firings"] += 1
-        row["statuses"][f["status"]] += 1
-        if f.get("run_id") in outcomes:
-            row["runs"][outcomes[f["run_id"]]] += 1
-    for row in rows.values():
-        done = sum(row["runs"].values())
-        row["completed_share"] = row["runs"]["completed"] / done if done else None
-    return {"control": spec.control, "variants": rows, "counted": len(firings)}
+        return None  # no experiment, or a file valid when published that no longer validates
+    rows = []
+    for variant in result.variants:
+        mine = [f for f in firings if f.get("variant") == variant.name]
+        statuses = Counter(str(f["status"]) for f in mine)
+        rows.append({**variant.as_dict(), "firings": len(mine), "statuses": statuses})
+    return {"control": result.control, "outcome": result.outcome, "variants": rows}
 
 
 def _moment(text: str) -> int | None:
