@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from crmos.core.errors import ValidationError
@@ -117,6 +117,9 @@ def _round_trip(text: str) -> str:
 @given(playbooks())
 def test_yaml_to_model_to_yaml_gives_back_the_same_playbook(data: dict[str, Any]) -> None:
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    # PyYAML itself does not give back every string (a lone NEL, U+0085, loads as a space):
+    # only data YAML can hold says anything about the builder.
+    assume(yaml.safe_load(text) == data)
     assert yaml.safe_load(_round_trip(text)) == data
 
 

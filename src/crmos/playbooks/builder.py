@@ -12,7 +12,8 @@ from typing import Any
 import orjson
 
 from crmos.core.errors import Problem, ValidationError
-from crmos.playbooks.canvas import Model, Node, from_source, node_of, to_data
+from crmos.playbooks.canvas import Model, from_source, node_of, to_data
+from crmos.playbooks.canvas_layout import Node
 from crmos.playbooks.components import ComponentRegistry
 from crmos.playbooks.spec import ApprovalSpec, ExperimentSpec, Playbook
 from crmos.triggers import EVENT_TYPES

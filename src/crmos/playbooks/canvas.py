@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from crmos.core.errors import Problem, ValidationError
-from crmos.playbooks.canvas_layout import place
+from crmos.playbooks.canvas_layout import Edge, Node, place
 
 LEAVES = ("event", "count", "absent", "sequence")
 JOINS = ("all", "any")
@@ -34,30 +34,6 @@ KINDS = (*PATTERN_NODES, *FLOW, *STEPS)
 # The order keys are written in; any other key follows, in the header's order.
 KEY_ORDER = ("id", "description", "trigger", "audience", "consent", "approval", "experiment")
 STEP_ORDER = ("id", "component", "with", "compensate", "after")
-
-
-@dataclass(frozen=True, slots=True)
-class Node:
-    """One box on the canvas: its kind, its params (the file's mapping as written) and where
-    it is drawn."""
-
-    id: str
-    kind: str
-    params: dict[str, Any]
-    x: int = 0
-    y: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"id": self.id, "kind": self.kind, "params": self.params, "x": self.x, "y": self.y}
-
-
-@dataclass(frozen=True, slots=True)
-class Edge:
-    """A connection: ``source`` feeds ``target``."""
-
-    source: str
-    target: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,17 +1,38 @@
-"""Where the builder draws a model's nodes when a file is opened: left to right by depth (the
-longest path from a node with no input), one row per node in a column. Positions are layout
-only; they never reach the file."""
+"""The canvas's boxes and connections, and where the builder draws them when a file is opened:
+left to right by depth (the longest path from a node with no input), one row per node in a
+column. Positions are layout only; they never reach the file."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from crmos.playbooks.canvas import Edge, Node
+from dataclasses import dataclass, replace
+from typing import Any
 
 COLUMN_PX, ROW_PX, MARGIN_PX = 250, 130, 40
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One box on the canvas: its kind, its params (the file's mapping as written) and where
+    it is drawn."""
+
+    id: str
+    kind: str
+    params: dict[str, Any]
+    x: int = 0
+    y: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"id": self.id, "kind": self.kind, "params": self.params, "x": self.x, "y": self.y}
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A connection: ``source`` feeds ``target``."""
+
+    source: str
+    target: str
 
 
 def place(nodes: tuple[Node, ...], edges: Iterable[Edge]) -> tuple[Node, ...]:
