@@ -14,6 +14,7 @@ from crmos.api.routes import (
     accounts,
     audiences,
     compliance,
+    components,
     decisions,
     dsr,
     events,
@@ -84,6 +85,7 @@ def create_app(container: Container) -> FastAPI:
         graph,
         audiences,
         playbooks,
+        components,
         system,
     ):
         app.include_router(module.router)

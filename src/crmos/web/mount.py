@@ -14,6 +14,7 @@ from crmos.web import (
     pages_accounts,
     pages_auth,
     pages_compliance,
+    pages_components,
     pages_demo,
     pages_intake,
     pages_ops,
@@ -48,6 +49,13 @@ def mount(app: FastAPI, container: Container, keys: KeyResolver) -> None:
     )
     pages = (pages_auth, pages_intake, pages_people, pages_profile, pages_work, pages_ops)
     # pages_demo before pages_intake: for the demo workspace it answers "/" first.
-    for module in (pages_demo, *pages, pages_compliance, pages_accounts, pages_playbooks):
+    for module in (
+        pages_demo,
+        *pages,
+        pages_compliance,
+        pages_accounts,
+        pages_playbooks,
+        pages_components,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("crmos.web", "static")]), name="static")
