@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from crmos.core.errors import ActionError, CrmosError, PermanentError, TransientError
+from crmos.core.errors import ActionError, PermanentError, TransientError
 from crmos.playbooks.components import Component, Ports, Sandbox
 from crmos.playbooks.sandbox_policy import Policy, frame, is_write, unframe_length
 
@@ -67,40 +67,18 @@ PATH_EVENTS = (
 )
 
 
-class SandboxRefusal(CrmosError, PermissionError):
-    """What the component sees when the guard refuses an attempt (still a PermissionError)."""
+class SandboxRefusal(PermissionError):
+    """What the component sees when the guard refuses an attempt (the parent then fails the
+    step with ``SandboxViolation``; this one never leaves the child)."""
 
-    code = "sandbox_refusal"
 
-
-class FieldRefused(CrmosError, KeyError):
-    """A profile field the component did not declare (a KeyError, so ``.get`` still works)."""
-
-    code = "field_refused"
+class FieldRefused(KeyError):
+    """A profile field the component did not declare (a KeyError, so ``.get`` still works;
+    it never leaves the child)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         super().__init__(f"field {path} is not declared in the component's `reads`")
-
-
-class Relayed(PermanentError):
-    """An error the parent raised for an ``act`` or ``tag``; ``origin`` names it there."""
-
-    code = "relayed_permanent"
-
-    def __init__(self, origin: int, target: str, reason: str) -> None:
-        self.origin = origin
-        super().__init__(target, reason)
-
-
-class RelayedTransient(TransientError):
-    """A retryable error the parent raised for an ``act`` or ``tag``."""
-
-    code = "relayed_transient"
-
-    def __init__(self, origin: int, target: str, reason: str) -> None:
-        self.origin = origin
-        super().__init__(target, reason)
 
 
 class Wire:
@@ -127,8 +105,12 @@ class Wire:
         answer = self.receive()
         if "error" in answer:
             e = answer["error"]
-            kind = RelayedTransient if e.get("transient") else Relayed
-            raise kind(int(e["origin"]), str(e["target"]), str(e["reason"]))
+            kind = TransientError if e.get("transient") else PermanentError
+            error: ActionError = kind(str(e["target"]), str(e["reason"]))
+            # Marks the error as the parent's own (by its position there), so that if the
+            # component lets it through, the parent raises its original again.
+            setattr(error, "relayed_from", int(e["origin"]))  # noqa: B010
+            raise error
         return answer.get("ok")
 
     def _exactly(self, n: int) -> bytes:
@@ -323,11 +305,12 @@ def call(
     except MemoryError:
         note_memory(out)
         answer = {"op": "failed", "error": {"target": component.name, "reason": "out of memory"}}
-    except (Relayed, RelayedTransient) as exc:
-        answer = {"op": "failed", "error": {"origin": exc.origin}}
     except ActionError as exc:
-        kind = "transient" if isinstance(exc, TransientError) else "permanent"
-        error = {"kind": kind, "target": exc.target, "reason": exc.reason}
+        if hasattr(exc, "relayed_from"):  # the parent's own error: it raises it again as is
+            error: dict[str, Any] = {"origin": getattr(exc, "relayed_from")}  # noqa: B009
+        else:
+            kind = "transient" if isinstance(exc, TransientError) else "permanent"
+            error = {"kind": kind, "target": exc.target, "reason": exc.reason}
         answer = {"op": "failed", "error": error}
     except Exception as exc:  # the component's own bug: the step fails with its words
         reason = f"{type(exc).__name__}: {exc}"

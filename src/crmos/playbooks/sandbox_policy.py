@@ -23,6 +23,16 @@ HEADER = struct.Struct(">I")
 MAX_FRAME = 16 * 1024 * 1024
 
 
+class ChildDied(Exception):
+    """A sandbox child stopped answering: killed by a limit, crashed, overran its deadline, or
+    could not start. A signal between the pool and the sandboxed action, which turns it into
+    the step's ``SandboxViolation``; it never leaves the playbooks room."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        self.kind, self.detail = kind, detail
+        super().__init__(detail)
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Resources one call of a component may use (declared by the component, shown in the

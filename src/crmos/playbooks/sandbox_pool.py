@@ -27,25 +27,14 @@ from typing import Any
 
 import orjson
 
-from crmos.core.errors import CrmosError
 from crmos.core.logsafe import get_logger
-from crmos.playbooks.sandbox_policy import Limits, Policy, frame, unframe_length
+from crmos.playbooks.sandbox_policy import ChildDied, Limits, Policy, frame, unframe_length
 from crmos.playbooks.sandbox_zygote import Forked, Zygote, ZygoteFailed
 
 log = get_logger(__name__)
 START_S = 30.0  # a child's interpreter start and the component's import
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 Handler = Callable[[dict[str, Any]], dict[str, Any]]  # a child's request -> the answer
-
-
-class ChildDied(CrmosError):
-    """The child stopped answering: killed by a limit, crashed, or overran its deadline."""
-
-    code = "sandbox_child_died"
-
-    def __init__(self, kind: str, detail: str) -> None:
-        self.kind, self.detail = kind, detail
-        super().__init__(detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +140,7 @@ def start(spec: Spec, zygote: Zygote) -> Child:
         process = zygote.fork()
     except ZygoteFailed as exc:
         shutil.rmtree(scratch, ignore_errors=True)
-        raise ChildDied("start", f"{spec.name}: {exc.message}") from exc
+        raise ChildDied("start", f"{spec.name}: {exc.detail}") from exc
     memory = spec.limits.memory_mb * 1024 * 1024
     for limit, value in (
         (resource.RLIMIT_AS, memory),

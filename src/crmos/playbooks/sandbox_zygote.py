@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import orjson
 
-from crmos.core.errors import CrmosError
+from crmos.playbooks.sandbox_policy import ChildDied
 
 BOOT = (
     "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); "
@@ -33,14 +33,12 @@ BOOT = (
 REAP_WAIT_S = 2.0
 
 
-class ZygoteFailed(CrmosError):
-    """The zygote process did not start or stopped answering."""
-
-    code = "sandbox_zygote_failed"
+class ZygoteFailed(ChildDied):
+    """The zygote process did not start or stopped answering (so no child could start)."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
-        super().__init__(f"the sandbox zygote failed: {reason}")
+        super().__init__("start", f"the sandbox zygote failed: {reason}")
 
 
 def serve(fd: int) -> None:

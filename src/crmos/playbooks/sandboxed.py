@@ -30,8 +30,8 @@ from crmos.playbooks.components import (
     limits_of,
     ref_of,
 )
-from crmos.playbooks.sandbox_policy import endpoints
-from crmos.playbooks.sandbox_pool import ChildDied, Pool, Spec
+from crmos.playbooks.sandbox_policy import ChildDied, endpoints
+from crmos.playbooks.sandbox_pool import Pool, Spec
 
 
 def spec_of(component: Component, ports: Ports, deny_roots: tuple[str, ...] = ()) -> Spec:
