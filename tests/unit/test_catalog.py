@@ -62,7 +62,7 @@ def test_a_wheel_whose_bytes_do_not_match_the_signed_hash_is_refused(wheel: Path
     with pytest.raises(ValidationError) as refused:
         found.wheel_bytes(found.get("testing.hostile"))
     [problem] = refused.value.problems
-    assert problem.path == "components[testing.hostile].sha256"
+    assert problem.path == "index.components[0].sha256"
     assert problem.reason == "hash_mismatch"
 
 

@@ -120,7 +120,7 @@ class Catalog:
                 f"wheel of component '{entry.name}' refused",
                 [
                     Problem(
-                        f"components[{entry.name}].sha256",
+                        f"index.components[{self.entries.index(entry)}].sha256",
                         f"the wheel hashes to {digest}, the signed catalog lists {entry.sha256}: "
                         "it is corrupt or was tampered with; get it again from the publisher",
                         reason="hash_mismatch",
