@@ -47,14 +47,15 @@ def on_path(folder: Path) -> Iterator[None]:
 
 @contextmanager
 def hostile_site(factory: Any) -> Iterator[Path]:
-    """The hostile wheel built and installed into a folder on ``sys.path`` for the block."""
+    """The hostile wheel built and installed into a folder on ``sys.path`` for the block;
+    yields that folder."""
     wheel = build_wheel(factory.mktemp("wheel"))
     target = factory.mktemp("site")
     command = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet",
                "--target", str(target), str(wheel)]  # fmt: skip
     subprocess.run(command, check=True, capture_output=True)
     with on_path(target):
-        yield wheel
+        yield target
 
 
 def entry(wheel: Path, **changes: Any) -> dict[str, Any]:

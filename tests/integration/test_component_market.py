@@ -30,8 +30,8 @@ steps:
 
 @pytest.fixture(scope="module")
 def hostile_installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    with hostile_site(tmp_path_factory) as wheel:
-        yield wheel
+    with hostile_site(tmp_path_factory) as site:
+        yield site
 
 
 @pytest.fixture
