@@ -5,6 +5,7 @@ their permissions and last review date."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,3 +132,13 @@ def test_the_review_view_lists_the_most_used_components_with_permissions_and_rev
     assert hostile["permissions"] == "reads: email; may call: maps.example.test"
     assert hostile["reviewed_ms"] is not None and hostile["status"] == "approved"
     assert rows[2]["uses"] == 0
+
+
+def test_a_package_component_is_described_by_a_sandbox_child_and_never_imported_here(
+    market: Container,
+) -> None:
+    component = market.playbooks.registry.get("testing.hostile")
+    assert "crmos_hostile" not in sys.modules  # its import-time code ran only in a child
+    assert type(component).__name__ == "Described"
+    assert component.params.model_json_schema()["properties"]["attempt"]["enum"][0] == "none"
+    assert market.playbooks.registry.get("notify.email").__module__ == "crmos.playbooks.builtin"

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
         Sandbox,
         SandboxViolation,
         UnknownComponent,
-        load_components,
     )
+    from crmos.playbooks.described import load_components
     from crmos.playbooks.erasure import DATA_MAP, PlaybooksEraser
     from crmos.playbooks.market import Marketplace
     from crmos.playbooks.service import Playbooks
@@ -38,7 +38,7 @@ _WHERE = {
     "Sandbox": "components",
     "SandboxViolation": "components",
     "UnknownComponent": "components",
-    "load_components": "components",
+    "load_components": "described",
     "DATA_MAP": "erasure",
     "PlaybooksEraser": "erasure",
     "Marketplace": "market",

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from crmos.core.errors import ActionError, PermanentError, TransientError
-from crmos.playbooks.components import Component, Ports, Sandbox
+from crmos.playbooks.components import Component, Ports, Sandbox, limits_of, ref_of
 from crmos.playbooks.sandbox_policy import Policy, frame, is_write, unframe_length
 
 Violations = list[dict[str, str]]
@@ -318,6 +318,20 @@ def call(
     return answer | {"violations": list(out), "refusals": refusals}
 
 
+def manifest(component: Component, ref: str) -> dict[str, Any]:
+    """What the parent needs to know of a component it will not import."""
+    return {
+        "name": component.name,
+        "description": component.description,
+        "params_schema": component.params.model_json_schema(),
+        "reads": list(component.reads),
+        "hosts": list(component.hosts),
+        "impact": component.impact,
+        "limits": limits_of(component).as_dict(),
+        "ref": ref_of(component) if ":" not in ref else ref,
+    }
+
+
 def _scrub_environment(scratch: str) -> None:
     # The parent's environment can hold secrets (database URLs, keys); the child gets none.
     os.environ.clear()
@@ -346,7 +360,13 @@ def main() -> None:
             }
         )
         return
-    wire.send({"op": "ready", "violations": violations})
+    ready: dict[str, Any] = {"op": "ready", "violations": violations}
+    if init.get("describe"):
+        try:
+            ready["manifest"] = manifest(component, init["ref"])
+        except Exception as exc:  # a component that cannot describe itself is not loaded
+            ready = {"op": "failed", "error": {"target": init["ref"], "reason": str(exc)}}
+    wire.send(ready)
     while True:
         try:
             message = wire.receive()

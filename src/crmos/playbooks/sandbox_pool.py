@@ -57,6 +57,7 @@ class Child:
     scratch: str
     calls: int = 0
     buffer: bytearray = field(default_factory=bytearray)
+    manifest: dict[str, Any] = field(default_factory=dict)
 
     def send(self, message: Mapping[str, Any]) -> None:
         """Write one frame to the child."""
@@ -133,8 +134,9 @@ def search_path() -> list[str]:
     return [os.path.abspath(p) for p in sys.path if p]
 
 
-def start(spec: Spec, zygote: Zygote) -> Child:
-    """Fork a child for ``spec`` from the zygote and wait until its component is imported."""
+def start(spec: Spec, zygote: Zygote, describe: bool = False) -> Child:
+    """Fork a child for ``spec`` from the zygote and wait until its component is imported
+    (with ``describe``, the child's description of it is kept in ``manifest``)."""
     scratch = tempfile.mkdtemp(prefix="crmos-sandbox-")
     try:
         process = zygote.fork()
@@ -152,7 +154,7 @@ def start(spec: Spec, zygote: Zygote) -> Child:
     child = Child(spec, process, scratch)
     policy = Policy(scratch, read_roots(), spec.deny_roots, spec.endpoints)
     try:
-        child.send({"ref": spec.ref, "policy": policy.as_dict()})
+        child.send({"ref": spec.ref, "policy": policy.as_dict(), "describe": describe})
         ready = child.receive(time.monotonic() + START_S)
     except (ChildDied, OSError) as exc:
         child.kill()
@@ -161,6 +163,7 @@ def start(spec: Spec, zygote: Zygote) -> Child:
         child.kill()
         why = ready.get("violations") or ready.get("error")
         raise ChildDied("start", f"{spec.name}: refused while loading: {why}")
+    child.manifest = dict(ready.get("manifest") or {})
     return child
 
 
