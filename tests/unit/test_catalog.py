@@ -4,6 +4,7 @@ refused with the field and the fix."""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,16 @@ def test_a_malformed_entry_is_refused_with_its_path_in_the_index(wheel: Path) ->
         catalog.load(str(path), key)
     paths = {p.path for p in refused.value.problems}
     assert paths == {"index.components[0].sha256", "index.components[0].name"}
+
+
+def test_a_wheel_must_declare_the_component_the_catalog_lists(tmp_path: Path) -> None:
+    wheel = tmp_path / "maps-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("maps-1.0.dist-info/entry_points.txt",
+                         "[crmos.components]\nmaps.tiles = maps:Tiles\n")  # fmt: skip
+    listed = catalog.Entry.model_validate(entry(wheel, name="maps.widget", package="maps"))
+    assert catalog.declared_names(wheel.read_bytes()) == {"maps.tiles"}
+    with pytest.raises(ValidationError) as refused:
+        catalog.check_declares(listed, wheel.read_bytes(), 0)
+    [problem] = refused.value.problems
+    assert problem.path == "index.components[0].name" and "maps.tiles" in problem.message

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import configparser
 import hashlib
+import io
 import subprocess
 import sys
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,6 +138,35 @@ class Catalog:
         if urlsplit(self.source).scheme in ("http", "https"):
             return urljoin(self.source, wheel)
         return str(Path(self.source).parent / wheel)
+
+
+def declared_names(wheel: bytes) -> set[str]:
+    """The ``crmos.components`` entry point names a wheel declares (read, never imported)."""
+    parser = configparser.ConfigParser(delimiters=("=",))
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # names keep their case
+    with zipfile.ZipFile(io.BytesIO(wheel)) as archive:
+        for member in archive.namelist():
+            if member.endswith(".dist-info/entry_points.txt"):
+                parser.read_string(archive.read(member).decode("utf-8"))
+    return set(parser["crmos.components"]) if parser.has_section("crmos.components") else set()
+
+
+def check_declares(entry: Entry, wheel: bytes, index: int) -> None:
+    """Refuse a wheel whose entry points do not name the component the catalog lists."""
+    names = declared_names(wheel)
+    if entry.name not in names:
+        raise ValidationError(
+            f"wheel of component '{entry.name}' refused",
+            [
+                Problem(
+                    f"index.components[{index}].name",
+                    f"the wheel's crmos.components entry points are {sorted(names) or 'none'}, "
+                    f"not '{entry.name}': the catalog and the package disagree; tell the "
+                    "publisher",
+                    reason="not_declared",
+                )
+            ],
+        )
 
 
 def canonical(index: Mapping[str, Any]) -> bytes:

@@ -132,6 +132,7 @@ class Marketplace:
             )
         entry = index.by_wheel(local) if local is not None else index.get(what)
         data = index.wheel_bytes(entry, local)
+        catalog.check_declares(entry, data, index.entries.index(entry))
         with tempfile.TemporaryDirectory(prefix="crmos-wheel-") as folder:
             wheel = Path(folder) / Path(entry.wheel).name
             wheel.write_bytes(data)
