@@ -194,44 +194,60 @@ class ChildSandbox(Sandbox):
         self.wire.ask({"op": "tag", "traits": dict(traits)})
 
 
-def guard(policy: Policy, violations: Violations) -> None:
-    """Install the audit hook and the resolver wrapper; from here on the policy holds."""
+class Guard:
+    """The audit hook: each audited event the policy does not allow is recorded and refused."""
 
-    def refuse(kind: str, detail: str, target: str = "") -> None:
-        violations.append({"kind": kind, "detail": detail, "target": target})
-        raise SandboxRefusal(f"sandbox refused: {detail}")
+    def __init__(self, policy: Policy, violations: Violations) -> None:
+        self.policy, self.violations = policy, violations
 
-    def hook(event: str, args: tuple[Any, ...]) -> None:
+    def __call__(self, event: str, args: tuple[Any, ...]) -> None:
         if event == "open":
-            path, mode, flags = args
-            if not isinstance(path, (str, bytes, os.PathLike)):
-                return  # an open file descriptor: already checked when it was opened
-            name = os.fsdecode(path)
-            if is_write(mode, flags):
-                if not policy.may_write(name):
-                    refuse(
-                        "filesystem", f"tried to write {name} outside its scratch directory", name
-                    )
-            elif not policy.may_read(name):
-                refuse("filesystem", f"tried to read {name}")
+            self._open(*args)
         elif event in ("socket.connect", "socket.sendto", "socket.sendmsg"):
-            address = args[1]
-            if address is not None and not policy.may_connect(address):
-                shown = _shown(address)
-                refuse("network", f"tried to connect to {shown}, not a declared host", shown)
+            self._connect(args[1])
         elif event == "socket.getaddrinfo":
-            host = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
-            if not policy.may_resolve(host) and not policy.may_connect((host, args[1])):
-                refuse("network", f"tried to reach {host}, not a declared host", host)
+            self._resolve(args[0], args[1])
         elif event in BLOCKED:
-            refuse("process", f"tried to {BLOCKED[event]} ({event})")
+            self.refuse("process", f"tried to {BLOCKED[event]} ({event})")
         elif event in PATH_EVENTS:
             for path in args[:2]:
-                if isinstance(path, (str, bytes, os.PathLike)) and not policy.may_write(
-                    os.fsdecode(path)
-                ):
-                    refuse("filesystem", f"tried to change {os.fsdecode(path)} outside its scratch")
+                if isinstance(path, (str, bytes, os.PathLike)):
+                    self._change(os.fsdecode(path))
 
+    def refuse(self, kind: str, detail: str, target: str = "") -> None:
+        """Record the attempt, then stop it."""
+        self.violations.append({"kind": kind, "detail": detail, "target": target})
+        raise SandboxRefusal(f"sandbox refused: {detail}")
+
+    def _open(self, path: Any, mode: Any, flags: Any) -> None:
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            return  # an open file descriptor: already checked when it was opened
+        name = os.fsdecode(path)
+        if is_write(mode, flags):
+            if not self.policy.may_write(name):
+                detail = f"tried to write {name} outside its scratch directory"
+                self.refuse("filesystem", detail, name)
+        elif not self.policy.may_read(name):
+            self.refuse("filesystem", f"tried to read {name}", name)
+
+    def _connect(self, address: Any) -> None:
+        if address is not None and not self.policy.may_connect(address):
+            shown = _shown(address)
+            self.refuse("network", f"tried to connect to {shown}, not a declared host", shown)
+
+    def _resolve(self, host: Any, port: Any) -> None:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if not self.policy.may_resolve(name) and not self.policy.may_connect((name, port)):
+            self.refuse("network", f"tried to reach {name}, not a declared host", name)
+
+    def _change(self, path: str) -> None:
+        if not self.policy.may_write(path):
+            self.refuse("filesystem", f"tried to change {path} outside its scratch", path)
+
+
+def guard(policy: Policy, violations: Violations) -> None:
+    """Install the audit hook, the resolver wrapper and the MemoryError tracer; from here on
+    the policy holds."""
     real = socket.getaddrinfo
 
     def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
@@ -251,7 +267,7 @@ def guard(policy: Policy, violations: Violations) -> None:
         return tracer
 
     sys.settrace(tracer)
-    sys.addaudithook(hook)
+    sys.addaudithook(Guard(policy, violations))
     socket.getaddrinfo = getaddrinfo
 
 
