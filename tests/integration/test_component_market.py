@@ -142,3 +142,10 @@ def test_a_package_component_is_described_by_a_sandbox_child_and_never_imported_
     assert type(component).__name__ == "Described"
     assert component.params.model_json_schema()["properties"]["attempt"]["enum"][0] == "none"
     assert market.playbooks.registry.get("notify.email").__module__ == "crmos.playbooks.builtin"
+
+
+def test_searching_without_a_configured_catalog_names_the_setting(
+    market: Container, tenant: Tenant, client: TestClient
+) -> None:
+    answer = client.get("/api/v1/components/-/catalog", headers=tenant.bearer)
+    assert answer.status_code == 404 and "CRMOS__PLAYBOOKS__CATALOG" in answer.json()["detail"]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from crmos.api.auth import Declared, ReadKey, require
 from crmos.api.problems import answers
+from crmos.core.errors import NotFound
 from crmos.playbooks.market import Marketplace
 from crmos.store import ApiKey
 
@@ -53,12 +54,18 @@ def review_view(
     return _market(request).review_view(key.workspace_id, limit)
 
 
-@router.get("/components/-/catalog", summary="Search the signed catalog", responses=answers(400))
+@router.get(
+    "/components/-/catalog", summary="Search the signed catalog", responses=answers(400, 404)
+)
 def search(
     request: Request, key: ReadKey, q: Annotated[str, Query(max_length=200)] = ""
 ) -> list[dict[str, Any]]:
-    """Catalog entries whose name, description or publisher contains ``q``."""
-    found = _market(request).catalog().search(q)
+    """Catalog entries whose name, description or publisher contains ``q``; 404 when no
+    catalog is configured (``CRMOS__PLAYBOOKS__CATALOG``)."""
+    market = _market(request)
+    if not market.settings.playbooks.catalog:
+        raise NotFound("component catalog", "none configured: set CRMOS__PLAYBOOKS__CATALOG")
+    found = market.catalog().search(q)
     return [e.model_dump() | {"permissions": e.permissions()} for e in found]
 
 
