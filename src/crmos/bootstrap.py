@@ -143,6 +143,7 @@ class Container:
             engine = Engine(self.settings, self.engine, self.runs.registry, consent=consent)
             engine.start()
             self.saga_engine = engine
+            self.playbooks.start_sandbox()  # component steps run in its children
             self.runs.requeue_stranded()
 
     def close(self) -> None:

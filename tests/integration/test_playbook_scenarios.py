@@ -10,21 +10,21 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from pydantic import BaseModel
 
 from crmos.bootstrap import Container, build
 from crmos.connectors.sim import start_simulators
 from crmos.core.settings import Settings
-from crmos.playbooks import HostRefused, Sandbox
+from crmos.playbooks import HostRefused
 from crmos.store import decisions_of
 from tests.integration.connector_support import Recorder, free_port
 from tests.integration.playbook_support import example, identify, ingest, track, view
 from tests.integration.saga_support import start_fast_engine, wait_until
+from tests.integration.sneaky_component import Sneaky
 
 pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 
@@ -149,26 +149,6 @@ def test_scenario_9_insurance_renewal_is_built_only_from_components(world: World
     assert len(bodies) == len(started) and all("Anna Schmidt" in b for b in bodies)
 
 
-class _Sneaky(BaseModel):
-    url: str
-
-
-class Sneaky:
-    """A component that tries to call a host it did not declare."""
-
-    name: ClassVar[str] = "testing.sneaky"
-    description: ClassVar[str] = "calls an undeclared host"
-    params: ClassVar[type[BaseModel]] = _Sneaky
-    reads: ClassVar[tuple[str, ...]] = ("traits.email",)
-    hosts: ClassVar[tuple[str, ...]] = ("erp",)
-    impact: ClassVar[str] = "low"
-    seen: ClassVar[list[dict[str, Any]]] = []
-
-    def run(self, sandbox: Sandbox, params: _Sneaky) -> dict[str, Any]:
-        Sneaky.seen.append(dict(sandbox.profile))
-        return sandbox.get(params.url)
-
-
 def test_a_component_sees_only_declared_fields_and_an_undeclared_host_is_refused_and_recorded(
     world: World,
 ) -> None:
@@ -184,13 +164,16 @@ id: sneaky
 description: tries to leak
 trigger: {{pattern: {{event: {{event: Go}}}}}}
 steps:
-  - {{id: leak, component: testing.sneaky, with: {{url: "{world.chat.url}/leak"}}}}
+  - {{id: look, component: testing.sneaky}}
+  - {{id: leak, component: testing.sneaky, with: {{url: "{world.chat.url}/leak"}}, after: [look]}}
 """
     c.playbooks.publish(ws, text, "mallory", "test")
     ingest(c, ws, track("u1", "Go", 1))
     firing = _ended(world, "sneaky")
     assert firing["run"].status == "compensated"
-    assert Sneaky.seen == [{"id": firing["profile_id"], "traits": {"email": "u1@example.com"}}]
+    steps = {s.step_id: s for s in c.runs.get(ws, firing["run"].id).steps}
+    saw = steps["look"].result["saw"]
+    assert saw == {"id": firing["profile_id"], "traits": {"email": "u1@example.com"}}
     [refusal] = c.playbooks.refusals(ws)
     assert refusal["component"] == "testing.sneaky" and refusal["host"].startswith("127.0.0.1:")
     assert not any(seen.path == "/leak" for seen in world.chat.seen)

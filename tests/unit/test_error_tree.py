@@ -29,6 +29,12 @@ OUTSIDE_THE_TREE = {
     ("crmos.ingest.writer", "_Duplicates"),
     # A simulated ERP/MES/SCM's own refusal, carrying that system's codes, not crmos's.
     ("crmos.connectors.sim.app", "Refusal"),
+    # Signals between the sandbox pool and the sandboxed action, which turns them into the
+    # step's SandboxViolation; and what a component sees inside its child process.
+    ("crmos.playbooks.sandbox_policy", "ChildDied"),
+    ("crmos.playbooks.sandbox_zygote", "ZygoteFailed"),
+    ("crmos.playbooks.sandbox_child", "SandboxRefusal"),
+    ("crmos.playbooks.sandbox_child", "FieldRefused"),
 }
 
 

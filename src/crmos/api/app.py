@@ -15,6 +15,7 @@ from crmos.api.routes import (
     audiences,
     builder,
     compliance,
+    components,
     decisions,
     dsr,
     events,
@@ -88,6 +89,7 @@ def create_app(container: Container) -> FastAPI:
         audiences,
         builder,
         playbooks,
+        components,
         system,
     ):
         app.include_router(module.router)

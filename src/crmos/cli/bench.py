@@ -150,3 +150,11 @@ def run_all(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
     console(quick=quick, as_json=as_json)
     analytics(quick=quick, as_json=as_json)
     durability(quick=quick, as_json=as_json)
+
+
+@app.command("sandbox")
+def sandbox(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
+    """Component call overhead in the sandbox vs in-process, and escapes of a hostile suite."""
+    from crmos.bench.sandbox import run
+
+    run(quick=quick, as_json=as_json)

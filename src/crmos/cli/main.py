@@ -18,6 +18,7 @@ from crmos.cli import (
     audit,
     bench,
     compliance,
+    components,
     db,
     decisions,
     demo,
@@ -66,6 +67,7 @@ app.add_typer(interactions.app, name="interactions")
 app.add_typer(knowledge.app, name="knowledge")
 app.add_typer(decisions.app, name="decisions")
 app.add_typer(playbooks.app, name="playbooks")
+app.add_typer(components.app, name="components")
 app.command("worker")(runs.worker)
 app.add_typer(demo.app, name="demo")
 

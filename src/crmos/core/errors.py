@@ -25,7 +25,8 @@ classes to HTTP statuses in one table (``crmos.api.problems``); the CLI maps the
         ├── TransientError          retrying may succeed (timeout, 5xx, 429, connection refused)
         └── PermanentError          retrying cannot help (refused by the target, bad params)
             ├── ConsentRefused      a message to a person lacks consent for its purpose
-            └── HostRefused         (playbooks) a component called a host it did not declare
+            ├── HostRefused         (playbooks) a component called a host it did not declare
+            └── SandboxViolation    (playbooks) the sandbox stopped a component (a rule or limit)
 
 The errors marked with a room are defined in that room; the ones that were raised as builtins
 before keep that builtin as a second base (``ConditionError`` is still a ``ValueError``,

@@ -420,6 +420,25 @@ class PlaybookSettings(BaseModel):
         description="Runs a batch of firings starts in parallel on PostgreSQL (SQLite, one "
         "writer at a time, starts them one by one).",
     )
+    sandbox: bool = Field(
+        default=True,
+        description="Run every component call in a resource-limited child process with a "
+        "network and filesystem guard; false runs them in the server process (tests of trusted "
+        "components only).",
+    )
+    sandbox_children: int = Field(
+        default=2, ge=1, le=16, description="Warm sandbox child processes kept per component."
+    )
+    catalog: str | None = Field(
+        default=None,
+        description="The component catalog: a signed JSON index, as a local path or an http(s) "
+        "URL (`crmos components search`).",
+    )
+    catalog_key: str | None = Field(
+        default=None,
+        description="The catalog publisher's Ed25519 public key (base64 of the 32 raw bytes); "
+        "an index whose signature it does not verify is refused.",
+    )
 
 
 class AnalyticsSettings(BaseModel):

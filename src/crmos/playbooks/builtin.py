@@ -9,6 +9,7 @@ insurance renewal app's claims history, rate factor and agent qualification.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from functools import cache
 from importlib.resources import files
 from typing import Any, ClassVar, Literal
@@ -29,18 +30,20 @@ def _trait(sandbox: Sandbox, name: str, default: Any = None) -> Any:
     return sandbox.profile.get("traits", {}).get(name, default)
 
 
-def company_of(traits: dict[str, Any]) -> tuple[str | None, str | None]:
+def company_of(traits: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """The customer's ERP id and company name from a profile's traits.
 
     Segment's ``company`` trait is an object (``{"id", "name", ...}``) on identify and a plain
     name in older senders; ``customer_id`` wins as the ERP's key when a source sets it.
     """
-    company = traits.get("company")
-    if isinstance(company, dict):
+    # Only keys that are there are read: in the sandbox, asking for a field the component
+    # did not declare (``customer_id`` for most) is refused and fails the step.
+    company = traits["company"] if "company" in traits else None  # noqa: SIM401
+    if isinstance(company, Mapping):
         key, name = company.get("id"), company.get("name")
     else:
         key = name = company
-    customer = traits.get("customer_id") or key
+    customer = (traits["customer_id"] if "customer_id" in traits else None) or key  # noqa: SIM401
     return (str(customer) if customer else None), (str(name) if name else None)
 
 

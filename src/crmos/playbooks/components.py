@@ -25,6 +25,7 @@ from crmos.core.errors import (
     UnknownName,
     ValidationError,
 )
+from crmos.playbooks.sandbox_policy import DEFAULT_LIMITS, Limits
 
 GROUP = "crmos.components"
 IMPACTS = ("low", "medium", "high")
@@ -39,6 +40,8 @@ class Component(Protocol):
     reads: ClassVar[tuple[str, ...]]  # dotted profile fields: traits.email, flags.x, id
     hosts: ClassVar[tuple[str, ...]]  # logical targets (erp, email, chat) or host[:port]
     impact: ClassVar[str]  # low | medium | high: what the approval policy compares
+    # Optional: ``limits`` (a sandbox_policy.Limits or a mapping of its fields); the default
+    # otherwise, see :func:`limits_of`.
 
     def run(self, sandbox: Sandbox, params: Any) -> dict[str, Any]:
         """Do the step inside the sandbox; return what later steps may refer to."""
@@ -52,6 +55,29 @@ class Refusal:
     run_id: str
     component: str
     host: str
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """An attempt the sandbox stopped: a limit or a rule the component broke."""
+
+    workspace_id: str | None
+    run_id: str
+    component: str
+    kind: str  # field | network | filesystem | process | memory | cpu | time | crash
+    detail: str
+    profile_id: str | None = None
+    target: str = ""  # the host, path or field it reached for
+
+
+class SandboxViolation(PermanentError):
+    """The sandbox stopped a component (a rule or a limit); the step fails with the reason."""
+
+    code = "sandbox_violation"
+
+    def __init__(self, component: str, kind: str, detail: str) -> None:
+        self.component, self.kind, self.detail = component, kind, detail
+        super().__init__(component, f"stopped by the sandbox ({kind}): {detail}")
 
 
 class HostRefused(PermanentError):
@@ -78,6 +104,7 @@ class Ports:
     refused: Callable[[Refusal], None]
     base_urls: Mapping[str, str] = field(default_factory=dict)
     tag: Callable[[str | None, str, dict[str, Any], str], None] | None = None
+    violated: Callable[[Violation], None] | None = None
 
 
 @dataclass(slots=True)
@@ -154,6 +181,28 @@ class Sandbox:
         raise HostRefused(self.component.name, host, self.component.hosts)
 
 
+def limits_of(component: Component) -> Limits:
+    """The resource limits ``component`` declares (``limits``), or the defaults."""
+    declared = getattr(component, "limits", None)
+    if declared is None:
+        return DEFAULT_LIMITS
+    if isinstance(declared, Limits):
+        return declared
+    try:
+        return Limits(**dict(declared))
+    except TypeError as exc:
+        raise ConfigError(f"{GROUP} ({component.name})", f"bad `limits`: {exc}") from exc
+
+
+def ref_of(component: Component) -> str:
+    """``module:qualname`` of the component's class: how a sandbox child imports it."""
+    described = getattr(component, "sandbox_ref", None)
+    if isinstance(described, str):
+        return described
+    kind = type(component)
+    return f"{kind.__module__}:{kind.__qualname__}"
+
+
 def cut(profile: Mapping[str, Any], reads: Iterable[str]) -> dict[str, Any]:
     """Only the declared dotted fields of ``profile`` (missing ones are left out)."""
     out: dict[str, Any] = {"id": profile.get("id")}
@@ -214,6 +263,15 @@ def _action_class(component: Component) -> type[ComponentAction]:
     return type(f"{type(component).__name__}Action", (ComponentAction,), {"name": component.name})
 
 
+@dataclass(frozen=True, slots=True)
+class Package:
+    """The Python distribution a component came from; crmos's own are ``builtin``."""
+
+    name: str
+    version: str
+    builtin: bool
+
+
 class UnknownComponent(UnknownName):
     """No component has this name; the message suggests the closest one or lists them."""
 
@@ -228,10 +286,23 @@ class ComponentRegistry:
 
     def __init__(self, components: Iterable[Component] = ()) -> None:
         self._components: dict[str, Component] = {}
+        self._packages: dict[str, Package] = {}
         for component in components:
             self.add(component)
 
-    def add(self, component: Component, origin: str = "program") -> None:
+    def package(self, name: str) -> Package:
+        """The distribution that installed component ``name``; one the program registered
+        itself (``add`` without a package) counts as built in, like crmos's own."""
+        self.get(name)
+        return self._packages.get(name, Package("program", "0", builtin=True))
+
+    def version(self, name: str) -> str:
+        """The version of the package that installed component ``name``."""
+        return self.package(name).version
+
+    def add(
+        self, component: Component, origin: str = "program", package: Package | None = None
+    ) -> None:
         """Register ``component``; refuses a duplicate name or a missing declaration."""
         for attribute in ("name", "params", "reads", "hosts", "impact", "run"):
             if not hasattr(component, attribute):
@@ -241,6 +312,8 @@ class ComponentRegistry:
         if component.name in self._components:
             raise ConfigError(f"{GROUP} ({origin})", f"'{component.name}' is registered twice")
         self._components[component.name] = component
+        if package is not None:
+            self._packages[component.name] = package
 
     def get(self, name: str) -> Component:
         """The component called ``name``; :class:`UnknownComponent` otherwise."""
@@ -258,13 +331,20 @@ class ComponentRegistry:
         return [_action_class(c)(c, ports) for c in self._components.values()]
 
 
-def load_components() -> ComponentRegistry:
-    """The components installed through the ``crmos.components`` entry points."""
+def load_components(describe: Callable[[str], Component] | None = None) -> ComponentRegistry:
+    """The components installed through the ``crmos.components`` entry points. crmos's own are
+    imported here; with ``describe``, every other one is known by what ``describe`` (a sandbox
+    child, see ``described``) says of it, so its code never runs in this process."""
     registry = ComponentRegistry()
     for point in sorted(entry_points(group=GROUP), key=lambda p: p.name):
+        dist = point.dist
+        package = Package(dist.name, dist.version, dist.name == "crmos") if dist else None
+        if describe is not None and not (package and package.builtin):
+            registry.add(describe(point.value), point.value, package)
+            continue
         try:
             loaded = point.load()
         except Exception as exc:
             raise ConfigError(f"{GROUP} ({point.value})", f"cannot be imported: {exc}") from exc
-        registry.add(loaded() if isinstance(loaded, type) else loaded, point.value)
+        registry.add(loaded() if isinstance(loaded, type) else loaded, point.value, package)
     return registry

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib.resources import files
 from typing import Any
 
@@ -24,7 +24,13 @@ from crmos.identity import profile_view
 from crmos.ingest import EventReader
 from crmos.playbooks import versions
 from crmos.playbooks.backtest import Backtest, backtest, stored_batches
-from crmos.playbooks.components import ComponentAction, ComponentRegistry, Ports, Refusal
+from crmos.playbooks.components import (
+    ComponentAction,
+    ComponentRegistry,
+    Ports,
+    Refusal,
+    Violation,
+)
 from crmos.playbooks.experiment import (
     ExperimentResult,
     assignments,
@@ -33,7 +39,11 @@ from crmos.playbooks.experiment import (
 )
 from crmos.playbooks.firing import ConsentCheck
 from crmos.playbooks.launcher import FindRun, Launcher, StartedRun, StartRun
+from crmos.playbooks.market import Marketplace
 from crmos.playbooks.profiles import graph_facts
+from crmos.playbooks.sandbox_pool import Pool, Spec
+from crmos.playbooks.sandbox_records import record_violation
+from crmos.playbooks.sandboxed import SandboxedAction, sandboxed_class, spec_of, store_dirs
 from crmos.playbooks.spec import Playbook, parse
 from crmos.playbooks.trigger_consumer import TriggerConsumer, reads_graph
 from crmos.store import EventLog, append_audit
@@ -70,6 +80,9 @@ class Playbooks:
         self._start: StartRun | None = None
         self._find: FindRun | None = None
         self._timers = Periodic("crmos-timers", settings.playbooks.timer_poll_s, self.tick)
+        self.pool = Pool(settings.playbooks.sandbox_children)
+        self.market = Marketplace(settings, engine, registry, clock)
+        self._specs: dict[str, Spec] = {}
 
     # -- wiring ------------------------------------------------------------------------------
 
@@ -91,16 +104,34 @@ class Playbooks:
 
     def actions(
         self, action: Callable[[str], Any], intake: Intake | None = None
-    ) -> list[ComponentAction]:
-        """Every component as a sagas action, sandboxed through ports built here."""
+    ) -> Sequence[ComponentAction | SandboxedAction]:
+        """Every component as a sagas action, run in a sandbox child process (in-process only
+        where ``playbooks.sandbox`` is off), through ports built here."""
         ports = Ports(
             profile=self._profile,
             action=action,
             refused=self._refused,
             base_urls=dict(self.settings.connectors.base_urls),
             tag=None if intake is None else self._tagger(intake),
+            violated=self._violated,
         )
-        return self.registry.actions(ports)
+        if not self.settings.playbooks.sandbox:
+            return list(self.registry.actions(ports))
+        deny = (str(self.settings.home), *store_dirs(self.engine))
+        components = [self.registry.get(n) for n in self.registry.names()]
+        self._specs = {c.name: spec_of(c, ports, deny) for c in components}
+        return [sandboxed_class(c)(c, ports, self.pool, self._specs[c.name]) for c in components]
+
+    def start_sandbox(self) -> None:
+        """Start the sandbox's zygote now, so the first component call finds it ready."""
+        if self.settings.playbooks.sandbox:
+            self.pool.prestart()
+
+    def warm_sandbox(self, names: Iterable[str] | None = None) -> None:
+        """Start a sandbox child for each component (every one by default) ahead of its first
+        call, which otherwise waits for the child's interpreter to start."""
+        wanted = self._specs if names is None else {n: self._specs[n] for n in names}
+        self.pool.warm(wanted.values())
 
     def _profile(self, workspace_id: str | None, profile_id: str) -> dict[str, Any]:
         with self.engine.connect() as conn:
@@ -122,6 +153,11 @@ class Playbooks:
                 append_audit(
                     conn, refusal.workspace_id, refusal.component, action, refusal.run_id, details
                 )
+
+    def _violated(self, violation: Violation) -> None:
+        if violation.workspace_id:
+            with self.engine.begin() as conn:
+                record_violation(conn, violation, self.registry.version(violation.component))
 
     def _tagger(self, intake: Intake) -> Callable[[str | None, str, dict[str, Any], str], None]:
         def tag(
@@ -165,6 +201,7 @@ class Playbooks:
         """Stop the timer thread."""
         self._timers.close(timeout=10)
         self.launcher.close()
+        self.pool.close()
 
     # -- versions ----------------------------------------------------------------------------
 
@@ -173,8 +210,10 @@ class Playbooks:
         return parse(text, self.registry, self.retention_ms)
 
     def publish(self, workspace_id: str, text: str, author: str, comment: str) -> versions.Version:
-        """Validate and put in force an immutable snapshot of ``text``."""
+        """Validate and put in force an immutable snapshot of ``text``; every component it uses
+        must be approved in the workspace."""
         playbook = self.validate(text)
+        self.market.check_publishable(workspace_id, playbook)
         with self.engine.begin() as conn:
             return versions.publish(conn, workspace_id, playbook, author, comment, self.clock())
 

@@ -1,5 +1,6 @@
 """The tables of the playbooks room: immutable versions, what is in force when, trigger state,
-durable timers, firings (the outbox that starts runs exactly once) and sandbox refusals.
+durable timers, firings (the outbox that starts runs exactly once), sandbox refusals and the
+compliance reviews of components.
 """
 
 from __future__ import annotations
@@ -100,6 +101,23 @@ component_refusals = Table(
     Column("component", String(100), nullable=False),
     Column("host", String(255), nullable=False),
     Column("at_ms", BigInteger, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# One row per review decision (history kept); a component's status in a workspace is its latest
+# row for the installed version: a new version enters as pending review again.
+component_reviews = Table(
+    "component_reviews",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("workspace_id", String(40), nullable=False),
+    Column("component", String(100), nullable=False),
+    Column("version", String(100), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reviewer", String(200), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Index("ix_component_reviews_component", "workspace_id", "component", "version"),
     sqlite_autoincrement=True,
 )
 

@@ -20,6 +20,7 @@ from crmos.store.tables import api_keys, console_sessions, workspaces
 
 WRITE_SCOPES = ("write",)
 ADMIN_SCOPES = ("read", "write", "admin")
+COMPLIANCE_SCOPES = ("read", "compliance")  # reviewers: approve or reject components
 
 
 @dataclass(frozen=True, slots=True)

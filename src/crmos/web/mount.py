@@ -15,6 +15,7 @@ from crmos.web import (
     pages_auth,
     pages_builder,
     pages_compliance,
+    pages_components,
     pages_demo,
     pages_intake,
     pages_ops,
@@ -56,6 +57,7 @@ def mount(app: FastAPI, container: Container, keys: KeyResolver) -> None:
         pages_accounts,
         pages_playbooks,
         pages_builder,
+        pages_components,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("crmos.web", "static")]), name="static")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from crmos.api.auth import AdminKey, ReadKey
 from crmos.store import WorkspaceStore
-from crmos.store.workspaces import ADMIN_SCOPES, WRITE_SCOPES
+from crmos.store.workspaces import ADMIN_SCOPES, COMPLIANCE_SCOPES, WRITE_SCOPES
 
 router = APIRouter(prefix="/api/v1", tags=["workspaces"])
 
@@ -18,7 +18,10 @@ class NewKey(BaseModel):
     """A key to issue in the caller's workspace."""
 
     name: str = Field(min_length=1, max_length=200, description="What the key is for.")
-    kind: Literal["write", "admin"] = Field(description="write: intake only; admin: everything.")
+    kind: Literal["write", "admin", "compliance"] = Field(
+        description="write: intake only; admin: everything; compliance: read, and review "
+        "components."
+    )
     source: str = Field(
         default="default", max_length=64, description="Touchpoint recorded on events sent with it."
     )
@@ -36,7 +39,7 @@ def workspace(request: Request, key: ReadKey) -> dict[str, Any]:
 def issue(request: Request, key: AdminKey, body: NewKey) -> dict[str, Any]:
     """Issue a key; the secret is shown only in this answer."""
     store: WorkspaceStore = request.app.state.container.workspaces
-    scopes = WRITE_SCOPES if body.kind == "write" else ADMIN_SCOPES
+    scopes = {"write": WRITE_SCOPES, "compliance": COMPLIANCE_SCOPES}.get(body.kind, ADMIN_SCOPES)
     issued = store.issue_key(key.workspace_id, body.name, scopes, body.source)
     audit = request.app.state.container.compliance.audit
     details = {"name": body.name, "scopes": list(scopes), "source": body.source}

@@ -1,0 +1,97 @@
+"""The console's component page acts as a person would: a compliance reviewer sees a component
+pending review with its app-store permissions, approves it with a reason, and the API sees the
+approval; a read-only key sees no review buttons. axe-core finds no serious issue."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from crmos.bootstrap import build
+from crmos.core.settings import Settings
+from crmos.store.workspaces import COMPLIANCE_SCOPES
+from tests.e2e.conftest import Server
+from tests.e2e.console_support import assert_accessible, browser, start_patiently
+from tests.integration.market_support import hostile_site
+
+__all__ = ["browser"]  # fixture used by name
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Shop:
+    server: Server
+    admin_key: str
+    reviewer_key: str
+    read_key: str
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    """A served workspace with the hostile component installed (pending review)."""
+    with hostile_site(tmp_path_factory) as site:
+        root = tmp_path_factory.mktemp("shop")
+        url = f"sqlite:///{root}/crmos.db"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CRMOS__")}
+        path = [p for p in (os.environ.get("PYTHONPATH"), str(site)) if p]
+        env.update(CRMOS__HOME=str(root / "home"), CRMOS__STORE__URL=url,
+                   PYTHONPATH=os.pathsep.join(path))  # fmt: skip
+        container = build(Settings(home=root / "home", store={"url": url}), migrate_store=True)
+        try:
+            ws, _, admin = container.workspaces.create("acme")
+            reviewer = container.workspaces.issue_key(ws.id, "dpo", COMPLIANCE_SCOPES, "ui")
+            reader = container.workspaces.issue_key(ws.id, "reader", ("read",), "ui")
+        finally:
+            container.close()
+        server = Server(env)
+        start_patiently(server)
+        try:
+            yield Shop(server, admin.secret, reviewer.secret, reader.secret)
+        finally:
+            server.stop()
+
+
+def _signed_in(browser: Browser, shop: Shop, key: str, lang: str = "en") -> Page:
+    context = browser.new_context(locale=lang, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{shop.server.url}/?lang={lang}#key={key}")
+    expect(page.locator("#t-accepted")).to_be_visible()
+    return page
+
+
+def test_a_reviewer_approves_a_pending_component_with_a_reason_and_the_api_sees_it(
+    browser: Browser, shop: Shop
+) -> None:
+    page = _signed_in(browser, shop, shop.reviewer_key)
+    page.goto(f"{shop.server.url}/components")
+    expect(page.get_by_role("heading", name="Components", level=1)).to_be_visible()
+    card = page.get_by_role("article", name="testing.hostile pending review")
+    expect(card).to_contain_text("reads: email; may call: maps.example.test")
+    assert_accessible(page)
+    card.get_by_label("Reason").fill("map tiles host checked with the vendor")
+    card.get_by_role("button", name="Approve: testing.hostile").click()
+    expect(page.get_by_role("status")).to_have_text("Done.")
+    expect(page.get_by_role("article", name="testing.hostile approved")).to_be_visible()
+    answer = httpx.get(f"{shop.server.url}/api/v1/components/testing.hostile",
+                       headers={"Authorization": f"Bearer {shop.admin_key}"}).json()  # fmt: skip
+    assert answer["status"] == "approved" and answer["reviewer"] == "dpo"
+    page.context.close()
+
+
+def test_a_read_only_key_sees_permissions_but_no_review_buttons(
+    browser: Browser, shop: Shop
+) -> None:
+    page = _signed_in(browser, shop, shop.read_key, "de")
+    page.goto(f"{shop.server.url}/components")
+    expect(page.get_by_role("heading", name="Komponenten", level=1)).to_be_visible()
+    expect(page.get_by_role("article", name="notify.email").first).to_contain_text(
+        "may call: email"
+    )
+    expect(page.get_by_role("button", name="Approve: testing.hostile")).to_have_count(0)
+    page.context.close()
