@@ -45,6 +45,7 @@ from crmos.agent import AgentConsumer, AgentService, IntentModels
 from crmos.compliance import Compliance, ConsentGate, check_marketing, data_roots
 from crmos.core.datamap import Room
 from crmos.core.errors import ValidationError
+from crmos.core.periodic import Periodic
 from crmos.core.settings import Settings, load_settings
 from crmos.graph import ExpirySweeper, GraphRuntime, build_graph
 from crmos.i18n import Catalogs, LetterWriter, due_ms
@@ -61,12 +62,14 @@ from crmos.playbooks import Playbooks, load_components
 from crmos.sagas import Dispatcher, Runs
 from crmos.store import (
     EventLog,
+    Tiers,
     Vault,
     WorkspaceStore,
     create_store_engine,
     load_master_key,
     migrate,
     sqlite_path,
+    tiers_of,
 )
 
 if TYPE_CHECKING:
@@ -90,11 +93,13 @@ class Container:
     compliance: Compliance
     agent: AgentService
     playbooks: Playbooks
+    tiers: Tiers
     committer: GroupCommitter | None = None
     saga_engine: SagaEngine | None = None
     graph: GraphRuntime | None = None
     graph_sweeper: ExpirySweeper | None = None
     search_indexer: SearchIndexer | None = None
+    tiers_mover: Periodic | None = None
 
     def ingest(self) -> IngestService:
         """The process's one intake service (group commit once :meth:`start_writer` ran)."""
@@ -119,6 +124,11 @@ class Container:
         if self.search_indexer is None:  # profile search keeps up off the stream's path
             self.search_indexer = SearchIndexer(self.engine, self.vault.search_key, 1.0)
             self.search_indexer.start()
+        if self.settings.tiers.enabled and self.tiers_mover is None:  # hot -> warm -> cold
+            self.tiers_mover = Periodic(
+                "crmos-tiers", self.settings.tiers.interval_s, self.tiers.run_once
+            )
+            self.tiers_mover.start()
         if self.settings.sagas.embedded:
             self.start_engine()
 
@@ -147,6 +157,9 @@ class Container:
         if self.search_indexer is not None:
             self.search_indexer.close()
             self.search_indexer = None
+        if self.tiers_mover is not None:
+            self.tiers_mover.close()
+            self.tiers_mover = None
         self.playbooks.close()
         self.compliance.worker.close()
         if self.saga_engine is not None:
@@ -164,9 +177,8 @@ def build(
     settings = settings or load_settings(**overrides)
     store = build_store(settings, migrate_store)
     rooms = build_rooms(settings, store)
-    stream = StreamRunner(
-        store.engine, store.log, store.reader, stream_consumers(rooms), wake=store.committed
-    )
+    consumers = stream_consumers(rooms)
+    stream = StreamRunner(store.engine, store.log, store.reader, consumers, wake=store.committed)
     rooms.agent.connect(stream.run_once)  # the one joint back from a room to the stream
     return Container(
         settings=settings,
@@ -182,6 +194,9 @@ def build(
         compliance=rooms.compliance,
         agent=rooms.agent,
         playbooks=rooms.playbooks,
+        tiers=tiers_of(
+            store.engine, settings.tiers, str(settings.home), [c.name for c in consumers]
+        ),
         graph=rooms.graph,
     )
 
@@ -313,12 +328,15 @@ def erasure_rooms(settings: Settings, models: IntentModels, dispatcher: Dispatch
         Room(graph_room.DATA_MAP, graph_room.GraphEraser()),
         Room(identity_room.DATA_MAP, identity_room.IdentityEraser()),
         Room(store_room.EVENT_LOG, store_room.EventLogEraser()),
+        Room(store_room.TIERS, store_room.TiersEraser()),
         Room(store_room.RECORDS, store_room.RecordsEraser()),
         Room(compliance_room.DATA_MAP, compliance_room.RegionsEraser()),
         Room(
             compliance_room.FILES,
             compliance_room.FilesEraser(
-                data_roots(settings), [settings.home / "models"], sqlite_files(settings)
+                data_roots(settings),
+                [settings.home / "models", settings.home / "tiers"],  # tiers: TiersEraser
+                sqlite_files(settings),
             ),
         ),
     ]
