@@ -1,7 +1,8 @@
 """A process that moves and compacts tiers, saying each step on stdout, until it is killed.
 
 ``python -m tests.integration.tiers_child STORE_URL ROOT BATCH``: the parent reads the steps
-(``start``, ``written``, ``commit``, ``moved``, ``compacted``, ``done``) and SIGKILLs this
+(``start``, ``written``, ``commit``, ``moved``, ``compacted`` after each cold
+archive, ``done``) and SIGKILLs this
 process right after the one it aims at, so kills land before, between and after every write
 and commit. The clock runs 40 days ahead, so every event is due for warm and then cold.
 """
@@ -34,18 +35,27 @@ class SayingFiles(TierFiles):
         return done
 
 
+class SayingTiers(Tiers):
+    """Tiers that say when each cold archive was committed and its inputs deleted."""
+
+    def _compact_group(self, inputs: list[Any]) -> int:
+        done = super()._compact_group(inputs)
+        say("compacted")
+        return done
+
+
 def main(url: str, root: str, batch: int) -> None:
     engine = create_store_engine(StoreSettings(url=url))
     event.listen(engine, "commit", lambda *_: say("commit"))  # just before the commit
     policy = TierPolicy(batch=batch, orphan_grace_s=10**9)
-    tiers = Tiers(engine, SayingFiles(root), policy, (), clock=lambda: now_ms() + 40 * 86_400_000)
+    later = 40 * 86_400_000
+    tiers = SayingTiers(engine, SayingFiles(root), policy, (), clock=lambda: now_ms() + later)
     while True:
         say("start")
         if tiers.move_once():
             say("moved")
             continue
         if tiers.compact():
-            say("compacted")
             continue
         say("done")
         return
