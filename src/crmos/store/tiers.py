@@ -314,7 +314,9 @@ class Tiers:
                 select(func.count()).where(tier_erasures.c.done_ms.is_(None))
             ).scalar_one()
             bound = consumed_bound(conn, self.consumers)
-        tiers: dict[str, Any] = {"hot": {"events": int(hot[0]), "oldest_received_ms": hot[1]}}
+        tiers: dict[str, Any] = {
+            "hot": {"events": int(hot[0]), "oldest_received_ms": hot[1], "newest_seq": hot[2]}
+        }
         for tier in ("warm", "cold"):
             tiers[tier] = {"files": 0, "events": 0, "bytes": 0}
         for tier, files, rows, size in per_tier:

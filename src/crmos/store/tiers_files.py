@@ -75,9 +75,7 @@ def checksum(table: pa.Table) -> str:
     digest = hashlib.sha256()
     for field in SCHEMA:
         name = field.name
-        column = (
-            table.column(name).combine_chunks() if table.num_rows else pa.array([], field.type)
-        )
+        column = table.column(name).combine_chunks() if table.num_rows else pa.array([], field.type)
         digest.update(name.encode())
         digest.update(_column_bytes(column))
     return digest.hexdigest()
