@@ -191,10 +191,11 @@ class EventLog:
             if query.newest_first and len(hot) == query.limit:
                 return hot  # every warm seq is below every hot one
             f = tier_files.c
+            who = [v for v in (query.user_id, query.anonymous_id) if v is not None]
             warm = query_files(
                 conn,
                 query.workspace_id,
-                lambda c: files_of(c, query.workspace_id, f.seq_hi > query.after_seq),
+                lambda c: files_of(c, query.workspace_id, f.seq_hi > query.after_seq, people=who),
                 " AND ".join(where),
                 params,
                 newest_first=query.newest_first,
@@ -323,10 +324,12 @@ def subject_events(
     hot = list(conn.execute(stmt).all())
     users, by_user = in_list("user_id", "u", user_ids)
     anons, by_anon = in_list("anonymous_id", "a", anonymous_ids)
+    # Known seqs may sit in any file; otherwise only files whose filter may hold the person.
+    who = () if seqs else [*user_ids, *anonymous_ids]
     warm = query_files(
         conn,
         workspace_id,
-        lambda c: files_of(c, workspace_id, tier_files.c.seq_hi > after_seq),
+        lambda c: files_of(c, workspace_id, tier_files.c.seq_hi > after_seq, people=who),
         f"seq > $after AND ({users} OR {anons} OR seq IN (SELECT unnest($seqs)))",
         {"after": after_seq, "seqs": list(seqs), **by_user, **by_anon},
         limit=limit,

@@ -7,7 +7,7 @@ and a move lists its files in the same transaction that deletes their rows from 
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, Table, Text, UniqueConstraint
 
 from crmos.store.tables import metadata
 
@@ -27,6 +27,7 @@ tier_files = Table(
     Column("rows", BigInteger, nullable=False),
     Column("bytes", BigInteger, nullable=False),
     Column("checksum", String(64), nullable=False, comment="sha256 of the rows' content"),
+    Column("people", LargeBinary, nullable=True, comment="Bloom filter of its user/anon ids"),
     Column("created_ms", BigInteger, nullable=False),
     UniqueConstraint("url", name="uq_tier_files_url"),
     Index("ix_tier_files_workspace", "workspace_id", "tier", "seq_lo"),

@@ -33,6 +33,7 @@ from crmos.core.settings import TiersSettings
 from crmos.store.dialect import begin_write
 from crmos.store.tables import events, stream_offsets
 from crmos.store.tables_tiers import tier_erasures, tier_files
+from crmos.store.tiers_bloom import people_filter
 from crmos.store.tiers_erase import rewrite_pending
 from crmos.store.tiers_files import COLUMNS, TierFiles, Written, table_of
 
@@ -200,6 +201,7 @@ class Tiers:
             "rows": done.rows,
             "bytes": done.bytes,
             "checksum": done.checksum,
+            "people": people_filter(table),
             "created_ms": self.clock(),
         }
 

@@ -27,6 +27,7 @@ from crmos.core.ids import new_id
 from crmos.core.logsafe import get_logger
 from crmos.store.dialect import begin_write
 from crmos.store.tables_tiers import tier_erasures, tier_files
+from crmos.store.tiers_bloom import may_hold, people_filter
 from crmos.store.tiers_files import COLUMNS, SCHEMA, write_at
 from crmos.store.tiers_read import _duck, in_list
 
@@ -88,7 +89,8 @@ class TiersEraser:
         try:
             with conn.begin_nested():
                 args = {"seqs": seqs, **by_user, **by_anon}
-                count = _rewrite(conn, person.workspace_id, match, args)
+                people = [*person.user_ids, *person.anonymous_ids]
+                count = _rewrite(conn, person.workspace_id, match, args, people)
                 _close(conn, erasure_id, count, self._clock())
         except Exception as exc:
             log.warning("tier files of erasure %s not rewritten yet: %s", erasure_id, type(exc))
@@ -123,11 +125,25 @@ def _close(conn: Connection, erasure_id: str, count: int, at: int) -> None:
     )
 
 
-def _rewrite(conn: Connection, workspace_id: str, match: str, args: dict[str, Any]) -> int:
+def _rewrite(
+    conn: Connection,
+    workspace_id: str,
+    match: str,
+    args: dict[str, Any],
+    people: Sequence[str] | None = None,
+) -> int:
     """Rewrite, in place, each listed file of the workspace holding rows ``match`` selects
-    (a DuckDB condition over ``args``)."""
+    (a DuckDB condition over ``args``). With ``people`` (the ids in clear), only files whose
+    filter may hold one of them, or whose seq range covers one of ``args['seqs']``, are read."""
     f = tier_files.c
     listed = conn.execute(select(tier_files).where(f.workspace_id == workspace_id)).all()
+    if people is not None:
+        seqs = args["seqs"]
+        listed = [
+            r
+            for r in listed
+            if may_hold(r.people, people) or any(r.seq_lo <= q <= r.seq_hi for q in seqs)
+        ]
     if not listed:
         return 0
     urls = [r.url for r in listed]
@@ -181,6 +197,7 @@ def _rewrite_file(conn: Connection, row: Any, match: str, args: dict[str, Any]) 
                 "rows": done.rows,
                 "bytes": done.bytes,
                 "checksum": done.checksum,
+                "people": people_filter(kept),
                 "created_ms": now_ms(),
             }
         )

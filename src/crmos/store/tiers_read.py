@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from crmos.core.errors import StoreError
 from crmos.store.tables_tiers import tier_erasures, tier_files
+from crmos.store.tiers_bloom import may_hold
 from crmos.store.tiers_files import COLUMNS
 
 _RETRIES = 3  # a file may be replaced (compaction, an erasure) between manifest and read
@@ -69,13 +70,20 @@ class _DuckDB:
 _duck = _DuckDB()
 
 
-def files_of(conn: Connection, workspace_id: str | None, *where: ColumnElement[bool]) -> list[str]:
-    """The listed files (of ``workspace_id``, or of every workspace) matching ``where``."""
+def files_of(
+    conn: Connection,
+    workspace_id: str | None,
+    *where: ColumnElement[bool],
+    people: Sequence[str] = (),
+) -> list[str]:
+    """The listed files (of ``workspace_id``, or of every workspace) matching ``where``; with
+    ``people``, only those whose Bloom filter may hold one of these user/anonymous ids."""
     f = tier_files.c
-    stmt = select(f.url).where(*where).order_by(f.seq_lo)
+    stmt = select(f.url, f.people).where(*where).order_by(f.seq_lo)
     if workspace_id is not None:
         stmt = stmt.where(f.workspace_id == workspace_id)
-    return list(conn.execute(stmt).scalars())
+    rows = conn.execute(stmt).all()
+    return [r.url for r in rows if not people or may_hold(r.people, people)]
 
 
 def in_list(column: str, name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:

@@ -43,6 +43,9 @@ def upgrade() -> None:
         sa.Column("rows", sa.BigInteger, nullable=False),
         sa.Column("bytes", sa.BigInteger, nullable=False),
         sa.Column("checksum", sa.String(64), nullable=False, comment="sha256 of the rows' content"),
+        sa.Column(
+            "people", sa.LargeBinary, nullable=True, comment="Bloom filter of its user/anon ids"
+        ),
         sa.Column("created_ms", sa.BigInteger, nullable=False),
         sa.UniqueConstraint("url", name="uq_tier_files_url"),
     )
