@@ -64,12 +64,14 @@ from crmos.playbooks import Playbooks, load_components
 from crmos.sagas import Dispatcher, Runs
 from crmos.store import (
     EventLog,
+    Tiers,
     Vault,
     WorkspaceStore,
     create_store_engine,
     load_master_key,
     migrate,
     sqlite_path,
+    tiers_of,
 )
 
 if TYPE_CHECKING:
@@ -93,6 +95,7 @@ class Container:
     compliance: Compliance
     agent: AgentService
     playbooks: Playbooks
+    tiers: Tiers
     committer: GroupCommitter | None = None
     saga_engine: SagaEngine | None = None
     graph: GraphRuntime | None = None
@@ -100,6 +103,7 @@ class Container:
     search_indexer: SearchIndexer | None = None
     analytics: Analytics | None = None
     analytics_refresher: Periodic | None = None
+    tiers_mover: Periodic | None = None
 
     def ingest(self) -> IngestService:
         """The process's one intake service (group commit once :meth:`start_writer` ran)."""
@@ -130,6 +134,11 @@ class Container:
                 "analytics-refresh", every, self.analytics.refresh_all
             )
             self.analytics_refresher.start()  # CLV and likelihoods follow new events
+        if self.settings.tiers.enabled and self.tiers_mover is None:  # hot -> warm -> cold
+            self.tiers_mover = Periodic(
+                "crmos-tiers", self.settings.tiers.interval_s, self.tiers.run_once
+            )
+            self.tiers_mover.start()
         if self.settings.sagas.embedded:
             self.start_engine()
 
@@ -162,6 +171,9 @@ class Container:
         if self.analytics_refresher is not None:
             self.analytics_refresher.close()
             self.analytics_refresher = None
+        if self.tiers_mover is not None:
+            self.tiers_mover.close()
+            self.tiers_mover = None
         self.playbooks.close()
         self.compliance.worker.close()
         if self.saga_engine is not None:
@@ -179,9 +191,8 @@ def build(
     settings = settings or load_settings(**overrides)
     store = build_store(settings, migrate_store)
     rooms = build_rooms(settings, store)
-    stream = StreamRunner(
-        store.engine, store.log, store.reader, stream_consumers(rooms), wake=store.committed
-    )
+    consumers = stream_consumers(rooms)
+    stream = StreamRunner(store.engine, store.log, store.reader, consumers, wake=store.committed)
     rooms.agent.connect(stream.run_once)  # the one joint back from a room to the stream
     return Container(
         settings=settings,
@@ -197,6 +208,9 @@ def build(
         compliance=rooms.compliance,
         agent=rooms.agent,
         playbooks=rooms.playbooks,
+        tiers=tiers_of(
+            store.engine, settings.tiers, str(settings.home), [c.name for c in consumers]
+        ),
         graph=rooms.graph,
         analytics=Analytics(store.engine, store.reader, settings.analytics),
     )
@@ -330,12 +344,15 @@ def erasure_rooms(settings: Settings, models: IntentModels, dispatcher: Dispatch
         Room(graph_room.DATA_MAP, graph_room.GraphEraser()),
         Room(identity_room.DATA_MAP, identity_room.IdentityEraser()),
         Room(store_room.EVENT_LOG, store_room.EventLogEraser()),
+        Room(store_room.TIERS, store_room.TiersEraser()),
         Room(store_room.RECORDS, store_room.RecordsEraser()),
         Room(compliance_room.DATA_MAP, compliance_room.RegionsEraser()),
         Room(
             compliance_room.FILES,
             compliance_room.FilesEraser(
-                data_roots(settings), [settings.home / "models"], sqlite_files(settings)
+                data_roots(settings),
+                [settings.home / "models", settings.home / "tiers"],  # tiers: TiersEraser
+                sqlite_files(settings),
             ),
         ),
     ]

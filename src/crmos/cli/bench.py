@@ -22,6 +22,14 @@ def ingest(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
     run(quick=quick, as_json=as_json)
 
 
+@app.command("tiers")
+def tiers(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
+    """Bytes per event hot/warm/cold, moves/s, history p95 across tiers vs hot, erasure s."""
+    from crmos.bench.tiers import run
+
+    run(quick=quick, as_json=as_json)
+
+
 @app.command("agent")
 def agent(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
     """Intent F1 (zh, en), OCR accuracy, clause F1, interactions/s, beside same-run references."""

@@ -33,6 +33,7 @@ from crmos.cli import (
     profiles,
     runs,
     sim,
+    tiers,
 )
 from crmos.cli.common import console, container, find_workspace
 from crmos.cli.files import event_lines
@@ -51,6 +52,7 @@ app.add_typer(workspace_app, name="workspace")
 app.add_typer(config_app, name="config")
 app.add_typer(db.app, name="db")
 app.add_typer(events.app, name="events")
+app.add_typer(tiers.app, name="tiers")
 app.add_typer(graph.app, name="graph")
 app.add_typer(analytics.app, name="analytics")
 app.add_typer(bench.app, name="bench")

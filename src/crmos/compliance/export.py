@@ -9,11 +9,10 @@ from sqlalchemy import Connection, select
 from crmos import identity
 from crmos.compliance.consent import consent_history
 from crmos.compliance.requests import DsrRequest, holds_of, list_requests
-from crmos.compliance.subjects import Subject, events_of
+from crmos.compliance.subjects import Subject
 from crmos.core.clock import now_ms
 from crmos.ingest import EventReader
-from crmos.store import decisions_of
-from crmos.store.tables import events
+from crmos.store import decisions_of, subject_events
 from crmos.store.tables_compliance import complaints
 
 PAGE = 1000
@@ -52,15 +51,10 @@ def _profile(conn: Connection, subject: Subject) -> dict[str, Any] | None:
 def _events(conn: Connection, reader: EventReader, subject: Subject) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     after = 0
-    while True:
-        rows = list(
-            conn.execute(
-                select(events)
-                .where(events_of(subject), events.c.seq > after)
-                .order_by(events.c.seq)
-                .limit(PAGE)
-            ).all()
-        )
+    ws, users, anons = subject.workspace_id, subject.user_ids, subject.anonymous_ids
+    seqs = () if users or anons else subject.seqs
+    while True:  # hot, warm and cold alike (the store's reader spans the tiers)
+        rows = subject_events(conn, ws, users, anons, seqs, after_seq=after, limit=PAGE)
         if not rows:
             return out
         out += [

@@ -7,7 +7,9 @@ byte-wise. SQLite databases are never opened as files (``crmos.store.sqlitefiles
 a handle would drop the server's locks): other SQLite databases found there (DBOS's) are
 searched through SQL too. Deleted rows are proven unreadable through SQLite itself: every store
 connection sets ``secure_delete`` (free space is zeroed) and the scan truncates each
-write-ahead log first; a log that cannot be emptied is reported as a finding.
+write-ahead log first; a log that cannot be emptied is reported as a finding. Parquet files
+(the event tiers, wherever the manifest says they are) are compressed, so they are read row by
+row through DuckDB instead of byte-wise.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from sqlalchemy import types as sqltypes
 from sqlalchemy.sql.elements import ColumnElement
 
 from crmos.compliance.model import Finding, Outcome, ScanResult
-from crmos.store import flush_deleted
+from crmos.store import flush_deleted, scan_parquet, tier_file_urls
 from crmos.store.dialect import blob_contains, data_schemas
 from crmos.store.erasure import declared_table
 from crmos.store.sqlitefiles import database_path, open_database, split_files
@@ -47,6 +49,7 @@ from crmos.store.sqlitefiles import database_path, open_database, split_files
 # Never rewritten by the sweep: the audit chain would break, and the rest holds no personal data.
 PROTECTED = frozenset({"audit_log", "alembic_version", "stream_offsets", "subject_keys"})
 _TEXT = (sqltypes.String, sqltypes.Text, sqltypes.JSON)
+PARQUET = ".parquet"
 
 
 def spellings(needles: Iterable[str]) -> list[str]:
@@ -153,6 +156,8 @@ def scan_files(
     findings: list[Finding] = []
     files = size = 0
     for path in split_files(roots, databases)[1]:
+        if path.suffix == PARQUET:
+            continue  # compressed: read through DuckDB by scan_tiers
         files += 1
         try:
             length = path.stat().st_size
@@ -162,6 +167,19 @@ def scan_files(
         except OSError:
             continue  # vanished while scanning (a rotated log file): nothing left to read
     return findings, files, size
+
+
+def scan_tiers(
+    conn: Connection, roots: Iterable[Path], needles: Sequence[str]
+) -> tuple[list[Finding], int]:
+    """Parquet files (the manifest's warm and cold files wherever they are, and any other
+    under ``roots``, listed or not) searched row by row through DuckDB; also how many."""
+    urls = dict.fromkeys(tier_file_urls(conn))
+    for root in roots:
+        if Path(root).exists():
+            urls.update(dict.fromkeys(str(p.resolve()) for p in Path(root).rglob(f"*{PARQUET}")))
+    found = scan_parquet(list(urls), needles)
+    return [Finding(url, "file", count) for url, count in found], len(urls)
 
 
 def scan_databases(paths: Iterable[Path], needles: Sequence[str]) -> tuple[list[Finding], int, int]:
@@ -200,15 +218,16 @@ def scan(
     )
     with engine.connect() as conn:
         found, tables, columns = scan_tables(conn, variants)
+        in_tiers, tier_files = scan_tiers(conn, roots, variants)
     in_other, more_tables, more_columns = scan_databases(others, variants)
     in_files, files, size = scan_files(roots, variants, known)
     return ScanResult(
         tables_scanned=tables + more_tables,
         columns_scanned=columns + more_columns,
-        files_scanned=files,
+        files_scanned=files + tier_files,
         bytes_scanned=size,
         needles=len(needles),
-        findings=tuple(in_log + found + in_other + in_files),
+        findings=tuple(in_log + found + in_other + in_files + in_tiers),
         elapsed_ms=(time.perf_counter() - started) * 1000,
     )
 

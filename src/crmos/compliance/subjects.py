@@ -19,7 +19,7 @@ from crmos import identity
 from crmos.core.errors import NotFound, Problem, ValidationError
 from crmos.core.event import Event
 from crmos.ingest import EventReader
-from crmos.store import EventQuery
+from crmos.store import EventQuery, subject_events
 from crmos.store.tables import events
 
 _IN_CHUNK = 900
@@ -189,12 +189,8 @@ class Directory:
     def _from_log(
         self, conn: Connection, workspace_id: str, kind: str, value: str
     ) -> Subject | None:
-        column = events.c.user_id if kind == "user_id" else events.c.anonymous_id
-        rows = conn.execute(
-            select(events.c.seq, events.c.user_id, events.c.anonymous_id).where(
-                events.c.workspace_id == workspace_id, column == value
-            )
-        ).all()
+        users, anons = ([value], []) if kind == "user_id" else ([], [value])
+        rows = subject_events(conn, workspace_id, users, anons, limit=10_000_000)  # all tiers
         if not rows:
             return None
         user_ids = {r.user_id for r in rows if r.user_id}

@@ -485,6 +485,44 @@ class AnalyticsSettings(BaseModel):
     )
 
 
+class TiersSettings(BaseModel):
+    """Hot/warm/cold event tiers: how long each keeps events, and where the files go."""
+
+    enabled: bool = Field(
+        default=True, description="Move events out of the hot SQL log on a schedule."
+    )
+    hot_hours: float = Field(
+        default=72, gt=0, description="Events received longer ago than this leave hot for warm."
+    )
+    warm_days: float = Field(
+        default=30, gt=0, description="Warm files of days older than this are compacted to cold."
+    )
+    cold: bool = Field(
+        default=True,
+        description="Keep compacted cold archives; false deletes warm files past warm_days.",
+    )
+    cold_days: float = Field(
+        default=0, ge=0, description="Cold archives older than this are deleted; 0 keeps them."
+    )
+    url: str = Field(
+        default="",
+        description="Where warm and cold Parquet files go: a local directory or any fsspec URL "
+        "(s3://bucket/prefix with s3fs installed). Empty: HOME/tiers.",
+    )
+    batch_events: int = Field(
+        default=200_000, ge=1, description="Most events one move writes to files at a time."
+    )
+    interval_s: float = Field(
+        default=60, gt=0, description="How often a serving process moves, compacts and rewrites."
+    )
+    orphan_grace_s: float = Field(
+        default=3600,
+        ge=0,
+        description="A file in the tiers that the manifest does not list (a move killed before "
+        "its commit) is deleted once it is this old; longer than any move takes.",
+    )
+
+
 class Settings(BaseSettings):
     """The effective crmos configuration."""
 
@@ -525,6 +563,9 @@ class Settings(BaseSettings):
     )
     analytics: AnalyticsSettings = Field(
         default_factory=AnalyticsSettings, description="Lifetime value and propensity models."
+    )
+    tiers: TiersSettings = Field(
+        default_factory=TiersSettings, description="Hot, warm and cold event tiers."
     )
 
     @classmethod

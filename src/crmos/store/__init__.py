@@ -1,4 +1,5 @@
-"""Store: the SQL tables, migrations, dialect quirks, the event log and per-subject data keys.
+"""Store: the SQL tables, migrations, dialect quirks, the event log (hot SQL, warm and cold
+Parquet tiers read through DuckDB) and per-subject data keys.
 
 Every room may import it; it imports only ``crmos.core``.
 """
@@ -12,6 +13,7 @@ from crmos.store import tables_matching as tables_matching
 from crmos.store import tables_playbooks as tables_playbooks
 from crmos.store import tables_records as tables_records
 from crmos.store import tables_sagas as tables_sagas
+from crmos.store import tables_tiers as tables_tiers
 from crmos.store.dialect import (
     begin_write,
     deleted_rows_note,
@@ -39,7 +41,7 @@ from crmos.store.erasure import (
     in_chunks,
     pseudonymise_rows,
 )
-from crmos.store.eventlog import EventLog, EventQuery, erased_seqs
+from crmos.store.eventlog import EventLog, EventQuery, erased_seqs, subject_events
 from crmos.store.migrate import current_revision, head_revision, migrate
 from crmos.store.offsets import failures, get_offset, record_failure, set_offset
 from crmos.store.records import (
@@ -57,12 +59,17 @@ from crmos.store.records import (
     write_audit_rows,
 )
 from crmos.store.sessions import SessionStore, SignedIn
+from crmos.store.tiers import TierPolicy, TierReport, Tiers, tiers_of
+from crmos.store.tiers_erase import TIERS, TiersEraser, rewrite_pending, scan_parquet
+from crmos.store.tiers_files import TierFiles
+from crmos.store.tiers_read import HistoryRow, tier_file_urls
 from crmos.store.vault import DataKey, Vault, load_master_key
 from crmos.store.workspaces import ApiKey, IssuedKey, Workspace, WorkspaceStore
 
 __all__ = [
     "EVENT_LOG",
     "RECORDS",
+    "TIERS",
     "ApiKey",
     "AuditBreak",
     "DataKey",
@@ -70,10 +77,16 @@ __all__ = [
     "EventLog",
     "EventLogEraser",
     "EventQuery",
+    "HistoryRow",
     "IssuedKey",
     "RecordsEraser",
     "SessionStore",
     "SignedIn",
+    "TierFiles",
+    "TierPolicy",
+    "TierReport",
+    "Tiers",
+    "TiersEraser",
     "Vault",
     "Workspace",
     "WorkspaceStore",
@@ -107,10 +120,13 @@ __all__ = [
     "record_decision",
     "record_decisions",
     "record_failure",
+    "rewrite_pending",
+    "scan_parquet",
     "secure_delete",
     "set_offset",
     "single_writer",
     "sqlite_path",
+    "subject_events",
     "tables_agent",
     "tables_analytics",
     "tables_compliance",
@@ -120,6 +136,9 @@ __all__ = [
     "tables_playbooks",
     "tables_records",
     "tables_sagas",
+    "tables_tiers",
+    "tier_file_urls",
+    "tiers_of",
     "verify_audit",
     "write_audit_rows",
 ]

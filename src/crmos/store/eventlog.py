@@ -1,6 +1,8 @@
 """The append-only event log table: dedupe look-ups, group inserts and reads.
 
 The intake writer appends rows in groups inside one transaction; readers page by ``seq``.
+Reads span the tiers: events moved to warm or cold Parquet files (``crmos.store.tiers``) are
+read through DuckDB and merged in, so callers see one history.
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Engine, Row, cast, delete, func, select
+from sqlalchemy import BigInteger, Connection, Engine, Row, cast, delete, func, or_, select
 
 from crmos.core.clock import now_ms
 from crmos.core.settings import HEALTH_WINDOW_MAX_S
 from crmos.store.dialect import insert_ignore, upsert_add
 from crmos.store.tables import events, intake_buckets, intake_counts, intake_sequences
+from crmos.store.tables_tiers import tier_files
+from crmos.store.tiers_read import files_of, in_list, merge, query_files
 
 BUCKET_MS = 60_000  # intake counters are also kept per minute
 MINUTES_KEPT_MS = HEALTH_WINDOW_MAX_S * 1000
@@ -163,34 +167,66 @@ class EventLog:
         old = (b.workspace_id == workspace_id) & (b.bucket_ms < bucket - MINUTES_KEPT_MS)
         conn.execute(delete(intake_buckets).where(old))
 
-    def read(self, query: EventQuery) -> list[Row[Any]]:
-        """Events matching ``query``, oldest first unless ``newest_first``."""
+    def read(self, query: EventQuery) -> list[Any]:
+        """Events matching ``query`` across hot, warm and cold, oldest first unless
+        ``newest_first``: rows of the ``events`` table or :class:`HistoryRow` values (the
+        same attributes)."""
         stmt = select(events).where(events.c.workspace_id == query.workspace_id)
-        if query.user_id is not None:
-            stmt = stmt.where(events.c.user_id == query.user_id)
-        if query.anonymous_id is not None:
-            stmt = stmt.where(events.c.anonymous_id == query.anonymous_id)
-        if query.type is not None:
-            stmt = stmt.where(events.c.type == query.type)
+        where, params = ["TRUE"], {}
+        for column in ("user_id", "anonymous_id", "type"):
+            value = getattr(query, column)
+            if value is not None:
+                stmt = stmt.where(events.c[column] == value)
+                where.append(f"{column} = ${column}")
+                params[column] = value
         if query.after_seq:
             stmt = stmt.where(events.c.seq > query.after_seq)
+            where.append("seq > $after")
+            params["after"] = query.after_seq
         order = events.c.seq.desc() if query.newest_first else events.c.seq
         with self.engine.connect() as conn:
-            return list(conn.execute(stmt.order_by(order).limit(query.limit)).all())
+            # Hot first, then the manifest: a move committing in between shows its rows twice
+            # (merged away), never not at all.
+            hot = list(conn.execute(stmt.order_by(order).limit(query.limit)).all())
+            if query.newest_first and len(hot) == query.limit:
+                return hot  # every warm seq is below every hot one
+            f = tier_files.c
+            who = [v for v in (query.user_id, query.anonymous_id) if v is not None]
+            warm = query_files(
+                conn,
+                query.workspace_id,
+                lambda c: files_of(c, query.workspace_id, f.seq_hi > query.after_seq, people=who),
+                " AND ".join(where),
+                params,
+                newest_first=query.newest_first,
+                limit=query.limit,
+            )
+        return merge(hot, warm, query.newest_first, query.limit)
 
-    def headers(self, conn: Connection, workspace_id: str, seqs: Sequence[int]) -> list[Row[Any]]:
+    def headers(self, conn: Connection, workspace_id: str, seqs: Sequence[int]) -> list[Any]:
         """The clear-text columns (no body, no personal fields) of the events ``seqs`` in
-        ``workspace_id``: ``workspace_id, seq, message_id, type, name, ts_ms, touchpoint,
-        tags``. Unknown seqs are skipped."""
+        ``workspace_id``, from hot, warm or cold: ``workspace_id, seq, message_id, type, name,
+        ts_ms, touchpoint, tags``. Unknown seqs are skipped."""
         e = events.c
         cols = (e.workspace_id, e.seq, e.message_id, e.type, e.name, e.ts_ms, e.touchpoint, e.tags)
-        found: list[Row[Any]] = []
+        found: list[Any] = []
         for start in range(0, len(seqs), _IN_CHUNK):
             chunk = list(seqs[start : start + _IN_CHUNK])
             # By primary key alone: with the workspace in the WHERE clause SQLite prefers the
             # (workspace, user) index and scans the workspace's whole log.
             rows: list[Row[Any]] = list(conn.execute(select(*cols).where(e.seq.in_(chunk))))
             found.extend(r for r in rows if r.workspace_id == workspace_id)
+        missing = sorted(set(seqs) - {r.seq for r in found})
+        if missing:
+            f = tier_files.c
+            lo, hi = missing[0], missing[-1]
+            found += query_files(
+                conn,
+                workspace_id,
+                lambda c: files_of(c, workspace_id, f.seq_lo <= hi, f.seq_hi >= lo),
+                "seq IN (SELECT unnest($seqs))",
+                {"seqs": missing},
+            )
         return found
 
     def read_after(
@@ -274,6 +310,46 @@ class EventLog:
                         seq_seen=row.seq_seen + n,
                     )
                 )
+
+
+def subject_events(
+    conn: Connection,
+    workspace_id: str,
+    user_ids: Sequence[str],
+    anonymous_ids: Sequence[str],
+    seqs: Sequence[int] = (),
+    after_seq: int = 0,
+    limit: int = 1000,
+) -> list[Any]:
+    """A person's events across hot, warm and cold (by user id, anonymous id, or the event
+    seqs known to be theirs), in seq order after ``after_seq``: what an access export and a
+    subject look-up read. Rows of the ``events`` table or :class:`HistoryRow` values."""
+    if not user_ids and not anonymous_ids and not seqs:
+        return []
+    e = events.c
+    clauses = [e.user_id.in_(user_ids), e.anonymous_id.in_(anonymous_ids)]
+    if seqs:
+        clauses.append(e.seq.in_(list(seqs)[:_IN_CHUNK]))
+    stmt = (
+        select(events)
+        .where(e.workspace_id == workspace_id, or_(*clauses), e.seq > after_seq)
+        .order_by(e.seq)
+        .limit(limit)
+    )
+    hot = list(conn.execute(stmt).all())
+    users, by_user = in_list("user_id", "u", user_ids)
+    anons, by_anon = in_list("anonymous_id", "a", anonymous_ids)
+    # Known seqs may sit in any file; otherwise only files whose filter may hold the person.
+    who = () if seqs else [*user_ids, *anonymous_ids]
+    warm = query_files(
+        conn,
+        workspace_id,
+        lambda c: files_of(c, workspace_id, tier_files.c.seq_hi > after_seq, people=who),
+        f"seq > $after AND ({users} OR {anons} OR seq IN (SELECT unnest($seqs)))",
+        {"after": after_seq, "seqs": list(seqs), **by_user, **by_anon},
+        limit=limit,
+    )
+    return merge(hot, warm, False, limit)
 
 
 def _insert_new_sql(engine: Engine) -> str:
