@@ -5,6 +5,7 @@ encryption of personal fields, group commit to the event log, and loss accountin
 from crmos.ingest.accounting import IntakeCollector, SourceStats, intake_stats
 from crmos.ingest.messages import Message
 from crmos.ingest.normalise import Prepared, Shared, corrected_time, prepare
+from crmos.ingest.partitioned import PartitionedRunner
 from crmos.ingest.reader import EventReader
 from crmos.ingest.service import FileReport, IngestService, MessageValidator
 from crmos.ingest.stream import Consumer, StreamRunner
@@ -21,6 +22,7 @@ __all__ = [
     "Job",
     "Message",
     "MessageValidator",
+    "PartitionedRunner",
     "Prepared",
     "Shared",
     "SourceStats",

@@ -12,6 +12,7 @@ from crmos.store import tables_matching as tables_matching
 from crmos.store import tables_playbooks as tables_playbooks
 from crmos.store import tables_records as tables_records
 from crmos.store import tables_sagas as tables_sagas
+from crmos.store import tables_stream as tables_stream
 from crmos.store.dialect import (
     begin_write,
     deleted_rows_note,
@@ -117,6 +118,7 @@ __all__ = [
     "tables_playbooks",
     "tables_records",
     "tables_sagas",
+    "tables_stream",
     "verify_audit",
     "write_audit_rows",
 ]
