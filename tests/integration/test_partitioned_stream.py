@@ -10,6 +10,7 @@ import orjson
 import pytest
 from sqlalchemy import text
 
+from crmos.bench.scaleout_state import segment_load, snapshot
 from crmos.bootstrap import Container, build
 from crmos.core.settings import Settings
 from crmos.ingest import PartitionedRunner
@@ -18,7 +19,6 @@ from crmos.store.tables_stream import PARTITIONS
 from tests.conftest import prepare_migrated
 from tests.pg_support import reset_pg, worker_url
 from tests.polling import wait_until
-from tests.scaleout_support import segment_load, snapshot
 
 pytestmark = pytest.mark.postgres
 

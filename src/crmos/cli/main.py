@@ -33,6 +33,7 @@ from crmos.cli import (
     profiles,
     runs,
     sim,
+    status,
 )
 from crmos.cli.common import console, container, find_workspace
 from crmos.cli.files import event_lines
@@ -68,6 +69,7 @@ app.add_typer(knowledge.app, name="knowledge")
 app.add_typer(decisions.app, name="decisions")
 app.add_typer(playbooks.app, name="playbooks")
 app.command("worker")(runs.worker)
+app.command("status")(status.status)
 app.add_typer(demo.app, name="demo")
 
 

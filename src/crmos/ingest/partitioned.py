@@ -11,7 +11,7 @@ Two stages, the repartition pattern of stream processors (``docs/architecture.md
 
 A worker holds a lease on partition numbers (the same number in both stages). Every batch
 moves its (consumer, partition) offset by compare-and-set as the first statement of the
-consumer's transaction (``store.partitions.advance``), so effects and offset commit together,
+consumer's transaction (``store.partitions.advance_many``), so effects and offset commit together,
 once, whoever held the lease when. The one-sequence runner (:class:`StreamRunner`) stays what
 an embedded store runs.
 """
@@ -86,6 +86,11 @@ class PartitionedRunner:
         self._run = threading.Lock()
 
     @property
+    def names(self) -> list[str]:
+        """The consumers' names (their offset keys), in flow order."""
+        return list(self._names)
+
+    @property
     def held(self) -> set[int]:
         """The partitions this worker holds now."""
         with self._state:
@@ -117,12 +122,8 @@ class PartitionedRunner:
             if not self._threads:
                 self.balance()
             self._forget_if_moved()
-            handled = 0
-            for part in sorted(self.held):
-                handled += self._guard(part, self._drain_events)
-            for part in sorted(self.held):
-                handled += self._guard(part, self._drain_profiles)
-            return handled
+            handled = self._guarded(self._drain_events)
+            return handled + self._guarded(self._drain_profiles)
 
     def start(self) -> None:
         """Heartbeat and run in background threads until :meth:`close`."""
@@ -172,94 +173,101 @@ class PartitionedRunner:
             for consumer in (self._first, *self._later):
                 settle(consumer, consumer.rolled_back)
 
-    def _guard(self, part: int, drain: Callable[[int], int]) -> int:
+    def _guarded(self, drain: Callable[[set[int]], int]) -> int:
+        held = self.held
+        if not held:
+            return 0
         try:
-            return drain(part) if part in self.held else 0
-        except PartitionMoved:
-            log.info("stream worker %s: partition %s moved on", self.me.id, part)
+            return drain(held)
+        except PartitionMoved as exc:
+            log.info("stream worker %s: %s", self.me.id, exc)
             with self._state:
-                self._held.discard(part)
-                self._moved = True
+                self._moved = True  # the next balance says what we hold
             return 0
 
     # -- stage 1: the event log by person, identity, re-keyed by profile ----------------------
 
-    def _drain_events(self, part: int) -> int:
-        total, consumer, batch = 0, self._first, self._settings.batch
-        while part in self.held and not self._stop.is_set():
+    def _drain_events(self, held: set[int]) -> int:
+        """Identity over the held partitions of the log, a batch across them at a time."""
+        total, consumer = 0, self._first
+        while not self._stop.is_set():
+            per = max(20, self._settings.batch // len(held))
             with self._engine.connect() as conn:
-                read = parts.part_offset(conn, consumer.name, part)
-                rows = parts.read_events(conn, part, read, batch)
+                rows = parts.read_log(conn, consumer.name, held, per)
                 events = self._reader.to_events(conn, rows)
             if not events:
                 return total
-            own = {int(r.seq): int(r.part) for r in rows}
-            self._apply(consumer, part, read, [(e.seq or 0, e) for e in events], own)
+            keyed: Keyed = [(int(r.part), int(r.seq), e) for r, e in zip(rows, events, strict=True)]
+            reads = {int(r.part): int(r.read_seq) for r in rows}
+            self._apply(consumer, reads, keyed, stage_one=True)
             total += len(events)
+            held = self.held
+            if not held:
+                return total
         return total
 
-    def _repartition(self, conn: Connection, events: Sequence[Event], own: dict[int, int]) -> None:
-        seqs = [e.seq or 0 for e in events]
-        found = self._lookup(conn, seqs)
+    def _repartition(self, conn: Connection, keyed: Keyed) -> None:
+        events = [(part, e) for part, _, e in keyed if e is not None]
+        found = self._lookup(conn, [e.seq or 0 for _, e in events])
         rows: list[dict[str, Any]] = []
-        for event, seq in zip(events, seqs, strict=True):
-            live = found.get(seq)
+        for own, event in events:
+            live = found.get(event.seq or 0)
             profile = live[1] if live else None
-            part = profile_part(event.workspace_id, profile) if profile else own.get(seq, 0)
+            part = profile_part(event.workspace_id, profile) if profile else own
             rows.append(
-                {"part": part, "event_seq": seq, "workspace_id": event.workspace_id,
+                {"part": part, "event_seq": event.seq, "workspace_id": event.workspace_id,
                  "profile_id": profile}
             )  # fmt: skip
         parts.append_profiles(conn, rows)
 
     # -- stage 2: the profile stream, the later consumers in order ----------------------------
 
-    def _drain_profiles(self, part: int) -> int:
-        total, ceiling = 0, None
+    def _drain_profiles(self, held: set[int]) -> int:
+        total, before = 0, None
         for consumer in self._later:
-            total += self._drain_profile_consumer(consumer, part, ceiling)
-            with self._engine.connect() as conn:
-                ceiling = parts.part_offset(conn, consumer.name, part)
+            total += self._drain_later(consumer, held, before)
+            before = consumer.name  # the next never runs ahead of this one in a partition
         return total
 
-    def _drain_profile_consumer(self, consumer: Consumer, part: int, ceiling: int | None) -> int:
-        total, batch = 0, self._settings.batch
-        while part in self.held and not self._stop.is_set():
+    def _drain_later(self, consumer: Consumer, held: set[int], before: str | None) -> int:
+        total = 0
+        while not self._stop.is_set():
+            per = max(20, self._settings.batch // len(held))
             with self._engine.connect() as conn:
-                read = parts.part_offset(conn, consumer.name, part)
-                rows = parts.read_profiles(conn, part, read, batch, until=ceiling)
+                rows = parts.read_profile_stream(conn, consumer.name, held, per, before)
                 if not rows:
                     return total
                 by_seq = parts.events_by_seq(conn, [int(r.event_seq) for r in rows])
                 events = {int(e.seq or 0): e for e in self._reader.to_events(conn, by_seq)}
-            keyed = [(int(r.seq), events.get(int(r.event_seq))) for r in rows]
-            for chunk in _pieces(keyed, consumer.near_head_batch):
-                self._apply(consumer, part, read, chunk, None)
-                read = chunk[-1][0]
+            keyed = [(int(r.part), int(r.seq), events.get(int(r.event_seq))) for r in rows]
+            reads = {int(r.part): int(r.read_seq) for r in rows}
+            for piece in _pieces(keyed, consumer.near_head_batch):
+                self._apply(consumer, reads, piece, stage_one=False)
+                reads |= {part: seq for part, seq, _ in piece}
             total += len(rows)
+            held = self.held
+            if not held:
+                return total
         return total
 
-    # -- one transaction: offset first (compare-and-set), then the effects ---------------------
+    # -- one transaction: offsets first (compare-and-set), then the effects --------------------
 
     def _apply(
-        self,
-        consumer: Consumer,
-        part: int,
-        read: int,
-        keyed: list[tuple[int, Event | None]],
-        own: dict[int, int] | None,
+        self, consumer: Consumer, reads: dict[int, int], keyed: Keyed, *, stage_one: bool
     ) -> None:
-        """Handle ``keyed`` (stream seq, event; None: erased since) moving the offset from
-        ``read``; a failing batch is retried event by event, a failing event skipped."""
-        events = [e for _, e in keyed if e is not None]
+        """Handle ``keyed`` ((partition, stream seq, event; None: erased since), in order per
+        partition) moving each partition's offset on from ``reads``; a failing batch is retried
+        event by event, a failing event skipped."""
+        moves = {part: (reads[part], seq) for part, seq, _ in keyed}  # the last seq wins
+        events = [e for _, _, e in keyed if e is not None]
         for attempt in range(_RETRIES):
             try:
                 with self._engine.begin() as conn:
-                    parts.advance(conn, consumer.name, part, read, keyed[-1][0])
+                    parts.advance_many(conn, consumer.name, moves)
                     if events:
                         consumer.handle(conn, events)
-                    if own is not None:
-                        self._repartition(conn, events, own)
+                    if stage_one:
+                        self._repartition(conn, keyed)
             except PartitionMoved:
                 settle(consumer, consumer.rolled_back)
                 raise
@@ -267,11 +275,11 @@ class PartitionedRunner:
                 settle(consumer, consumer.rolled_back)
                 if _sqlstate(exc) in _TRANSIENT and attempt + 1 < _RETRIES:
                     continue  # two workers met on shared rows: the same batch again
-                self._split(consumer, part, read, keyed, own, exc)
+                self._split(consumer, reads, keyed, exc, stage_one)
                 return
             except Exception as exc:
                 settle(consumer, consumer.rolled_back)
-                self._split(consumer, part, read, keyed, own, exc)
+                self._split(consumer, reads, keyed, exc, stage_one)
                 return
             else:
                 settle(consumer, consumer.committed)
@@ -280,32 +288,28 @@ class PartitionedRunner:
     def _split(
         self,
         consumer: Consumer,
-        part: int,
-        read: int,
-        keyed: list[tuple[int, Event | None]],
-        own: dict[int, int] | None,
+        reads: dict[int, int],
+        keyed: Keyed,
         exc: Exception,
+        stage_one: bool,
     ) -> None:
+        reads = dict(reads)
         if len(keyed) > 1:  # find the bad one(s); the good ones still take effect
             for item in keyed:
-                self._apply(consumer, part, read, [item], own)
-                read = item[0]
+                self._apply(consumer, reads, [item], stage_one=stage_one)
+                reads[item[0]] = item[1]
             return
-        seq, event = keyed[0]
+        part, seq, event = keyed[0]
         log.error("consumer %s skipped event seq=%s: %s", consumer.name, seq, exc)
         error = "".join(traceback.format_exception(exc, limit=3))
         with self._engine.begin() as conn:
-            parts.advance(conn, consumer.name, part, read, seq)
+            parts.advance_many(conn, consumer.name, {part: (reads[part], seq)})
             if event is not None:
                 record_failure(conn, consumer.name, event.seq or 0, event.workspace_id, error)
-                if own is not None:  # unstitched, the later rooms still see it
-                    self._repartition_unstitched(conn, event, own)
-
-    def _repartition_unstitched(self, conn: Connection, event: Event, own: dict[int, int]) -> None:
-        seq = event.seq or 0
-        row = {"part": own.get(seq, 0), "event_seq": seq, "workspace_id": event.workspace_id,
-               "profile_id": None}  # fmt: skip
-        parts.append_profiles(conn, [row])
+                if stage_one:  # unstitched, the later rooms still see it
+                    row = {"part": part, "event_seq": event.seq,
+                           "workspace_id": event.workspace_id, "profile_id": None}  # fmt: skip
+                    parts.append_profiles(conn, [row])
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:
@@ -313,7 +317,7 @@ def _sqlstate(exc: DBAPIError) -> str | None:
     return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
 
 
-Keyed = list[tuple[int, Event | None]]
+Keyed = list[tuple[int, int, Event | None]]
 
 
 def _pieces(keyed: Keyed, small: int | None) -> list[Keyed]:

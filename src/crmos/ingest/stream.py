@@ -89,6 +89,11 @@ class StreamRunner:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
+    @property
+    def names(self) -> list[str]:
+        """The consumers' names (their offset keys), in flow order."""
+        return [c.name for c in self._consumers]
+
     def notify(self) -> None:
         """New events were committed: wake the runner now instead of at the next poll."""
         self._wake.set()

@@ -7,9 +7,9 @@ good. Every writer of a stream therefore takes the stream's transaction-level ad
 right before it inserts; the lock is held to the commit and released after the commit became
 visible, so rows become visible in seq order. SQLite has one writer at a time already.
 
-**Offsets as compare-and-set.** :func:`advance` moves a (consumer, partition) offset only from
-the value the caller read. Its UPDATE is the first statement of the consumer's transaction:
-the row lock it takes makes a second holder of the same partition (a worker whose lease ran
+**Offsets as compare-and-set.** :func:`advance_many` moves (consumer, partition) offsets only from
+the values the caller read. Its row locks are the first of the consumer's transaction:
+they make a second holder of the same partition (a worker whose lease ran
 out while it was still working) wait, and then find the offset moved and give up. Leases
 decide who *should* work on a partition; this is what makes a stale one harmless.
 """
@@ -21,7 +21,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, or_, select
+from sqlalchemy import Connection, Row, bindparam, func, or_, select, text
 
 from crmos.core.clock import now_ms
 from crmos.core.errors import CrmosError
@@ -55,27 +55,11 @@ def lock_appends(conn: Connection, key: int) -> None:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({int(key)})")
 
 
-def part_offset(conn: Connection, consumer: str, part: int) -> int:
-    """The last seq ``consumer`` handled in partition ``part`` (0 when it never did)."""
-    stmt = select(_o.seq).where(_o.consumer == consumer, _o.part == part)
-    return int(conn.execute(stmt).scalar_one_or_none() or 0)
-
-
 def part_offsets(conn: Connection) -> dict[tuple[str, int], int]:
     """Every (consumer, partition) offset."""
     return {
         (r.consumer, int(r.part)): int(r.seq) for r in conn.execute(select(stream_part_offsets))
     }
-
-
-def advance(conn: Connection, consumer: str, part: int, read: int, to: int) -> None:
-    """Move the offset from ``read`` (what the caller read) to ``to``, or raise
-    :class:`PartitionMoved` when another worker moved it meanwhile (see the module's docstring)."""
-    t = stream_part_offsets
-    where = and_(_o.consumer == consumer, _o.part == part, _o.seq == read)
-    done = conn.execute(t.update().where(where).values(seq=to, updated_ms=now_ms())).rowcount
-    if not done:
-        raise PartitionMoved(f"{consumer} partition {part} moved past {read}")
 
 
 def ensure_offsets(conn: Connection, consumers: list[str]) -> None:
@@ -89,23 +73,72 @@ def ensure_offsets(conn: Connection, consumers: list[str]) -> None:
     conn.execute(insert_ignore(conn.engine, stream_part_offsets), rows)
 
 
-def read_events(conn: Connection, part: int, after: int, limit: int) -> list[Row[Any]]:
-    """The event log's next ``limit`` rows of partition ``part`` after ``after``, in order."""
-    e = events.c
-    stmt = select(events).where(e.part == part, e.seq > after).order_by(e.seq).limit(limit)
-    return list(conn.execute(stmt).all())
+def advance_many(conn: Connection, consumer: str, moves: dict[int, tuple[int, int]]) -> None:
+    """Move each partition's offset from what the caller read to its new value
+    (``{part: (read, to)}``), or raise :class:`PartitionMoved` when another worker moved one
+    meanwhile. The rows are locked in partition order, so two workers never wait crosswise."""
+    if not moves:
+        return
+    wanted = sorted(moves)
+    stmt = (
+        select(_o.part, _o.seq)
+        .where(_o.consumer == consumer, _o.part.in_(wanted))
+        .order_by(_o.part)
+        .with_for_update()
+    )
+    found = {int(p): int(s) for p, s in conn.execute(stmt)}
+    stale = [p for p in wanted if found.get(p) != moves[p][0]]
+    if stale:
+        raise PartitionMoved(f"{consumer}: partitions {stale} moved on")
+    now = now_ms()
+    t = stream_part_offsets
+    conn.execute(
+        t.update()
+        .where(_o.consumer == consumer, _o.part == bindparam("p"))
+        .values(seq=bindparam("to"), updated_ms=now),
+        [{"p": p, "to": moves[p][1]} for p in wanted],
+    )
 
 
-def read_profiles(
-    conn: Connection, part: int, after: int, limit: int, until: int | None = None
+# Per partition, the next rows after its offset (an index range scan each), in one statement.
+_READ_LOG = """
+SELECT e.*, o.seq AS read_seq FROM stream_part_offsets o
+CROSS JOIN LATERAL (
+  SELECT * FROM events e WHERE e.part = o.part AND e.seq > o.seq ORDER BY e.seq LIMIT :per
+) e
+WHERE o.consumer = :consumer AND o.part IN :parts
+ORDER BY e.seq
+"""
+
+_READ_PROFILES = """
+SELECT s.seq, s.part, s.event_seq, o.seq AS read_seq FROM stream_part_offsets o
+LEFT JOIN stream_part_offsets b ON b.consumer = :before AND b.part = o.part
+CROSS JOIN LATERAL (
+  SELECT * FROM stream_profiles s
+  WHERE s.part = o.part AND s.seq > o.seq AND (b.seq IS NULL OR s.seq <= b.seq)
+  ORDER BY s.seq LIMIT :per
+) s
+WHERE o.consumer = :consumer AND o.part IN :parts
+ORDER BY s.seq
+"""
+
+
+def read_log(conn: Connection, consumer: str, held: set[int], per: int) -> list[Row[Any]]:
+    """The event log's next rows (at most ``per`` a partition) after ``consumer``'s offsets in
+    the ``held`` partitions, with ``read_seq``: the offset they follow. In order per partition."""
+    stmt = text(_READ_LOG).bindparams(bindparam("parts", expanding=True))
+    rows = conn.execute(stmt, {"consumer": consumer, "parts": sorted(held), "per": per})
+    return list(rows)
+
+
+def read_profile_stream(
+    conn: Connection, consumer: str, held: set[int], per: int, before: str | None
 ) -> list[Row[Any]]:
-    """The profile stream's next rows of partition ``part`` after ``after`` (to ``until``)."""
-    s = stream_profiles.c
-    stmt = select(s.seq, s.event_seq).where(s.part == part, s.seq > after)
-    if until is not None:
-        stmt = stmt.where(s.seq <= until)
-    found: list[Row[Any]] = list(conn.execute(stmt.order_by(s.seq).limit(limit)))
-    return found
+    """The profile stream's next rows for ``consumer`` in the ``held`` partitions (``seq, part,
+    event_seq, read_seq``), never past the offset of the consumer ``before`` it there."""
+    stmt = text(_READ_PROFILES).bindparams(bindparam("parts", expanding=True))
+    params = {"consumer": consumer, "parts": sorted(held), "per": per, "before": before or ""}
+    return list(conn.execute(stmt, params))
 
 
 def append_profiles(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -205,23 +238,16 @@ def workers(conn: Connection) -> list[Row[Any]]:
     return list(conn.execute(select(stream_workers).order_by(_w.heartbeat_ms.desc())).all())
 
 
-def heads(conn: Connection) -> tuple[dict[int, int], dict[int, int]]:
-    """The highest seq per partition of the event log and of the profile stream."""
-    e, s = events.c, stream_profiles.c
-    log = {
-        int(p): int(m) for p, m in conn.execute(select(e.part, func.max(e.seq)).group_by(e.part))
-    }
-    prof = {
-        int(p): int(m) for p, m in conn.execute(select(s.part, func.max(s.seq)).group_by(s.part))
-    }
-    return log, prof
-
-
-def partition_counts(conn: Connection, stage: str, offsets: dict[int, int]) -> dict[int, int]:
-    """How many rows of each partition lie after ``offsets`` (``stage``: events or profiles)."""
+def lag(conn: Connection, consumer: str, stage: str) -> dict[int, int]:
+    """How many rows of each partition ``consumer`` has not handled yet; ``stage`` says which
+    stream it reads: ``events`` (identity) or ``profiles`` (the rooms after it)."""
     table = events if stage == "events" else stream_profiles
-    out: dict[int, int] = {}
-    for part in range(PARTITIONS):
-        stmt = select(func.count()).where(table.c.part == part, table.c.seq > offsets.get(part, 0))
-        out[part] = int(conn.execute(stmt).scalar_one())
-    return out
+    t, o = table.c, _o
+    stmt = (
+        select(t.part, func.count())
+        .select_from(table.join(stream_part_offsets, o.part == t.part))
+        .where(o.consumer == consumer, t.seq > o.seq)
+        .group_by(t.part)
+    )
+    found = {int(p): int(n) for p, n in conn.execute(stmt)}
+    return {p: found.get(p, 0) for p in range(PARTITIONS)}

@@ -1,6 +1,6 @@
-"""Scale-out tests' shared parts: a Segment-style load with merges across partitions, and a
-snapshot of the derived state that holds no generated ids or timestamps, so a run with many
-workers compares equal to a run in one process."""
+"""The scale-out bench's and tests' shared parts: a Segment-style load with merges across
+partitions, and a snapshot of the derived state that holds no generated ids or timestamps, so
+a run with many workers compares equal to a run in one process."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def snapshot(engine: Engine) -> dict[str, Any]:
             groups.setdefault(root, set()).add(message_id)
         name = {root: min(ids) for root, ids in groups.items()}
         # every profile (merged ones too) is named by its live root's group
-        roots = dict(conn.execute(text("SELECT id, root_id FROM profiles")).all())
+        roots: dict[str, str] = dict(conn.execute(text("SELECT id, root_id FROM profiles")).all())
 
         def canon(node: str) -> str:
             kind, _, key = node.partition(":")
