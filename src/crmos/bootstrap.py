@@ -58,6 +58,7 @@ from crmos.ingest import (
     EventWriter,
     GroupCommitter,
     IngestService,
+    PartitionedRunner,
     StreamRunner,
 )
 from crmos.playbooks import Playbooks, load_components
@@ -90,7 +91,7 @@ class Container:
     writer: EventWriter
     reader: EventReader
     intake: IngestService
-    stream: StreamRunner
+    stream: StreamRunner | PartitionedRunner
     runs: Runs
     compliance: Compliance
     agent: AgentService
@@ -117,8 +118,15 @@ class Container:
             self.intake.use_committer(self.committer)
 
     def start_workers(self) -> None:
-        """Start what a serving process runs: the intake writer, the event stream, the runs."""
-        self.start_writer()
+        """Start what a serving process runs: the intake writer, the event stream, the runs.
+
+        ``stream.role`` narrows it: an ``api`` node only writes intake; a ``worker`` runs the
+        rest (the stream, timers, sweepers, runs) and takes no intake of its own."""
+        role = self.settings.stream.role
+        if role != "worker":
+            self.start_writer()
+        if role == "api":
+            return
         self.stream.start()
         self.compliance.worker.start()
         self.playbooks.start_timers()
@@ -191,9 +199,10 @@ def build(
     settings = settings or load_settings(**overrides)
     store = build_store(settings, migrate_store)
     rooms = build_rooms(settings, store)
-    consumers = stream_consumers(rooms)
-    stream = StreamRunner(store.engine, store.log, store.reader, consumers, wake=store.committed)
-    rooms.agent.connect(stream.run_once)  # the one joint back from a room to the stream
+    stream = build_stream(settings, store, rooms)
+    # The one joint back from a room to the stream; an API node runs no consumers, and the
+    # agent attaches late there (its own fallback) once a worker stitched the sender.
+    rooms.agent.connect(stream.run_once if settings.stream.role != "api" else _nothing)
     return Container(
         settings=settings,
         engine=store.engine,
@@ -208,12 +217,33 @@ def build(
         compliance=rooms.compliance,
         agent=rooms.agent,
         playbooks=rooms.playbooks,
-        tiers=tiers_of(
-            store.engine, settings.tiers, str(settings.home), [c.name for c in consumers]
-        ),
+        tiers=tiers_of(store.engine, settings.tiers, str(settings.home), stream.names),
         graph=rooms.graph,
         analytics=Analytics(store.engine, store.reader, settings.analytics),
     )
+
+
+def build_stream(
+    settings: Settings, store: Store, rooms: Rooms
+) -> StreamRunner | PartitionedRunner:
+    """Phase 4: one sequence in-process (embedded, and any SQLite store: one process holds
+    every partition there), or leased partitions on PostgreSQL when ``stream.partitioned``."""
+    consumers = stream_consumers(rooms)
+    if settings.stream.partitioned and store.engine.dialect.name == "postgresql":
+        return PartitionedRunner(
+            store.engine,
+            store.reader,
+            consumers,
+            settings.stream,
+            identity_room.event_profiles,
+            wake=store.committed,
+            role=settings.stream.role,
+        )
+    return StreamRunner(store.engine, store.log, store.reader, consumers, wake=store.committed)
+
+
+def _nothing() -> int:
+    return 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -370,15 +370,15 @@ def _wait_healthy(proc: subprocess.Popen[bytes], port: int, deadline: float, log
     while True:
         if proc.poll() is not None:
             raise CrmosError(f"crmos serve exited ({proc.returncode}): {_tail(log)}")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
             conn.request("GET", "/healthz")
             if conn.getresponse().status == 200:
-                conn.close()
                 return
-            conn.close()
         except OSError:
-            pass
+            pass  # not listening yet, or too busy starting to answer within the timeout
+        finally:
+            conn.close()  # also after a timeout: an unclosed socket warns (an error in tests)
         if time.monotonic() > deadline:
             raise CrmosError(f"crmos serve not healthy on port {port} in time: {_tail(log)}")
         time.sleep(0.05)

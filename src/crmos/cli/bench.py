@@ -136,6 +136,22 @@ def durability(
     run(quick=quick, as_json=as_json, pg_url=pg_url, kills=kills, topologies=chosen)
 
 
+@app.command("scaleout")
+def scaleout(
+    quick: QuickOpt = False,
+    as_json: JsonOpt = False,
+    pg_url: Annotated[
+        str | None,
+        typer.Option("--pg-url", help="PostgreSQL server URL (default: CRMOS_TEST_PG_URL)."),
+    ] = None,
+) -> None:
+    """The partitioned stream on PostgreSQL: events/s with 1, 2 and 4 crmos workers, and a
+    worker SIGKILLed under load split over two API nodes (failover, duplicates, lost)."""
+    from crmos.bench.scaleout import run
+
+    run(quick=quick, as_json=as_json, pg_url=pg_url)
+
+
 @app.command("analytics")
 def analytics(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
     """CLV fit on 100,000 customers and scoring 1,000,000 profiles; propensity AUC against a

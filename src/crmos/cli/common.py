@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
 
@@ -18,6 +19,7 @@ from crmos.core.errors import (
     StoreError,
     ValidationError,
 )
+from crmos.core.settings import load_settings
 from crmos.store import Workspace
 
 console = Console()
@@ -36,12 +38,18 @@ EXIT_CODES: list[tuple[type[CrmosError], int]] = [
 
 
 @contextmanager
-def container(migrate: bool = True) -> Iterator[Container]:
-    """A container for one command; crmos errors become a message and an exit code."""
+def container(migrate: bool = True, stream: dict[str, Any] | None = None) -> Iterator[Container]:
+    """A container for one command; crmos errors become a message and an exit code.
+
+    ``stream``: changes to the stream settings (``serve --role``, ``worker --partitioned``)."""
     built: Container | None = None
     try:
         with exit_on_error():
-            built = build(migrate_store=migrate)
+            settings = None
+            if stream:
+                settings = load_settings()
+                settings.stream = settings.stream.model_copy(update=stream)
+            built = build(settings, migrate_store=migrate)
             yield built
     finally:
         if built is not None:

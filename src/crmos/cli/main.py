@@ -6,6 +6,7 @@ import gc
 import json
 import sys
 from collections.abc import Iterable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -33,6 +34,7 @@ from crmos.cli import (
     profiles,
     runs,
     sim,
+    status,
     tiers,
 )
 from crmos.cli.common import console, container, find_workspace
@@ -71,25 +73,46 @@ app.add_typer(decisions.app, name="decisions")
 app.add_typer(playbooks.app, name="playbooks")
 app.add_typer(components.app, name="components")
 app.command("worker")(runs.worker)
+app.command("status")(status.status)
 app.add_typer(demo.app, name="demo")
+
+
+class Role(StrEnum):
+    """What a ``crmos serve`` process runs."""
+
+    all = "all"
+    api = "api"
+    worker = "worker"
 
 
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default: server.host).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: server.port).")] = None,
+    role: Annotated[
+        Role,
+        typer.Option(
+            help="all: everything in one process; api: intake and console, no consumers; "
+            "worker: lease stream partitions, run consumers and runs, no HTTP. api and worker "
+            "partition the stream (PostgreSQL)."
+        ),
+    ] = Role.all,
 ) -> None:
     """Migrate the store, then serve the API and dashboard."""
-    run_server(host, port)
+    if role is Role.worker:
+        runs.worker(executor_id=None, concurrency=None, partitioned=True)
+        return
+    run_server(host, port, role.value)
 
 
-def run_server(host: str | None, port: int | None) -> None:
+def run_server(host: str | None, port: int | None, role: str = "all") -> None:
     """Serve until interrupted (the store is migrated first)."""
     import uvicorn
 
     from crmos.web import create_app
 
-    with container(migrate=True) as c:
+    stream = {"partitioned": True, "role": role} if role != "all" else None
+    with container(migrate=True, stream=stream) as c:
         bind_host = host or c.settings.server.host
         bind_port = port or c.settings.server.port
         console.print(f"crmos serving on [bold]http://{bind_host}:{bind_port}[/]")

@@ -193,18 +193,36 @@ def worker(
         str | None, typer.Option(help="Stable id of this worker (default: sagas.executor_id).")
     ] = None,
     concurrency: Annotated[int | None, typer.Option(help="Runs at once.")] = None,
+    partitioned: Annotated[
+        bool,
+        typer.Option(
+            "--partitioned",
+            help="Also lease stream partitions and run the consumers, timers and sweepers "
+            "(PostgreSQL scale-out; the default when stream.partitioned is set).",
+        ),
+    ] = False,
 ) -> None:
-    """Execute runs (scale-out): resumes this worker's interrupted runs, then takes new ones."""
+    """Execute runs (scale-out): resumes this worker's interrupted runs, then takes new ones.
+
+    With a partitioned stream it is a full worker: it leases partitions of the event log and
+    runs every consumer on them (``crmos serve --role worker`` is the same)."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    with container() as c:
+    stream = {"partitioned": True} if partitioned else {}
+    with container(stream={**stream, "role": "worker"}) as c:
         changes: dict[str, Any] = {}
         if executor_id:
             changes["executor_id"] = executor_id
         if concurrency:
             changes["concurrency"] = concurrency
         c.settings.sagas = c.settings.sagas.model_copy(update=changes)
+        if c.settings.stream.partitioned:
+            c.start_workers()  # the stream's partitions, timers, sweepers (no intake)
+            console.print(
+                f"crmos worker {c.settings.stream.worker_id or 'stream'} leasing partitions",
+                highlight=False,
+            )
         c.start_engine()
         sagas = c.settings.sagas
         console.print(

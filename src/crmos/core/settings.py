@@ -523,6 +523,33 @@ class TiersSettings(BaseModel):
     )
 
 
+class StreamSettings(BaseModel):
+    """The event stream: one sequence in-process (embedded), or partitions leased by workers."""
+
+    partitioned: bool = Field(
+        default=False,
+        description="Run the stream as leased partitions (PostgreSQL only): set it on every "
+        "node of a scale-out deployment (`crmos serve --role api|worker` sets it).",
+    )
+    role: Literal["all", "api", "worker"] = Field(
+        default="all",
+        description="What this process runs: all (embedded), api (intake and console, no "
+        "consumers), worker (consumers, timers and runs, no HTTP).",
+    )
+    worker_id: str = Field(
+        default="",
+        description="This process's stream worker id. Empty: host:pid (a restarted worker "
+        "takes partitions afresh; leases of the dead one expire).",
+    )
+    lease_s: float = Field(
+        default=6.0, gt=0, description="A partition lease lasts this long without renewal."
+    )
+    heartbeat_s: float = Field(
+        default=1.0, gt=0, description="How often a worker renews its leases and rebalances."
+    )
+    batch: int = Field(default=500, ge=1, description="Events read per partition and batch.")
+
+
 class Settings(BaseSettings):
     """The effective crmos configuration."""
 
@@ -566,6 +593,9 @@ class Settings(BaseSettings):
     )
     tiers: TiersSettings = Field(
         default_factory=TiersSettings, description="Hot, warm and cold event tiers."
+    )
+    stream: StreamSettings = Field(
+        default_factory=StreamSettings, description="The event stream (partitions, leases)."
     )
 
     @classmethod

@@ -65,7 +65,9 @@ class Stitcher(Consumer):
 
     def handle(self, conn: Connection, events: Sequence[Event]) -> None:
         """Stitch ``events`` (log order) in the caller's transaction."""
-        for workspace_id, group in _by_workspace(events).items():
+        # Workspaces in a fixed order: each locks its row to the commit, and two stitchers
+        # (workers of other partitions) must never wait for each other's rows crosswise.
+        for workspace_id, group in sorted(_by_workspace(events).items()):
             self._handle(conn, workspace_id, group)
 
     def rolled_back(self) -> None:

@@ -11,6 +11,7 @@ from crmos.ingest.accounting import (
 )
 from crmos.ingest.messages import Message
 from crmos.ingest.normalise import Prepared, Shared, corrected_time, prepare
+from crmos.ingest.partitioned import PartitionedRunner
 from crmos.ingest.reader import EventReader
 from crmos.ingest.service import FileReport, IngestService, MessageValidator
 from crmos.ingest.shapes import event_shapes, field_types
@@ -29,6 +30,7 @@ __all__ = [
     "Job",
     "Message",
     "MessageValidator",
+    "PartitionedRunner",
     "Prepared",
     "Shared",
     "SourceStats",

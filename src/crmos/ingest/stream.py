@@ -89,6 +89,11 @@ class StreamRunner:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
+    @property
+    def names(self) -> list[str]:
+        """The consumers' names (their offset keys), in flow order."""
+        return [c.name for c in self._consumers]
+
     def notify(self) -> None:
         """New events were committed: wake the runner now instead of at the next poll."""
         self._wake.set()
@@ -150,14 +155,14 @@ class StreamRunner:
                 consumer.handle(conn, events)
                 set_offset(conn, consumer.name, _last_seq(events))
         except Exception as exc:
-            _settle(consumer, consumer.rolled_back)
+            settle(consumer, consumer.rolled_back)
             if len(events) == 1:
                 self._skip(consumer, events[0], exc)
                 return
             for event in events:  # find the bad one(s); the good ones still take effect
                 self._apply(consumer, [event])
         else:
-            _settle(consumer, consumer.committed)
+            settle(consumer, consumer.committed)
 
     def _skip(self, consumer: Consumer, event: Event, exc: Exception) -> None:
         log.error("consumer %s skipped event seq=%s: %s", consumer.name, event.seq, exc)
@@ -174,7 +179,7 @@ def _chunks(events: list[Event], small: int | None) -> list[list[Event]]:
     return [events[i : i + small] for i in range(0, len(events), small)]
 
 
-def _settle(consumer: Consumer, hook: Callable[[], None]) -> None:
+def settle(consumer: Consumer, hook: Callable[[], None]) -> None:
     """Call the consumer's ``committed``/``rolled_back`` hook; its failure is logged, never
     raised: the transaction's outcome is settled and the stream must go on."""
     try:

@@ -13,6 +13,7 @@ from crmos.store import tables_matching as tables_matching
 from crmos.store import tables_playbooks as tables_playbooks
 from crmos.store import tables_records as tables_records
 from crmos.store import tables_sagas as tables_sagas
+from crmos.store import tables_stream as tables_stream
 from crmos.store import tables_tiers as tables_tiers
 from crmos.store.dialect import (
     begin_write,
@@ -41,7 +42,7 @@ from crmos.store.erasure import (
     in_chunks,
     pseudonymise_rows,
 )
-from crmos.store.eventlog import EventLog, EventQuery, erased_seqs, subject_events
+from crmos.store.eventlog import EventLog, EventQuery, erased_seqs, log_head, subject_events
 from crmos.store.migrate import current_revision, head_revision, migrate
 from crmos.store.offsets import failures, get_offset, record_failure, set_offset
 from crmos.store.records import (
@@ -113,6 +114,7 @@ __all__ = [
     "is_sqlite",
     "is_sqlite_url",
     "load_master_key",
+    "log_head",
     "migrate",
     "normalise_url",
     "placeholder",
@@ -136,6 +138,7 @@ __all__ = [
     "tables_playbooks",
     "tables_records",
     "tables_sagas",
+    "tables_stream",
     "tables_tiers",
     "tier_file_urls",
     "tiers_of",

@@ -16,6 +16,7 @@ from sqlalchemy import BigInteger, Connection, Engine, Row, cast, delete, func, 
 from crmos.core.clock import now_ms
 from crmos.core.settings import HEALTH_WINDOW_MAX_S
 from crmos.store.dialect import insert_ignore, upsert_add
+from crmos.store.partitions import EVENTS_LOCK, lock_appends
 from crmos.store.tables import events, intake_buckets, intake_counts, intake_sequences
 from crmos.store.tables_tiers import tier_files
 from crmos.store.tiers_read import files_of, in_list, merge, query_files
@@ -45,7 +46,10 @@ ROW_COLUMNS = (
     "pii",
     "tags",
 )
-assert set(ROW_COLUMNS) == {c.name for c in events.columns} - {"seq"}, "ROW_COLUMNS is stale"
+# ``seq`` is assigned, ``part`` set by the store (a trigger on PostgreSQL, see tables_stream).
+assert set(ROW_COLUMNS) == {c.name for c in events.columns} - {"seq", "part"}, (
+    "ROW_COLUMNS is stale"
+)
 
 
 def erased_seqs(conn: Connection, seqs: Sequence[int]) -> set[int]:
@@ -63,6 +67,11 @@ def erased_seqs(conn: Connection, seqs: Sequence[int]) -> set[int]:
         chunk = given[start : start + _IN_CHUNK]
         held.update(conn.execute(select(events.c.seq).where(events.c.seq.in_(chunk))).scalars())
     return set(given) - held
+
+
+def log_head(conn: Connection) -> int:
+    """The highest sequence number the log holds now (0 when it is empty)."""
+    return int(conn.execute(select(func.max(events.c.seq))).scalar() or 0)
 
 
 def _highest_given(conn: Connection) -> int:
@@ -95,6 +104,7 @@ class EventLog:
         self.engine = engine
         self._insert = insert_ignore(engine, events)
         self._insert_sql = _insert_new_sql(engine)
+        self._ordered = engine.dialect.name == "postgresql"
         self._add_count = upsert_add(
             engine, intake_counts, ("workspace_id", "source", "outcome", "reason"), "count"
         )
@@ -123,6 +133,7 @@ class EventLog:
     def append(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Insert rows; a row whose messageId is already stored is ignored."""
         if rows:
+            lock_appends(conn, EVENTS_LOCK)
             conn.execute(self._insert, rows)
 
     def insert_new(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
@@ -135,6 +146,8 @@ class EventLog:
         """
         if not rows:
             return 0
+        if self._ordered:  # rows become visible in seq order (store.partitions)
+            lock_appends(conn, EVENTS_LOCK)
         return int(conn.exec_driver_sql(self._insert_sql, list(rows)).rowcount)
 
     def add_counts(

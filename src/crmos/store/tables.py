@@ -13,10 +13,12 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -83,8 +85,18 @@ events = Table(
     Column("key_id", String(40), nullable=True, comment="subject data key of `pii`"),
     Column("pii", LargeBinary, nullable=True, comment="AES-GCM nonce + ciphertext"),
     Column("tags", Text, nullable=True, comment="JSON: touchpoint/intent/action/outcome"),
+    Column(
+        "part",
+        SmallInteger,
+        nullable=False,
+        server_default="0",
+        comment="stream partition: set by a trigger on PostgreSQL (tables_stream)",
+    ),
     UniqueConstraint("workspace_id", "message_id", name="uq_events_message"),
     Index("ix_events_user", "workspace_id", "user_id"),
+    # Embedded (SQLite) stores keep ``part`` 0 and never read by partition: the partial index
+    # stays empty there and costs intake nothing.
+    Index("ix_events_part", "part", "seq", sqlite_where=text("part <> 0")),
     sqlite_autoincrement=True,
 )
 
