@@ -27,6 +27,8 @@ OUTSIDE_THE_TREE = {
     ("crmos.web.console", "ActionRefused"),
     # A signal inside one EventWriter call: it never leaves the method that raises it.
     ("crmos.ingest.writer", "_Duplicates"),
+    # A signal inside one tier move: hot changed under it, so it rolls back and tries again.
+    ("crmos.store.tiers", "_Changed"),
     # A simulated ERP/MES/SCM's own refusal, carrying that system's codes, not crmos's.
     ("crmos.connectors.sim.app", "Refusal"),
     # Signals between the sandbox pool and the sandboxed action, which turns them into the
