@@ -3,8 +3,8 @@
 Each guide's ``sh``, ``bash`` and ``console`` blocks run in one ``bash -euo pipefail`` script,
 in a directory whose ``.crmos`` is a copy of the seeded demo world (tests/e2e/conftest.py:
 ``crmos demo --no-serve``, 30 people, once per worker) while `crmos serve` serves it, as a user
-runs them after `make run`. ``AK`` holds the demo's admin key, as the README's tour sets it;
-``localhost:8000`` becomes the test server's port. A block that cannot run here carries the
+runs them after `make run` with the virtualenv active. ``AK`` holds the demo's admin key, as
+the README's tour sets it; ``localhost:8000`` becomes the test server's port. A block that cannot run here carries the
 README's marker with the reason, ``<!-- tour-test: skip (why) -->``, on the line before it.
 tests/e2e/test_demo_docs_commands.py parses every command, run or not.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import CRMOS, Server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -79,6 +79,7 @@ def docs_world(tmp_path_factory: pytest.TempPathFactory, seeded_demo: Path) -> I
     keys = json.loads((home / "demo-keys.json").read_text())
     env.update(CRMOS__HOME=str(home), CRMOS_CONFIG=str(root / "absent.toml"), COLUMNS="200")
     env.update(AK=keys["admin_key"], WK=keys["write_key"])
+    env["PATH"] = f"{Path(CRMOS).parent}{os.pathsep}{env['PATH']}"  # as `source .venv/bin/activate`
     server = Server(env)
     server.start(timeout=180)
     try:
