@@ -107,11 +107,11 @@ def classify(
     # No container: classifying needs the settings, the workspace's own intents and the intent
     # model, which IntentModels keeps on disk under HOME/models (keyed by a hash of its training
     # data and library version), so a warm call loads it instead of training (docs/agent.md).
-    settings = load_settings()
-    extra = _workspace_examples(settings, workspace)
-    analyzer = Analyzer(settings.agent, IntentModels(settings.home / "models"))
     path = Path(message)
     with exit_on_error():
+        settings = load_settings()
+        extra = _workspace_examples(settings, workspace)
+        analyzer = Analyzer(settings.agent, IntentModels(settings.home / "models"))
         if path.is_file() and kind_of(path.name, path.read_bytes()):
             document = read_document(path.name, path.read_bytes(), settings.agent)
             if not document.readable:

@@ -11,9 +11,9 @@ The pattern, for whoever adds a sub-app: one line in ``crmos.cli.main.SUBCOMMAND
 
 The target is a Typer app, or a function returning one (for an app assembled from parts). An
 app whose only command bears the sub-command's own name is that command (``crmos serve``); any
-other app is a group, even with one command (``crmos audit verify``). The
-help text must be the app's own first line; tests/unit/test_cli_startup.py checks that, and that
-`crmos --help` imports neither ``crmos.bootstrap`` nor a room.
+other app is a group, even with one command (``crmos audit verify``). The help text must be the
+app's own first line; tests/e2e/test_cli_startup.py checks that, and that `crmos --help`
+imports neither ``crmos.bootstrap`` nor a room.
 """
 
 from __future__ import annotations
