@@ -256,7 +256,7 @@ def throughput(n: int) -> dict[str, Any]:
         stitcher = Stitcher(c.settings.identity)
         seconds = 0.0
         # ``crmos serve`` keeps what it built at start-up out of the collector's full passes
-        # (cli.main._tune_interpreter); so does this process, or each full pass would walk
+        # (cli.serve._tune_interpreter); so does this process, or each full pass would walk
         # every module, Splink's and DuckDB's included.
         gc.collect()
         gc.freeze()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from rich.console import Console
+from rich.table import Table
 
-from crmos.bootstrap import Container, build
 from crmos.core.errors import (
     AuthError,
     ConfigError,
@@ -19,8 +20,13 @@ from crmos.core.errors import (
     StoreError,
     ValidationError,
 )
-from crmos.core.settings import load_settings
-from crmos.store import Workspace
+
+if TYPE_CHECKING:  # imported when a command runs: `crmos --help` must not load the rooms
+    from sqlalchemy import Engine
+
+    from crmos.bootstrap import Container
+    from crmos.core.settings import Settings
+    from crmos.store import Workspace, WorkspaceStore
 
 console = Console()
 err_console = Console(stderr=True)
@@ -42,6 +48,9 @@ def container(migrate: bool = True, stream: dict[str, Any] | None = None) -> Ite
     """A container for one command; crmos errors become a message and an exit code.
 
     ``stream``: changes to the stream settings (``serve --role``, ``worker --partitioned``)."""
+    from crmos.bootstrap import build
+    from crmos.core.settings import load_settings
+
     built: Container | None = None
     try:
         with exit_on_error():
@@ -54,6 +63,21 @@ def container(migrate: bool = True, stream: dict[str, Any] | None = None) -> Ite
     finally:
         if built is not None:
             built.close()
+
+
+@contextmanager
+def store_engine(settings: Settings | None = None) -> Iterator[Engine | None]:
+    """The store alone, without building the rooms, for quick commands (`crmos workspace
+    list`); ``None`` when the store was never migrated (it holds nothing then)."""
+    from crmos.core.settings import load_settings
+    from crmos.store import create_store_engine, current_revision
+
+    with exit_on_error():
+        engine = create_store_engine((settings or load_settings()).store)
+        try:
+            yield engine if current_revision(engine) else None
+        finally:
+            engine.dispose()
 
 
 @contextmanager
@@ -70,13 +94,59 @@ def exit_on_error() -> Iterator[None]:
 
 def find_workspace(c: Container, name: str | None) -> Workspace:
     """The workspace called ``name``; without a name, the only one there is."""
+    return pick_workspace(c.workspaces, name)
+
+
+def pick_workspace(store: WorkspaceStore, name: str | None) -> Workspace:
+    """The workspace called ``name`` in ``store``; without a name, the only one there is (else
+    an error naming the choices)."""
     if name:
-        ws = c.workspaces.by_name(name)
+        ws = store.by_name(name)
         if ws is None:
             raise NotFound("workspace", name)
         return ws
-    spaces = c.workspaces.list()
+    spaces = store.list()
     if len(spaces) != 1:
         names = ", ".join(w.name for w in spaces) or "none yet; run `crmos workspace create NAME`"
         raise ValidationError(f"name a workspace with --workspace (there are: {names})")
     return spaces[0]
+
+
+def print_table(table: Table, ids: Collection[str] = ("id",)) -> None:
+    """Print ``table`` with every id whole, also when piped (Rich then assumes 80 columns).
+
+    The columns headed by a name in ``ids`` never wrap; the others wrap (never "…"). When the
+    ids alone need more than the console's width, the table is printed wider than it, as a
+    terminal soft-wraps lines but a cut id is useless to copy.
+    """
+    needed = 1
+    for index, column in enumerate(table.columns):
+        if str(column.header) in ids:
+            column.no_wrap = True
+            widest = max((cell_len(str(cell)) for cell in column.cells), default=0)
+            column.min_width = max(widest, cell_len(str(column.header)))
+            needed += column.min_width + table._get_padding_width(index) + 1
+        else:
+            column.overflow = "fold"
+            needed += _OTHER_MIN + table._get_padding_width(index) + 1
+    if needed <= console.width:
+        console.print(table)
+        return
+    # Console.print never renders wider than the console: widen the console for this table.
+    saved = console._width
+    console.width = needed
+    try:
+        console.print(table, crop=False)
+    finally:
+        console._width = saved
+
+
+_OTHER_MIN = 10
+"""Columns a wrapped column keeps at least, so a table of long ids stays readable."""
+
+
+def when(ms: int | None) -> str:
+    """A stored time (ms since the epoch) as a date and time in UTC, as tables print them."""
+    from datetime import UTC, datetime
+
+    return "-" if ms is None else f"{datetime.fromtimestamp(ms / 1000, UTC):%Y-%m-%d %H:%M} UTC"

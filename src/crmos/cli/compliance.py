@@ -11,7 +11,7 @@ import typer
 import yaml
 from rich.table import Table
 
-from crmos.cli.common import console, container, find_workspace
+from crmos.cli.common import console, container, find_workspace, print_table
 from crmos.compliance import check, describe, known_validators, parse_pack
 from crmos.core.clock import parse_iso
 from crmos.core.errors import ValidationError
@@ -135,8 +135,11 @@ def validate(
 
 
 @app.command("validators")
-def validators() -> None:
+def validators(as_json: JsonOpt = False) -> None:
     """The validators a workspace may configure."""
+    if as_json:
+        _print({"data": [{"name": n, "checks": describe(n)} for n in known_validators()]})
+        return
     table = Table("name", "checks")
     for name in known_validators():
         table.add_row(name, describe(name))
@@ -201,7 +204,7 @@ def complaints(
             _when(d["due_ms"]),
             d["status"],
         )
-    console.print(table)
+    print_table(table, ids=("id",))
 
 
 @app.command("answer")
@@ -238,11 +241,16 @@ def heatmap(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @app.command("locales")
-def locales() -> None:
+def locales(as_json: JsonOpt = False) -> None:
     """Catalog coverage per locale (missing messages fall back to English)."""
     from crmos.i18n import Catalogs, direction
 
     catalogs = Catalogs()
+    if as_json:
+        found = catalogs.missing().items()
+        data = [{"locale": c, "direction": direction(c), "missing": len(m)} for c, m in found]
+        _print({"data": data})
+        return
     table = Table("locale", "direction", "missing translations")
     for loc, missing in catalogs.missing().items():
         table.add_row(loc, direction(loc), str(len(missing)))

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -28,6 +28,9 @@ from crmos.demo.eraser import GROUND_TRUTH, forget_erased
 from crmos.demo.scenarios import Outcome, evaluate, unexpected_runs
 from crmos.demo.stage import Stage
 from crmos.store import Workspace
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 DEMO_WORKSPACE = "demo"
 
@@ -68,7 +71,7 @@ def demo(
             failed = not all(o.ok for o in outcomes) or bool(unexpected_runs(c, ws.id))
             if not serve:
                 sys.exit(1 if failed else 0)
-        _serve(settings, ws.id, host, port)
+        _serve(settings, host, port)
 
 
 @app.command("scenarios")
@@ -156,11 +159,10 @@ def _link(c: Container, host: str | None, port: int | None) -> str:
     return f"http://{host or c.settings.server.host}:{port or c.settings.server.port}"
 
 
-def _serve(settings: Settings, workspace_id: str, host: str | None, port: int | None) -> None:
+def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     """Serve the demo's container; the app starts its workers and closes it on the way out."""
     import uvicorn
 
-    from crmos.demo.api import attach
     from crmos.web import create_app
 
     with _container(settings) as c:
@@ -168,8 +170,21 @@ def _serve(settings: Settings, workspace_id: str, host: str | None, port: int | 
         bind_port = port or c.settings.server.port
         console.print(f"crmos serving on [bold]http://{bind_host}:{bind_port}[/] (Ctrl-C stops)")
         app = create_app(c)
-        attach(app, c, workspace_id)  # /api/v1/demo/..., and the scenarios on the console's /
+        attach_demo(app, c)
         uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning")
+
+
+def attach_demo(app: FastAPI, c: Container) -> bool:
+    """When the store holds the demo workspace, serve ``/api/v1/demo`` and make the console's
+    start page list the twelve scenarios for it (`crmos demo` and `crmos serve` alike).
+    Whether it did."""
+    ws = c.workspaces.by_name(DEMO_WORKSPACE)
+    if ws is None:
+        return False
+    from crmos.demo.api import attach
+
+    attach(app, c, ws.id)
+    return True
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from crmos.cli.common import console, container, find_workspace
+from crmos.cli.common import console, container, find_workspace, print_table, when
 from crmos.compliance import DsrRequest
 from crmos.core.errors import Problem, ValidationError
 
@@ -95,15 +95,21 @@ def rectify(
 def list_requests(
     workspace: WorkspaceOpt = None,
     status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Requests, newest first."""
+    """Requests, newest first, with when each was received and is due."""
     with container() as c:
         ws = find_workspace(c, workspace)
         found = c.compliance.requests(ws.id, status)
-    table = Table("id", "kind", "status", "profile", "packs", "due")
+    if as_json:
+        data = [r.as_dict(with_letters=False) for r in found]
+        print(json.dumps({"data": data}, ensure_ascii=False))  # noqa: T201 - machine-readable
+        return
+    table = Table("id", "kind", "status", "profile", "packs", "received", "due")
     for r in found:
-        table.add_row(r.id, r.kind, r.status, r.profile_id, _packs(r), str(r.due_ms))
-    console.print(table)
+        received, due = when(r.received_ms), when(r.due_ms)
+        table.add_row(r.id, r.kind, r.status, r.profile_id, _packs(r), received, due)
+    print_table(table, ids=("id", "profile"))
 
 
 @app.command("show")

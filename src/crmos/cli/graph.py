@@ -29,6 +29,9 @@ app.add_typer(audiences_app, name="audiences")
 
 WorkspaceOpt = Annotated[str | None, typer.Option(help="Workspace name.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+JsonOnly = Annotated[
+    bool, typer.Option("--json", help="Print JSON (the only output: accepted like elsewhere).")
+]
 TypeOpt = Annotated[
     list[str] | None, typer.Option("--type", "-t", help="Edge type to follow (repeat).")
 ]
@@ -133,7 +136,9 @@ def accounts_cmd(
 
 @app.command("scores")
 def scores_cmd(
-    profile: Annotated[str, typer.Argument(help="Profile id.")], workspace: WorkspaceOpt = None
+    profile: Annotated[str, typer.Argument(help="Profile id.")],
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOnly = True,
 ) -> None:
     """Role and intent confidences of a profile now, with their evidence."""
     with container() as c:
@@ -145,6 +150,7 @@ def scores_cmd(
 @app.command("rules")
 def rules_cmd(
     file: Annotated[Path | None, typer.Argument(help="A rule file to check instead.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """List the rules in force, or check FILE (every error with its YAML path)."""
     with container(migrate=False) as c:
@@ -152,8 +158,13 @@ def rules_cmd(
             rules = parse_rules(file.read_text(encoding="utf-8"), str(file))
             console.print(f"[green]valid[/]: {', '.join(r.ref for r in rules)}", highlight=False)
             return
-        table = Table("rule", "kind", "file")
         assert c.graph is not None
+        if as_json:
+            _print(
+                {"data": [{"rule": r.ref, "kind": r.kind, "file": r.source} for r in c.graph.rules]}
+            )
+            return
+        table = Table("rule", "kind", "file")
         for r in c.graph.rules:
             table.add_row(r.ref, r.kind, r.source)
         console.print(table)
@@ -163,6 +174,7 @@ def rules_cmd(
 def health_cmd(
     workspace: WorkspaceOpt = None,
     window: Annotated[int | None, typer.Option(help="Window in seconds.")] = None,
+    as_json: JsonOnly = True,
 ) -> None:
     """Event loss, match conflict and inference failure rates over a window (JSON)."""
     with container() as c:
@@ -187,7 +199,7 @@ def audience_create(
 
 
 @audiences_app.command("list")
-def audience_list(workspace: WorkspaceOpt = None) -> None:
+def audience_list(workspace: WorkspaceOpt = None, as_json: JsonOnly = True) -> None:
     """The workspace's audiences."""
     with container() as c:
         ws = find_workspace(c, workspace)
@@ -200,6 +212,7 @@ def audience_members(
     audience_id: Annotated[str, typer.Argument()],
     workspace: WorkspaceOpt = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    as_json: JsonOnly = True,
 ) -> None:
     """Members of an audience now."""
     with container() as c:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from crmos.cli.common import console, container, find_workspace
+from crmos.cli.common import console, container, find_workspace, print_table
 from crmos.core.errors import Problem, ValidationError
 from crmos.identity import (
     Stitcher,
@@ -154,7 +154,7 @@ def review(
         table.add_row(
             r["id"], r["kind"], r["status"], r["identifier"] or "", str(len(r["subject_profiles"]))
         )
-    console.print(table)
+    print_table(table, ids=("id",))
 
 
 @app.command("resolve")

@@ -11,11 +11,21 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from crmos.agent import Submission
+from crmos.agent import IntentModels, Submission
 from crmos.agent import repo as agent_repo
 from crmos.agent.documents import kind_of, read_document
-from crmos.cli.common import console, container, find_workspace
-from crmos.core.errors import ValidationError
+from crmos.agent.intents import Example
+from crmos.cli.common import (
+    console,
+    container,
+    exit_on_error,
+    find_workspace,
+    pick_workspace,
+    print_table,
+    store_engine,
+)
+from crmos.core.errors import NotFound, ValidationError
+from crmos.core.settings import Settings
 
 app = typer.Typer(
     help="Interactions: e-mails, transcripts, screenshots, PDFs.", no_args_is_help=True
@@ -91,20 +101,24 @@ def classify(
     as_json: JsonOpt = False,
 ) -> None:
     """Print the intent, sentiment and entities of one message (nothing is stored)."""
+    from crmos.agent.understand import Analyzer
+    from crmos.core.settings import load_settings
+
+    # No container: classifying needs the settings, the workspace's own intents and the intent
+    # model, which IntentModels keeps on disk under HOME/models (keyed by a hash of its training
+    # data and library version), so a warm call loads it instead of training (docs/agent.md).
     path = Path(message)
-    with container() as c:
-        extra = []
-        if workspace or len(c.workspaces.list()) == 1:
-            ws = find_workspace(c, workspace)
-            with c.engine.connect() as conn:
-                extra = agent_repo.workspace_examples(conn, ws.id)
+    with exit_on_error():
+        settings = load_settings()
+        extra = _workspace_examples(settings, workspace)
+        analyzer = Analyzer(settings.agent, IntentModels(settings.home / "models"))
         if path.is_file() and kind_of(path.name, path.read_bytes()):
-            document = read_document(path.name, path.read_bytes(), c.settings.agent)
+            document = read_document(path.name, path.read_bytes(), settings.agent)
             if not document.readable:
                 raise ValidationError(f"cannot read {path.name}: {document.reason}")
-            found = c.agent.analyzer.analyze(document, extra)
+            found = analyzer.analyze(document, extra)
         else:
-            found = c.agent.analyzer.analyze_text(message, extra)
+            found = analyzer.analyze_text(message, extra)
     data = found.as_dict()
     if as_json:
         _print_json(data)
@@ -118,6 +132,23 @@ def classify(
         console.print(
             f"  {entity['kind']:<16} {entity['text']} -> {entity['value']}", highlight=False
         )
+
+
+def _workspace_examples(settings: Settings, name: str | None) -> list[Example]:
+    """The examples of the workspace's own intents: of the one named, or of the only one."""
+    from crmos.store import WorkspaceStore
+
+    with store_engine(settings) as engine:
+        if engine is None:
+            if name:
+                raise NotFound("workspace", name)
+            return []
+        store = WorkspaceStore(engine)
+        if not name and len(store.list()) != 1:
+            return []
+        ws = pick_workspace(store, name)
+        with engine.connect() as conn:
+            return agent_repo.workspace_examples(conn, ws.id)
 
 
 @app.command("list")
@@ -139,7 +170,7 @@ def list_(
     for i in items:
         table.add_row(i["id"], i["kind"], i["status"], i["profile_id"] or "-",
                       i["tags"]["intent"] or "-", i["tags"]["outcome"])  # fmt: skip
-    console.print(table)
+    print_table(table, ids=("id", "profile"))
 
 
 @app.command("show")

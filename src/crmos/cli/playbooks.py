@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from crmos.cli.common import console, container, err_console, find_workspace
+from crmos.cli.common import console, container, err_console, find_workspace, print_table
 from crmos.core.errors import ValidationError
 from crmos.core.settings import load_settings
 from crmos.playbooks import Version, json_schema, load_components
@@ -219,7 +219,7 @@ def firings(
             f["run_id"] or "-",
             _when(f["created_ms"]),
         )
-    console.print(table)
+    print_table(table, ids=("firing", "profile", "run"))
 
 
 @app.command()

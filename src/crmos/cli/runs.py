@@ -13,7 +13,7 @@ import typer
 import yaml
 from rich.table import Table
 
-from crmos.cli.common import console, container, find_workspace
+from crmos.cli.common import console, container, find_workspace, print_table
 from crmos.core.errors import Problem, ValidationError
 from crmos.sagas import RunDetail, RunInfo
 
@@ -65,7 +65,7 @@ def list_runs(
         took = "-" if run.ended_ms is None else str(run.ended_ms - run.created_ms)
         reason = (run.reason or "")[:60]
         table.add_row(run.id, run.name, _status(run.status), _when(run.created_ms), took, reason)
-    console.print(table)
+    print_table(table, ids=("id",))
 
 
 @app.command("show")

@@ -1,9 +1,10 @@
 """``/api/v1/demo``: what the demo's counterparts received, and the demo's scenarios.
 
 The mail of ``crmos demo``'s SMTP sink (a Maildir under HOME/demo) and the twelve scenarios of
-the design as the stored state shows them. `crmos demo` puts this router and the console's
-scenario list on the app it serves (:func:`attach`): the demo sits above the API and the
-console in the layers, so neither can import it.
+the design as the stored state shows them. `crmos demo`, and `crmos serve` on a store holding
+the demo workspace, put this router and the console's scenario list on the app they serve
+(:func:`attach`): the demo sits above the API and the console in the layers, so neither can
+import it.
 """
 
 from __future__ import annotations

@@ -3,14 +3,18 @@ complaint SLA)."""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
 from crmos.demo.judging import Outcome, Seen, failed
 from crmos.ingest import intake_stats
-from crmos.store import EventQuery
+from crmos.store import EventQuery, audit_entries, verify_audit
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -34,10 +38,15 @@ def erasure(seen: Seen, conn: Connection) -> Outcome:
     letters = sorted((request.letters or {}).keys())
     proof = (request.report or {}).get("verification", {})
     copies = proof.get("readable_copies")
+    trail = _audit_trail(conn, seen.workspace_id, request.id)
+    subjects = sorted({e.subject or "-" for e in trail.entries})
     happened = (
         f"complaint -> {request.id} (packs {', '.join(request.packs) or '-'}): "
         f"{request.status}; letters in {', '.join(letters) or 'none'}; {copies} readable "
-        f"copies in {proof.get('tables_scanned')} tables and the home's files afterwards"
+        f"copies in {proof.get('tables_scanned')} tables and the home's files afterwards; "
+        f"audit: {len(trail.entries)} entries of the request "
+        f"({trail.actions() or 'none'}) under {', '.join(subjects)}, "
+        f"chain of {trail.length} entries {'intact' if not trail.breaks else 'BROKEN'}"
     )
     if request.status != "completed":
         reason = request.reason or request.status
@@ -49,7 +58,48 @@ def erasure(seen: Seen, conn: Connection) -> Outcome:
         return failed(10, name, happened, where, reason, page)
     if copies != 0:
         return failed(10, name, happened, where, "readable copies remain", page)
+    problem = trail.problem(request.profile_id)
+    if problem:
+        return failed(10, name, happened, where, problem, page)
     return Outcome(10, name, happened, where, True, console=page)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditTrail:
+    """What the audit chain keeps of one request, and whether the whole chain verifies."""
+
+    entries: list[Any]
+    length: int
+    breaks: list[str]
+
+    def actions(self) -> str:
+        """The entries' actions in order, repeats counted ("dsr.received, 42 x dsr.step")."""
+        counted = Counter(e.action for e in self.entries)
+        return ", ".join(f"{n} x {a}" if n > 1 else a for a, n in counted.items())
+
+    def problem(self, subject: str) -> str:
+        """Why the trail does not prove the erasure (empty when it does): the request's
+        received and completed entries survive, name only the pseudonymous profile id, and
+        the chain around them verifies."""
+        actions = {e.action for e in self.entries}
+        if not {"dsr.received", "dsr.completed"} <= actions:
+            return f"the audit chain lost the request's entries (it holds {sorted(actions)})"
+        if any(e.subject != subject for e in self.entries):
+            return "an audit entry of the erasure names something else than its pseudonymous id"
+        if self.breaks:
+            return f"the audit chain does not verify: {'; '.join(self.breaks[:3])}"
+        return ""
+
+
+def _audit_trail(conn: Connection, workspace_id: str, request_id: str) -> AuditTrail:
+    """Read back the request's entries with the store's reader; verify the whole chain."""
+    entries, length = [], 0
+    for entry in audit_entries(conn, workspace_id):
+        length += 1
+        if json.loads(entry.details).get("request") == request_id:
+            entries.append(entry)
+    breaks = [f"entry {b.position} {b.problem}" for b in verify_audit(conn, workspace_id)]
+    return AuditTrail(entries, length, breaks)
 
 
 def brazil_invoice(seen: Seen, conn: Connection) -> Outcome:

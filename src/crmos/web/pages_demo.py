@@ -2,9 +2,10 @@
 its reason and a link to the console page that shows it, above today's intake.
 
 The scenarios are judged by ``crmos.demo``, which sits above the console in the layers, so the
-console never imports it: ``crmos demo`` hands the app a :data:`ScenarioSource` when it serves
-(:func:`offer_scenarios`). Without one (a plain ``crmos serve``), or for any other workspace,
-``/`` is the intake page.
+console never imports it: ``crmos demo``, and ``crmos serve`` on a store that holds the demo
+workspace, hand the app a :data:`ScenarioSource` when they serve (:func:`offer_scenarios`).
+Without one (a store without the demo world), or for any other workspace, ``/`` is the intake
+page.
 """
 
 from __future__ import annotations
