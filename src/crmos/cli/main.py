@@ -22,9 +22,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "db": ("crmos.cli.db:app", "The store: schema, backups, restores."),
     "events": ("crmos.cli.events:app", "The event log."),
-    "tiers": ("crmos.cli.tiers:app", "Hot, warm and cold event tiers: status and moves."),
+    "tiers": ("crmos.cli.tiers:app", "Hot SQL, warm and cold Parquet tiers of the event log."),
     "graph": ("crmos.cli.graph:app", "The customer graph."),
-    "analytics": ("crmos.cli.analytics:app", "Customer lifetime value and propensity models."),
+    "analytics": ("crmos.cli.analytics:app", "Lifetime value and propensity models."),
     "bench": (
         "crmos.cli.bench:app",
         "Benchmarks (print figures; --json for machine-readable output).",
@@ -58,11 +58,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "components": (
         "crmos.cli.components:app",
-        "Components: the catalog, installs, reviews and permissions.",
+        "The component marketplace: search the signed catalog, install, review, remove.",
     ),
     "status": (
         "crmos.cli.main:status_app",
-        "Where the stream stands: consumer lag, partition leases, workers.",
+        "Consumer lag (per partition on a partitioned stream), leases and workers.",
     ),
     "demo": (
         "crmos.cli.demo:app",

@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from crmos.core.datamap import DataMap, Erased, Holding, Person, redact
 from crmos.store.tables import events, metadata, stream_failures
 from crmos.store.tables_records import decisions
+from crmos.store.tables_stream import stream_profiles
 
 IN_CHUNK = 500
 
@@ -33,6 +34,13 @@ EVENT_LOG = DataMap(
         ),
         Holding("table", "subject_keys", ("subject", "wrapped"), "user:/anon: subject", "shred"),
         Holding("table", "stream_failures", ("error",), "seq of the person's events"),
+        Holding(
+            "table",
+            "stream_profiles",
+            ("profile_id",),
+            "profile_id in the tree, or the seq of the person's events",
+            "delete",
+        ),
     ),
     note="The personal fields of an event are encrypted with the person's data key; "
     "compliance destroys the key before the eraser deletes the rows.",
@@ -55,7 +63,8 @@ RECORDS = DataMap(
 
 
 class EventLogEraser:
-    """Deletes the person's events and the stream failures recorded for them."""
+    """Deletes the person's events, the stream failures recorded for them, and their events'
+    places on the profile-partitioned stream (scale-out)."""
 
     def erase(self, conn: Connection, person: Person) -> Erased:
         """Forget ``person`` in the event log (their data keys are already destroyed)."""
@@ -88,7 +97,17 @@ class EventLogEraser:
                 ).rowcount
                 or 0
             )
-        return Erased({"events": deleted, "stream_failures": failed})
+        sp = stream_profiles.c
+        rekeyed = 0
+        for part in _chunks(seqs):
+            rekeyed += (
+                conn.execute(delete(stream_profiles).where(sp.event_seq.in_(part))).rowcount or 0
+            )
+        for part in _chunks(list(person.profile_ids)):
+            rekeyed += (
+                conn.execute(delete(stream_profiles).where(sp.profile_id.in_(part))).rowcount or 0
+            )
+        return Erased({"events": deleted, "stream_failures": failed, "stream_profiles": rekeyed})
 
 
 class RecordsEraser:
