@@ -295,7 +295,7 @@ def build_rooms(settings: Settings, store: Store) -> Rooms:
     writes events (API, CLI, demo, agent, a playbook's ``profile.tag``, DSR rectification)
     uses this one service."""
     engine = store.engine
-    models = IntentModels(settings.home / "models")
+    models = IntentModels(settings.home / "models", settings.agent.intent_model)
     dispatcher = Dispatcher(settings)  # the process's one DBOS client: runs and erasure share it
     compliance = Compliance(
         engine,

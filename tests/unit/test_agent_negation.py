@@ -66,7 +66,8 @@ def test_the_fast_probabilities_equal_scikit_learns() -> None:
 
     from crmos.agent.intents import load_examples
 
-    model = IntentModels(None).get()
+    model = IntentModels(None, "tfidf").get()
+    assert isinstance(model, IntentModel)
     texts = [e.text for lang in ("en", "zh") for e in load_examples("eval", lang)[::6]]
     expected = model._pipeline.predict_proba([featurize(t) for t in texts])
     assert np.allclose(model.probabilities(texts), expected, atol=1e-9)

@@ -74,7 +74,8 @@ _MONTHS = {
 }  # fmt: skip
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _DATES = [
-    re.compile(r"\b(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})\b"),
+    # digit boundaries, not \b: in "2026-10-03收到" the CJK character is a word character
+    re.compile(r"(?<!\d)(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?!\d)"),
     re.compile(r"(?:(?P<y>\d{4})\s?年\s?)?(?P<m>\d{1,2})\s?月\s?(?P<d>\d{1,2})\s?[日号]"),
     re.compile(
         rf"\b(?P<mn>{_MONTH_RE})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<y>\d{{4}}))?\b",
@@ -98,7 +99,8 @@ _CONTRACT = [
 _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _COMPANY_EN = re.compile(
     r"\b(?P<name>[A-Z][\w&'-]*(?:\s+[A-Z][\w&'-]*){0,3})\s+"
-    r"(?P<suffix>Inc\.?|Ltd\.?|LLC|GmbH|Corp\.?|Corporation|Co\., Ltd\.?|AG|S\.A\.|PLC|Limited"
+    r"(?P<suffix>Inc\.?|Ltd\.?|LLC|LLP|GmbH|Corp\.?|Corporation|Co\., Ltd\.?|AG|S\.A\.|S\.L\."
+    r"|SAS|B\.V\.|BV|PLC|Limited"
     r"|Group|Industries|Enterprises|Holdings)(?!\w)"
 )
 _COMPANY_ZH = re.compile(r"[\u4e00-\u9fff]{2,12}?(?:股份有限公司|有限责任公司|有限公司|集团|公司)")
@@ -109,8 +111,17 @@ _PRODUCT_EN = re.compile(
     r"\b[A-Z][A-Za-z0-9]+(?:\s[A-Z][A-Za-z0-9]+)?\s(?:Pro|Enterprise|Cloud|Suite|Platform"
     r"|Edition|Plus|Premium|Analytics|CRM|ERP|POS)\b"
 )
+# Words that start a sentence or clause, never a company or product ("The Booking Cloud").
+_EN_LEAD = re.compile(
+    r"^(?:(?:The|Our|Your|Their|This|That|These|Please|We|I|Hi|Hello|Dear|And)\s+)+"
+)
+# Characters that end the words before a Chinese product name (verbs, particles, dates):
+# "签了电网监测系统" -> 电网监测系统, "老师开智慧课堂专业版" -> 智慧课堂专业版.
+_ZH_PRODUCT_STOP = re.compile(
+    r"[\d的了看开签用在和与把给对来要想到迁从向是为将被让买购加换续师们年月日号]"
+)
 _PRODUCT_ZH = re.compile(
-    r"[\u4e00-\u9fffA-Za-z0-9]{2,6}?(?:系统|平台|套件|模块|企业版|标准版|专业版)"
+    r"[\u4e00-\u9fffA-Za-z0-9]{2,6}?(?P<word>系统|平台|套件|模块|企业版|标准版|专业版)"
 )
 _PERSON_EN = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof)\.?\s[A-Z][a-z]+(?:\s[A-Z][a-z]+)?")
 _SIGNED_EN = re.compile(
@@ -180,7 +191,11 @@ def _phones(text: str, region: str) -> Iterator[Entity]:
 
 def _companies(text: str) -> Iterator[Entity]:
     for m in _COMPANY_EN.finditer(text):
-        yield Entity("company", m.group(0), m.group(0), m.start(), m.end())
+        lead = _EN_LEAD.match(m.group(0))
+        start = m.start() + (lead.end() if lead else 0)
+        if start < m.start("suffix"):
+            name = text[start : m.end()]
+            yield Entity("company", name, name, start, m.end())
     for m in _COMPANY_ZH.finditer(text):
         lead = _ZH_LEAD.match(m.group(0))
         cut = lead.end() if lead else 0
@@ -194,10 +209,15 @@ def _products(text: str, known: Sequence[str]) -> Iterator[Entity]:
         for m in re.finditer(re.escape(name), text, re.IGNORECASE):
             yield Entity("product", m.group(0), name, m.start(), m.end())
     for m in _PRODUCT_EN.finditer(text):
-        yield Entity("product", m.group(0), m.group(0), m.start(), m.end())
+        lead = _EN_LEAD.match(m.group(0))
+        start = m.start() + (lead.end() if lead else 0)
+        if " " in text[start : m.end()]:
+            yield Entity("product", text[start : m.end()], text[start : m.end()], start, m.end())
     for m in _PRODUCT_ZH.finditer(text):
         lead = _ZH_LEAD.match(m.group(0))
         start = m.start() + (lead.end() if lead else 0)
+        stops = [s.end() for s in _ZH_PRODUCT_STOP.finditer(text, start, m.start("word"))]
+        start = max([start, *stops])
         if m.end() - start >= 3:
             yield Entity("product", text[start : m.end()], text[start : m.end()], start, m.end())
 

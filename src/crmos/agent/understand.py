@@ -75,7 +75,10 @@ class Understanding:
 
     @property
     def action(self) -> str:
-        """The action tag that follows from the intent (``review`` for workspace intents)."""
+        """The action tag that follows from the intent (``review`` for workspace intents and
+        for messages the model abstained on: a person decides)."""
+        if self.intent.abstained:
+            return "review"
         return ACTIONS.get(self.intent.intent, "review")
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,6 +92,8 @@ class Understanding:
                 "model": i.model,
                 "version": i.version,
                 "alternatives": [{"name": n, "score": s} for n, s in i.alternatives],
+                # no intent was confident enough: a person should look (needs review)
+                "abstained": i.abstained,
             },
             "sentiment": {
                 "label": self.sentiment.label,

@@ -264,3 +264,26 @@ def reject(
 ) -> None:
     """Reject a pending (high-impact) recommendation."""
     _decide(ident, False, approver, note, workspace)
+
+
+@app.command("retrain")
+def retrain(
+    workspace: WorkspaceOpt = None,
+    actor: Annotated[str, typer.Option(help="Who runs it (recorded).")] = "cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Learn from the approval inbox: keep the new workspace model only if no worse on the
+    blind held-out sets (a rejection's note ``intent: NAME`` is a correction)."""
+    from crmos.agent.retrain import retrain as run_retrain
+
+    with container() as c:
+        ws = find_workspace(c, workspace)
+        with c.engine.begin() as conn:
+            result = run_retrain(conn, c.agent.models, ws.id, actor).as_dict()
+    if as_json:
+        _print_json(result)
+        return
+    verdict = "accepted" if result["accepted"] else "kept the current model"
+    console.print(f"{verdict}: {result['new_examples']} new example(s); macro-F1 "
+                  f"{result['current_macro_f1']} -> {result['candidate_macro_f1']} "
+                  f"(decision {result['decision_id']})", highlight=False)  # fmt: skip

