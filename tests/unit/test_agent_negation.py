@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crmos.agent.intents import IntentModel, IntentModels, featurize
+from crmos.agent.intent_models import IntentModels
+from crmos.agent.intents import IntentModel, featurize
 from crmos.agent.negation import negated_tokens
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from crmos.agent.clauses import extract_clauses
 from crmos.agent.entities import extract
-from crmos.agent.intents import IntentModels, load_examples
+from crmos.agent.intent_models import IntentModels
+from crmos.agent.intents import load_examples
 from crmos.agent.sentiment import sentiment
 from crmos.agent.text import clean_message, detect_language, search_terms
 from crmos.agent.understand import Analyzer

@@ -4,7 +4,8 @@ and clause extraction, knowledge retrieval, recommendations with approval, decis
 
 from crmos.agent.consumer import AgentConsumer
 from crmos.agent.erasure import DATA_MAP, AgentEraser
-from crmos.agent.intents import INTENTS, IntentModels, IntentScore
+from crmos.agent.intent_models import IntentModels
+from crmos.agent.intents import INTENTS, IntentScore
 from crmos.agent.knowledge import KnowledgeBase, Passage
 from crmos.agent.repo import interaction, list_interactions, list_recommendations
 from crmos.agent.service import AgentService, EventSink, Submission

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from crmos.agent.intents import IntentModels
+from crmos.agent.intent_models import IntentModels
 from crmos.agent.text import search_terms
 from crmos.core.datamap import DataMap, Erased, Holding, Person, alias, mentions, redact
 from crmos.store import fulltext, holds_any, in_chunks, pseudonymise_rows

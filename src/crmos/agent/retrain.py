@@ -26,14 +26,8 @@ from sqlalchemy import Connection, select
 from crmos.agent import repo
 from crmos.agent.encoder import VectorCache
 from crmos.agent.intent_encoder import EncoderIntentModel
-from crmos.agent.intents import (
-    INTENTS,
-    Classifier,
-    Example,
-    IntentModels,
-    IntentScore,
-    load_examples,
-)
+from crmos.agent.intent_models import IntentModels
+from crmos.agent.intents import INTENTS, Classifier, Example, IntentScore, load_examples
 from crmos.store import Decision, record_decision
 from crmos.store.tables_agent import interactions, recommendations
 

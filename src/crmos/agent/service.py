@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine
 
 from crmos.agent import profiles, repo
 from crmos.agent.documents import read_document
-from crmos.agent.intents import IntentModels
+from crmos.agent.intent_models import IntentModels
 from crmos.agent.knowledge import KnowledgeBase
 from crmos.agent.model import Document, Sender, unreadable
 from crmos.agent.recommend import Recommender

@@ -15,7 +15,8 @@ from typing import Any
 
 from crmos.agent.clauses import Clause, extract_clauses
 from crmos.agent.entities import Entity, extract
-from crmos.agent.intents import Example, IntentModels, IntentScore
+from crmos.agent.intent_models import IntentModels
+from crmos.agent.intents import Example, IntentScore
 from crmos.agent.llm import LLMClassifier, LLMError
 from crmos.agent.model import Document
 from crmos.agent.sentiment import Sentiment, sentiment

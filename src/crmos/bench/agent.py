@@ -25,7 +25,8 @@ from rich.table import Table
 
 from crmos.agent.clauses import classify, extract_clauses, sections
 from crmos.agent.datasets.pdf import text_pdf
-from crmos.agent.intents import IntentModels, load_examples
+from crmos.agent.intent_models import IntentModels
+from crmos.agent.intents import load_examples
 from crmos.agent.ocr import ocr_image, open_image, tidy
 from crmos.bench.agent_entities import measure_entities
 from crmos.bench.agent_intents import intent_lines, measure_intents

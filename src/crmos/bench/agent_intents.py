@@ -18,14 +18,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from crmos.agent.intents import (
-    INTENTS,
-    Classifier,
-    Example,
-    IntentModels,
-    load_examples,
-    training_examples,
-)
+from crmos.agent.intent_models import IntentModels
+from crmos.agent.intents import INTENTS, Classifier, Example, load_examples, training_examples
 
 LANGUAGES = ("zh", "en")
 TOP_CONFUSIONS = 5
