@@ -16,6 +16,8 @@ from itertools import combinations
 
 from pypinyin import lazy_pinyin
 
+from crmos.identity.matching.given_names import english_nickname, same_reading
+
 SIMILAR = 0.75
 """Names at least this alike (difflib ratio, case-folded) count as one name mistyped."""
 
@@ -38,13 +40,16 @@ def similar_names(a: str, b: str) -> bool:
     Alike: a difflib ratio of at least ``SIMILAR``, two neighbouring letters after the
     first swapped (``Ana``, ``Aan``), the commonest slip of the keyboard, which the ratio
     undervalues in short names (typists rarely get the first letter wrong, so a swap there
-    does not count), two Chinese names that sound the same (``思远``, ``思元``), or a pet
-    form of the other (:func:`pet_name`).
+    does not count), two Chinese names that sound the same (``思远``, ``思元``), a pet
+    form of the other (:func:`pet_name`), a listed English nickname (``Bill``, ``William``)
+    or a Japanese name and its reading (``はると``, ``陽翔``) (``given_names``).
     """
     a, b = a.strip().casefold(), b.strip().casefold()
     if a == b or a.startswith(b) or b.startswith(a) or _transposed(a, b) or homophones(a, b):
         return True
-    return pet_name(a, b) or SequenceMatcher(None, a, b).ratio() >= SIMILAR
+    if pet_name(a, b) or english_nickname(a, b) or same_reading(a, b):
+        return True
+    return SequenceMatcher(None, a, b).ratio() >= SIMILAR
 
 
 DIMINUTIVE_ENDINGS = ("ie", "i", "y")
