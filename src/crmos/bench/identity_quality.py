@@ -171,7 +171,7 @@ def score(engine: Engine, world: World) -> dict[str, Any]:
     mine = [(k, person, root) for k, root in stored if (person := _one(owners, k))]
     claims = _claims(world.events)
     bound = _closure(claims, owners, attributes=False)
-    known = _closure(claims, owners, attributes=True)
+    known = identifiable_groups(world.events, world.ground_truth(), claims)
     precision, recall = _pairwise([(person, root) for _, person, root in mine])
     _, bound_recall = _pairwise([(person, bound.get(k, k)) for k, person, _ in mine])
     identifiable = [(person, known.get(k, k), root) for k, person, root in mine]
@@ -189,6 +189,16 @@ def score(engine: Engine, world: World) -> dict[str, Any]:
         "ambiguous_identifiers": sum(1 for k, _ in stored if len(owners.get(k, ())) > 1),
         "demo_events": len(world.events),
     }
+
+
+def identifiable_groups(
+    events: list[dict[str, Any]], truth: list[dict[str, Any]], claims: list[Claim] | None = None
+) -> dict[Key, Key]:
+    """Each identifier's group: identifiers of one person whose records are joined by events
+    naming them together or by a shared attribute beyond the full name (module docstring).
+    Two identifiers of one person form an identifiable pair when they share a group."""
+    owners = _owners(truth)
+    return _closure(claims if claims is not None else _claims(events), owners, attributes=True)
 
 
 def _one(owners: Owners, key: Key) -> str | None:

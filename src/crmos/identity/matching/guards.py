@@ -124,10 +124,6 @@ def torn(
     of two twins, or one without a birthday matching two namesakes, fits either: merging it
     with one would be a coin toss, so it goes to review.
     """
-    partners: dict[str, set[str]] = {}
-    for a, b in pairs:
-        partners.setdefault(a, set()).add(b)
-        partners.setdefault(b, set()).add(a)
     account = accounts or {}
 
     def different(y: str, z: str) -> bool:
@@ -136,6 +132,15 @@ def torn(
             return True
         colleagues = account.get(y) is not None and account.get(y) == account.get(z)
         return colleagues and bool(mailbox_clash(left, right, emails))
+
+    partners: dict[str, set[str]] = {}
+    for a, b in pairs:
+        # A pair of clearly different people never merges (it goes to review on its own),
+        # so it ties nothing: a record sure of its twin's sibling is not torn by the twin.
+        if different(a, b):
+            continue
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
 
     return {
         record

@@ -32,7 +32,7 @@ from crmos.identity.matching.guards import homophones, pet_name
 ONE_NAME = "crmos_one_name"
 """The DuckDB function: whether two first names are one name (sound or pet form)."""
 
-SOUNDS_LEVEL = "same surname, first names sound alike or a pet form"
+SOUNDS_LEVEL = "one name in other forms: sound, pet form, nickname or reading"
 
 NAME_LEVELS: dict[str, Callable[[str, str], bool]] = {
     "pinyin": homophones,
@@ -106,13 +106,20 @@ def has_han(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...], column: str
 def person_name_comparison(
     forename: str, surname: str, sounds: bool, engine: str = "duckdb"
 ) -> ComparisonCreator:
-    """Splink's forename-surname comparison, with the sound/pet-form level if ``sounds``."""
+    """Splink's forename-surname comparison, with the sound/pet-form level if ``sounds``:
+    the surnames agree and the first names are one name, or the surnames are one name
+    (``杨``, ``阳``) and the first names agree or are one name too."""
     base = cl.ForenameSurnameComparison(forename, surname)
     if not sounds:
         return base
     levels: list[ComparisonLevelCreator | dict[str, Any]] = list(base.create_comparison_levels())
     q = "`" if engine == "spark" else '"'
     fore_l, fore_r = f"{q}{forename}_l{q}", f"{q}{forename}_r{q}"
-    condition = f"{q}{surname}_l{q} = {q}{surname}_r{q} and {ONE_NAME}({fore_l}, {fore_r})"
+    sur_l, sur_r = f"{q}{surname}_l{q}", f"{q}{surname}_r{q}"
+    # The surname may be the one keyed by sound (杨 for 阳, both yang) or read (さとう, 佐藤).
+    condition = (
+        f"({sur_l} = {sur_r} and {ONE_NAME}({fore_l}, {fore_r})) or ({ONE_NAME}({sur_l}, {sur_r})"
+        f" and ({fore_l} = {fore_r} or {ONE_NAME}({fore_l}, {fore_r})))"
+    )
     levels.insert(3, {"sql_condition": condition, "label_for_charts": SOUNDS_LEVEL})
     return cl.CustomComparison(levels, output_column_name=f"{forename}_{surname}")
