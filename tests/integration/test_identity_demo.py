@@ -31,8 +31,11 @@ def test_stitching_makes_every_link_the_events_carry_in_worlds_of_any_seed_and_c
         figures = score(c.engine, world)
     assert figures["precision"] == 1.0, (cell, figures)
     # Every link the events carry is made, bar those through the switchboard number, which
-    # the account guard refuses to the people of the second and third company.
-    assert figures["recall_bound"] - 0.03 <= figures["recall_all"], (cell, figures)
+    # the account guard refuses to the people of the second and third company: recall reaches
+    # the bound without links through a shared number, and never passes the full bound. (A
+    # fixed allowance under the full bound failed at clock 09, where the switchboard's
+    # people hold many identifiers in a world of 30: 0.660 against 0.717.)
+    assert figures["recall_all"] >= figures["recall_bound_unshared"] - 0.01, (cell, figures)
     assert figures["recall_all"] <= figures["recall_bound"], (cell, figures)
 
 

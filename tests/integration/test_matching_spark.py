@@ -1,6 +1,7 @@
 """``--engine spark``: Splink's Spark backend on ``local[*]`` finds what the DuckDB engine finds.
 
 Febrl4 samples as in ``test_matching_files``, each matched on both engines in the same test.
+Small samples: Spark runs Splink's training as hundreds of small jobs, each with a fixed cost.
 """
 
 from __future__ import annotations
@@ -26,22 +27,22 @@ def _f1(precision: float, recall: float) -> float:
 
 
 def test_linking_on_spark_scores_the_f1_of_duckdb_on_febrl4(febrl: Any, tmp_path: Path) -> None:
-    left, right, truth = sample(febrl, 400, 150)
+    left, right, truth = sample(febrl, 120, 40)
     a, b = write(tmp_path / "a.csv", left), write(tmp_path / "b.csv", right)
     f1 = {}
     for engine, options in (("duckdb", EngineOptions()), ("spark", SPARK)):
         out = tmp_path / f"links-{engine}.csv"
         report = link_files(a, b, "rec_id", out, options=options)
-        assert report.records == 950 and report.trained
+        assert report.records == 160 and report.trained
         f1[engine] = _f1(*scores({(r["left_id"], r["right_id"]) for r in read(out)}, truth))
-    assert f1["spark"] >= 0.98, f1
+    assert f1["spark"] >= 0.98, f1  # (both 0.9958 when written: precision 1.0, recall 0.9917)
     assert abs(f1["spark"] - f1["duckdb"]) <= 0.005, f1
 
 
 def test_deduplicating_on_spark_clusters_the_febrl4_duplicates_as_duckdb_does(
     febrl: Any, tmp_path: Path
 ) -> None:
-    left, right, truth = sample(febrl, 300, 200)
+    left, right, truth = sample(febrl, 100, 60)
     path = write(tmp_path / "all.csv", pd.concat([left, right]))
     found = {}
     for engine, options in (("duckdb", EngineOptions()), ("spark", SPARK)):
@@ -60,12 +61,12 @@ def test_deduplicating_on_spark_clusters_the_febrl4_duplicates_as_duckdb_does(
 
 
 def test_the_cli_runs_dedupe_on_a_spark_master(febrl: Any, tmp_path: Path) -> None:
-    left, right, _ = sample(febrl, 60, 20)
+    left, right, _ = sample(febrl, 30, 20)
     path = write(tmp_path / "all.csv", pd.concat([left, right]))
     out = tmp_path / "clusters.csv"
     args = ["identity", "dedupe", str(path), "--id-column", "rec_id", "--out", str(out)]
     result = CliRunner().invoke(app, [*args, "--engine", "spark", "--spark-master", "local[2]"])
     assert result.exit_code == 0, result.output
-    assert len(read(out)) == 140
+    assert len(read(out)) == 80
     refused = CliRunner().invoke(app, [*args, "--engine", "hadoop"])
     assert refused.exit_code != 0 and "hadoop" in refused.output

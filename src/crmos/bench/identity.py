@@ -39,7 +39,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
-from crmos.bench.identity_quality import fresh_store, grid
+from crmos.bench.identity_quality import fresh_store, grid, names_gain
 from crmos.bootstrap import Container
 from crmos.core.event import Event
 from crmos.identity import (
@@ -277,14 +277,18 @@ def _fmt(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def run(quick: bool, as_json: bool, engines_records: int = 0) -> None:
+def run(quick: bool, as_json: bool, engines_records: int = 0, names: bool = False) -> None:
     """Run the benchmark; print the table (and with ``as_json`` the JSON object last).
 
     ``engines_records``: also deduplicate that many records on DuckDB and on Spark.
+    ``names``: also measure each first-name level's gain (``identity_quality.names_gain``).
     """
     figures: dict[str, Any] = {}
     status.print("[dim]quality: demo worlds through intake, the stitcher and batch matching[/]")
-    figures.update(grid(quick, say=lambda line: status.print(f"[dim]  {line}[/]")))
+    say = lambda line: status.print(f"[dim]  {line}[/]")  # noqa: E731 - a one-line printer
+    figures.update(grid(quick, say=say))
+    if names:
+        figures.update(names_gain(quick, say=say))
     n = 60_000 if quick else 400_000
     status.print(f"[dim]throughput: {n:,} identify events, and the bare insert of their rows[/]")
     figures.update(throughput(n))

@@ -52,12 +52,16 @@ def identity(
     spark_records: Annotated[
         int | None, typer.Option("--spark-records", help="Records for --spark instead.")
     ] = None,
+    names: Annotated[
+        bool,
+        typer.Option("--names", help="Also measure what each first-name level adds to recall."),
+    ] = False,
 ) -> None:
     """Identity quality over a grid of demo worlds, events/s, merge latency, Febrl4."""
     from crmos.bench.identity import run
 
     records = spark_records or ((20_000 if quick else 1_000_000) if spark else 0)
-    run(quick=quick, as_json=as_json, engines_records=records)
+    run(quick=quick, as_json=as_json, engines_records=records, names=names)
 
 
 @app.command("graph-infer")

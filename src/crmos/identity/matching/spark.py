@@ -57,14 +57,16 @@ def session(master: str) -> SparkSession:
         active.stop()
     scratch = tempfile.mkdtemp(prefix="crmos-spark-")
     cores = os.cpu_count() or 2
+    local = master.startswith("local")
     spark = (
         SparkSession.builder.master(master)
         .appName("crmos-matching")
         .config("spark.jars", similarity_jar_location())
         .config("spark.driver.memory", DRIVER_MEMORY)
-        # Splink repartitions to half the shuffle partitions; Spark's 200 are for clusters.
-        .config("spark.sql.shuffle.partitions", str(max(4, 4 * cores)))
-        .config("spark.default.parallelism", str(max(4, 4 * cores)))
+        # Splink repartitions to half the shuffle partitions; Spark's 200 suit a cluster, and
+        # on one machine each partition of Splink's many small training jobs costs a task.
+        .config("spark.sql.shuffle.partitions", str(2 * cores if local else 200))
+        .config("spark.default.parallelism", str(2 * cores if local else 200))
         .config("spark.local.dir", scratch)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
@@ -87,6 +89,12 @@ class SparkFrames:
         self.spark = session(master)
         self.dir = Path(tempfile.mkdtemp(prefix="crmos-spark-run-"))
         self._n = 0
+
+    @property
+    def break_lineage(self) -> str:
+        """How Splink cuts long query plans: Parquet files in the checkpoint directory
+        (Splink's default; ``persist`` in memory may be quicker on one machine, untried)."""
+        return "parquet"
 
     def to_spark(self, table: str) -> DataFrame:
         """DuckDB ``table`` as a Spark DataFrame."""

@@ -329,7 +329,9 @@ class SplinkRun:
             from splink.backends.spark import SparkAPI
 
             self.spark = SparkFrames(self.con, self.options.spark_master)
-            db = SparkAPI(spark_session=self.spark.spark)  # type: ignore[no-untyped-call]
+            db = SparkAPI(  # type: ignore[no-untyped-call]
+                spark_session=self.spark.spark, break_lineage_method=self.spark.break_lineage
+            )
             frames = [
                 db.register(self.spark.to_spark(t), dataset_display_name=t) for t in self.tables
             ]
