@@ -18,6 +18,8 @@ packages=(
   tesseract-ocr-eng
   fonts-noto-cjk
   chromium
+  # A Java runtime for Splink on Spark (`crmos identity dedupe --engine spark`).
+  default-jre-headless
 )
 
 missing=()

@@ -6,7 +6,7 @@ from datetime import date
 
 import duckdb
 
-from crmos.identity.matching.splink import date_comparison
+from crmos.identity.matching.comparisons import date_comparison
 
 
 def _level(left: date, right: date) -> str:

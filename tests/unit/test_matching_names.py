@@ -35,6 +35,11 @@ def test_first_names_keyed_by_sound_or_given_as_pet_forms_have_their_own_level()
     assert _level(("敏", "赵"), ("民", "赵")) == SOUNDS_LEVEL
     assert _level(("Luki", "Meyer"), ("Lukas", "Meyer")) == SOUNDS_LEVEL
     assert _level(("远远", "杨"), ("思远", "杨")) == SOUNDS_LEVEL
+    # A family name keyed by its sound, alone or with the first name's.
+    assert _level(("浩然", "阳"), ("浩然", "杨")) == SOUNDS_LEVEL
+    assert _level(("晓明", "章"), ("晓铭", "张")) == SOUNDS_LEVEL
+    assert _level(("Mike", "Weber"), ("Michael", "Weber")) == SOUNDS_LEVEL
+    assert _level(("はると", "さとう"), ("陽翔", "佐藤")) == SOUNDS_LEVEL
 
 
 def test_other_names_keep_splinks_levels() -> None:

@@ -22,6 +22,7 @@ from splink import Linker
 from splink.internals import expectation_maximisation as splink_em
 from splink.internals.comparison_level import ComparisonLevel
 from splink.internals.settings import CoreModelSettings, Settings
+from splink.internals.splink_dataframe import SplinkDataFrame
 
 from crmos.identity.matching import em
 from crmos.identity.matching.files import build_run
@@ -132,6 +133,46 @@ def test_splinks_em_loop_still_looks_up_the_m_step_crmos_replaces() -> None:
     for column in ("comparison_vector_value", "output_column_name", "m_count", "u_count"):
         assert column in sql, f"Splink's m/u counts lost {column!r}: adapt em.smoothed_proportions"
     assert "'_probability_two_random_records_match'" in sql
+
+
+def test_splinks_m_step_still_reads_the_rows_crmos_computes_from_its_counts() -> None:
+    # em._proportions returns rows Splink's maximisation step turns into m and u; if the
+    # step takes other arguments or reads other keys, the prior on m silently stops working.
+    params = list(inspect.signature(splink_em.maximisation_step).parameters)
+    assert params == ["training_fixed_probabilities", "core_model_settings", "param_records"], (
+        "Splink's M-step signature changed: adapt em._proportions and em.smoothed_proportions"
+    )
+    loop = splink_em.expectation_maximisation.__code__.co_names
+    assert "maximisation_step" in loop, "Splink's EM loop no longer calls maximisation_step"
+    reads = "".join(
+        inspect.getsource(f)
+        for f in (
+            splink_em.maximisation_step,
+            splink_em.m_u_records_to_lookup_dict,
+            splink_em.populate_m_u_from_lookup,
+        )
+    )
+    for key in ("output_column_name", "comparison_vector_value", "m_probability", "u_probability"):
+        assert f'"{key}"' in reads, f"Splink's M-step no longer reads {key!r}"
+    # The counts are read through Splink's public frame API, on every backend.
+    assert list(inspect.signature(SplinkDataFrame.as_record_list).parameters) == ["self", "limit"]
+
+
+def test_the_prior_on_m_keeps_an_unobserved_level_off_zero() -> None:
+    keys = ("comparison_vector_value", "output_column_name", "m_count", "u_count")
+    lam_name = "_probability_two_random_records_match"
+    counts = [
+        dict(zip(keys, row, strict=True))
+        for row in ((1, "name", 40.0, 1.0), (0, "name", 0.0, 99.0), (0, lam_name, 0.3, 0.7))
+    ]
+    plain = {(r["output_column_name"], r["comparison_vector_value"]): r for r in counts}
+    smoothed = em.smoothed_proportions(counts, strength=2.0)
+    by_level = {(r["output_column_name"], r["comparison_vector_value"]): r for r in smoothed}
+    assert by_level[("name", 0)]["m_probability"] == pytest.approx(1 / 42)
+    assert by_level[("name", 1)]["m_probability"] == pytest.approx(41 / 42)
+    assert by_level[("name", 0)]["u_probability"] == pytest.approx(0.99)
+    lam = (lam_name, 0)
+    assert by_level[lam]["m_probability"] == plain[lam]["m_count"]
 
 
 def test_the_linker_still_keeps_its_model_where_em_reads_and_writes_it(

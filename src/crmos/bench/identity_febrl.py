@@ -91,16 +91,16 @@ def _febrl4(tmp: Path, rounds: int) -> dict[str, Any]:
                 theirs.append(seconds)
             else:
                 ours.append(link_files(left, right, "rec_id", out).seconds)
-    found = {(r["left_id"], r["right_id"]) for r in _read(out)}
-    precision, recall = _scores(found, truth)
-    ref_precision, ref_recall = _scores(splink_pairs, truth)
+    found = {(r["left_id"], r["right_id"]) for r in read_rows(out)}
+    precision, recall = scores(found, truth)
+    ref_precision, ref_recall = scores(splink_pairs, truth)
     return {
         "febrl4_precision": round(precision, 4),
         "febrl4_recall": round(recall, 4),
-        "febrl4_f1": round(_f1(precision, recall), 4),
+        "febrl4_f1": round(f1_of(precision, recall), 4),
         "febrl4_s": round(min(ours), 3),
         "splink_s": round(min(theirs), 3),
-        "splink_f1": round(_f1(ref_precision, ref_recall), 4),
+        "splink_f1": round(f1_of(ref_precision, ref_recall), 4),
     }
 
 
@@ -183,9 +183,9 @@ def _dedupe(tmp: Path, records: int) -> dict[str, Any]:
     out = tmp / "clusters.csv"
     report = dedupe_file(path, "rec_id", out)
     clusters: dict[str, list[str]] = defaultdict(list)
-    for row in _read(out):
+    for row in read_rows(out):
         clusters[row["cluster_id"]].append(row["rec_id"])
-    precision, recall = _scores(_pairs(clusters.values()), _pairs(truth.values()))
+    precision, recall = scores(pairs_of(clusters.values()), pairs_of(truth.values()))
     figures: dict[str, Any] = {
         "dedupe_records": records,
         "dedupe_s": round(report.seconds, 3),
@@ -286,7 +286,8 @@ def _typo(rng: random.Random, value: str) -> str:
     return value[:i] + rng.choice(alphabet) + value[i + 1 :]
 
 
-def _pairs(groups: Iterable[list[str]]) -> set[tuple[str, str]]:
+def pairs_of(groups: Iterable[list[str]]) -> set[tuple[str, str]]:
+    """Every pair of ids within each group, each pair in sorted order."""
     out: set[tuple[str, str]] = set()
     for group in groups:
         members = sorted(group)
@@ -294,17 +295,20 @@ def _pairs(groups: Iterable[list[str]]) -> set[tuple[str, str]]:
     return out
 
 
-def _scores(found: set[tuple[str, str]], truth: set[tuple[str, str]]) -> tuple[float, float]:
+def scores(found: set[tuple[str, str]], truth: set[tuple[str, str]]) -> tuple[float, float]:
+    """Pairwise precision and recall of ``found`` against ``truth``."""
     hits = len(found & truth)
     precision = hits / len(found) if found else 1.0
     recall = hits / len(truth) if truth else 1.0
     return precision, recall
 
 
-def _f1(precision: float, recall: float) -> float:
+def f1_of(precision: float, recall: float) -> float:
+    """The harmonic mean of precision and recall."""
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
-def _read(path: Path) -> list[dict[str, str]]:
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV file as dicts."""
     with path.open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))

@@ -47,11 +47,29 @@ def compliance(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
 
 
 @app.command("identity")
-def identity(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
-    """Stitching precision/recall, events/s and merge latency; batch matching on Febrl4."""
+def identity(
+    quick: QuickOpt = False,
+    as_json: JsonOpt = False,
+    spark: Annotated[
+        bool,
+        typer.Option(
+            "--spark",
+            help="Also dedupe 1,000,000 records (20,000 with --quick) on DuckDB and on Spark.",
+        ),
+    ] = False,
+    spark_records: Annotated[
+        int | None, typer.Option("--spark-records", help="Records for --spark instead.")
+    ] = None,
+    names: Annotated[
+        bool,
+        typer.Option("--names", help="Also measure what each first-name level adds to recall."),
+    ] = False,
+) -> None:
+    """Identity quality over a grid of demo worlds, events/s, merge latency, Febrl4."""
     from crmos.bench.identity import run
 
-    run(quick=quick, as_json=as_json)
+    records = spark_records or ((20_000 if quick else 1_000_000) if spark else 0)
+    run(quick=quick, as_json=as_json, engines_records=records, names=names)
 
 
 @app.command("graph-infer")

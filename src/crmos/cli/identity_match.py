@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,6 +34,33 @@ SettingsOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+class Engine(StrEnum):
+    """Where Splink runs."""
+
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOpt = Annotated[
+    Engine,
+    typer.Option("--engine", help="duckdb (this process) or spark (Splink's Spark backend)."),
+]
+MasterOpt = Annotated[
+    str,
+    typer.Option(
+        "--spark-master",
+        help="Spark master URL for --engine spark: local[*] (every core here) or spark://HOST:7077.",
+    ),
+]
+
+
+def _options(engine: Engine, master: str) -> Any:
+    """Engine options for the chosen engine (the defaults for DuckDB)."""
+    from crmos.identity.matching import EngineOptions
+
+    return EngineOptions(engine=engine.value, spark_master=master)
 
 
 def register(app: typer.Typer) -> None:
@@ -65,12 +93,17 @@ def dedupe(
         typer.Option(min=0.0, max=1.0, help="Match probability that joins two records [0.9]."),
     ] = None,
     as_json: JsonOpt = False,
+    engine: EngineOpt = Engine.duckdb,
+    spark_master: MasterOpt = "local[*]",
 ) -> None:
     """Find records of the same entity in one CSV; write a cluster id per record."""
     from crmos.identity.matching import dedupe_file
 
     with _errors():
-        report = dedupe_file(file, id_column, out, settings=settings, threshold=threshold)
+        options = _options(engine, spark_master)
+        report = dedupe_file(
+            file, id_column, out, settings=settings, threshold=threshold, options=options
+        )
     _show(report, out, as_json, f"{report.clusters:,} clusters")
 
 
@@ -85,12 +118,17 @@ def link(
         typer.Option(min=0.0, max=1.0, help="Least match probability written [0.5]."),
     ] = None,
     as_json: JsonOpt = False,
+    engine: EngineOpt = Engine.duckdb,
+    spark_master: MasterOpt = "local[*]",
 ) -> None:
     """Link the records of two CSV files that describe the same entity."""
     from crmos.identity.matching import link_files
 
     with _errors():
-        report = link_files(left, right, id_column, out, settings=settings, threshold=threshold)
+        options = _options(engine, spark_master)
+        report = link_files(
+            left, right, id_column, out, settings=settings, threshold=threshold, options=options
+        )
     _show(report, out, as_json, f"{report.pairs:,} links")
 
 
@@ -133,13 +171,16 @@ def _plan_table(plan: Any) -> None:
 def match(
     workspace: Annotated[str | None, typer.Option(help="Workspace name.")] = None,
     as_json: JsonOpt = False,
+    engine: EngineOpt = Engine.duckdb,
+    spark_master: MasterOpt = "local[*]",
 ) -> None:
     """Match the workspace's profiles: merge sure pairs, send likely ones to review."""
     from crmos.identity.matching import match_workspace, plan_dict
 
     with _errors(), container() as c:
         ws = find_workspace(c, workspace)
-        result = match_workspace(c.engine, ws.id, c.settings.identity)
+        options = _options(engine, spark_master)
+        result = match_workspace(c.engine, ws.id, c.settings.identity, options=options)
     data: dict[str, Any] = {
         "run_id": result.run_id,
         "profiles": result.profiles,

@@ -3,6 +3,6 @@
 Sits on top: may import any room.
 """
 
-from crmos.demo.world import Company, Person, World, generate
+from crmos.demo.world import Company, Person, World, generate, world_clock
 
-__all__ = ["Company", "Person", "World", "generate"]
+__all__ = ["Company", "Person", "World", "generate", "world_clock"]

@@ -56,7 +56,11 @@ __all__ = [
     "World",
     "generate",
     "scenario_of",
+    "world_clock",
 ]
+
+CLOCK_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+"""The first pinned world clock (:func:`world_clock`)."""
 
 
 def scenario_of(event: dict[str, Any]) -> int | None:
@@ -92,6 +96,18 @@ def generate(
     scenarios(writer, cast, [p for p in everyone if p not in cast.values()])
     writer.events.sort(key=lambda event: (event["timestamp"], event["messageId"]))
     return World(firms, everyone, writer.events)
+
+
+def world_clock(seed: int, hour: int = 0) -> datetime:
+    """A `now` pinned by `seed` (a day of 2026, one per seed) and `hour`, for a world that
+    does not depend on when it is generated: a figure measured on it can be reproduced.
+
+    The world changes with its `now` (the hours people are awake, the weekday of a story),
+    so benchmarks and tests name their clock instead of taking the wall clock's hour.
+    """
+    if not 0 <= hour < 24:
+        raise ValueError(f"hour={hour} is not an hour of the day (0-23)")
+    return CLOCK_EPOCH + timedelta(days=seed % 365, hours=hour)
 
 
 def _reference_time(now: datetime | None) -> datetime:

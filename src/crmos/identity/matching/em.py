@@ -97,10 +97,8 @@ def _proportions(df_params: SplinkDataFrame) -> list[dict[str, Any]]:
     strength = _strength.get()
     if strength is None:
         return _SPLINK_PROPORTIONS(df_params)
-    relation = df_params.db_api.duckdb_con.query(f"select * from {df_params.physical_name}")
-    names = [d[0] for d in relation.description]
-    rows = [dict(zip(names, row, strict=True)) for row in relation.fetchall()]
-    return smoothed_proportions(rows, strength)
+    # Splink's public reader of a frame, so the prior works on every backend (DuckDB, Spark).
+    return smoothed_proportions(df_params.as_record_list(), strength)
 
 
 @contextmanager

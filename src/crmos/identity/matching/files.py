@@ -62,18 +62,20 @@ def link_files(
     started = time.perf_counter()
     with closing(connect()) as con:
         run, trained = _prepare(con, [left, right], id_column, settings, options, threshold)
-        predictions = run.predict()
-        ident = _ident(run)
-        rows(
-            con,
-            f"copy (select case when source_dataset_l = 't_0' then {ident}_l else {ident}_r "
-            f"end as left_id, case when source_dataset_l = 't_0' then {ident}_r "
-            f"else {ident}_l end as right_id, round(match_probability, 6) as probability "
-            f"from {predictions.physical_name} order by probability desc, left_id, right_id) "
-            f"to '{_literal(out)}' (header, delimiter ',')",
-        )
-        pairs = _count(con, predictions.physical_name)
-        return _report(run, con, pairs, 0, trained, started)
+        with closing(run):
+            predictions = run.local(run.predict())
+            ident = _ident(run)
+            rows(
+                con,
+                f"copy (select case when source_dataset_l = 't_0' then {ident}_l "
+                f"else {ident}_r end as left_id, case when source_dataset_l = 't_0' "
+                f"then {ident}_r else {ident}_l end as right_id, "
+                f"round(match_probability, 6) as probability from {predictions} "
+                f"order by probability desc, left_id, right_id) "
+                f"to '{_literal(out)}' (header, delimiter ',')",
+            )
+            pairs = _count(con, predictions)
+            return _report(run, con, pairs, 0, trained, started)
 
 
 def dedupe_file(
@@ -90,17 +92,19 @@ def dedupe_file(
     with closing(connect()) as con:
         cut = threshold if threshold is not None else DEDUPE_THRESHOLD
         run, trained = _prepare(con, [path], id_column, settings, options, cut)
-        predictions = run.predict()
-        clusters = run.cluster(predictions, run.options.threshold)
-        ident = _ident(run)
-        rows(
-            con,
-            f"copy (select {ident} as rec_id, cluster_id from {clusters.physical_name} "
-            f"order by cluster_id, rec_id) to '{_literal(out)}' (header, delimiter ',')",
-        )
-        n_clusters = _count(con, clusters.physical_name, "distinct cluster_id")
-        pairs = _count(con, predictions.physical_name)
-        return _report(run, con, pairs, n_clusters, trained, started)
+        with closing(run):
+            predicted = run.predict()
+            clusters = run.local(run.cluster(predicted, run.options.threshold))
+            predictions = run.local(predicted)
+            ident = _ident(run)
+            rows(
+                con,
+                f"copy (select {ident} as rec_id, cluster_id from {clusters} "
+                f"order by cluster_id, rec_id) to '{_literal(out)}' (header, delimiter ',')",
+            )
+            n_clusters = _count(con, clusters, "distinct cluster_id")
+            pairs = _count(con, predictions)
+            return _report(run, con, pairs, n_clusters, trained, started)
 
 
 def _literal(path: Path) -> str:
@@ -217,10 +221,14 @@ def build_run(
     if not rules and overrides.splink is None:
         raise ValidationError("no blocking rule fits", [_no_rules(plan, budget)])
     run = SplinkRun(con, tuple(tables), plan, options, rules, id_column=ident)
-    run.build(overrides.splink)
-    trained = overrides.splink is None or not _is_trained(overrides.splink)
-    if trained:
-        run.train()
+    try:
+        run.build(overrides.splink)
+        trained = overrides.splink is None or not _is_trained(overrides.splink)
+        if trained:
+            run.train()
+    except BaseException:
+        run.close()
+        raise
     return run, trained
 
 

@@ -16,6 +16,8 @@ from itertools import combinations
 
 from pypinyin import lazy_pinyin
 
+from crmos.identity.matching.given_names import english_nickname, same_reading
+
 SIMILAR = 0.75
 """Names at least this alike (difflib ratio, case-folded) count as one name mistyped."""
 
@@ -38,13 +40,16 @@ def similar_names(a: str, b: str) -> bool:
     Alike: a difflib ratio of at least ``SIMILAR``, two neighbouring letters after the
     first swapped (``Ana``, ``Aan``), the commonest slip of the keyboard, which the ratio
     undervalues in short names (typists rarely get the first letter wrong, so a swap there
-    does not count), two Chinese names that sound the same (``思远``, ``思元``), or a pet
-    form of the other (:func:`pet_name`).
+    does not count), two Chinese names that sound the same (``思远``, ``思元``), a pet
+    form of the other (:func:`pet_name`), a listed English nickname (``Bill``, ``William``)
+    or a Japanese name and its reading (``はると``, ``陽翔``) (``given_names``).
     """
     a, b = a.strip().casefold(), b.strip().casefold()
     if a == b or a.startswith(b) or b.startswith(a) or _transposed(a, b) or homophones(a, b):
         return True
-    return pet_name(a, b) or SequenceMatcher(None, a, b).ratio() >= SIMILAR
+    if pet_name(a, b) or english_nickname(a, b) or same_reading(a, b):
+        return True
+    return SequenceMatcher(None, a, b).ratio() >= SIMILAR
 
 
 DIMINUTIVE_ENDINGS = ("ie", "i", "y")
@@ -119,10 +124,6 @@ def torn(
     of two twins, or one without a birthday matching two namesakes, fits either: merging it
     with one would be a coin toss, so it goes to review.
     """
-    partners: dict[str, set[str]] = {}
-    for a, b in pairs:
-        partners.setdefault(a, set()).add(b)
-        partners.setdefault(b, set()).add(a)
     account = accounts or {}
 
     def different(y: str, z: str) -> bool:
@@ -131,6 +132,15 @@ def torn(
             return True
         colleagues = account.get(y) is not None and account.get(y) == account.get(z)
         return colleagues and bool(mailbox_clash(left, right, emails))
+
+    partners: dict[str, set[str]] = {}
+    for a, b in pairs:
+        # A pair of clearly different people never merges (it goes to review on its own),
+        # so it ties nothing: a record sure of its twin's sibling is not torn by the twin.
+        if different(a, b):
+            continue
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
 
     return {
         record

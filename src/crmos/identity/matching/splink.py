@@ -17,18 +17,23 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import duckdb
-import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator
 from splink.blocking_rule_library import CustomRule
-from splink.internals.comparison_creator import ComparisonCreator
-from splink.internals.comparison_level_creator import ComparisonLevelCreator
 from splink.internals.exceptions import SplinkException
 from splink.internals.splink_dataframe import SplinkDataFrame
 
 from crmos.identity.matching import em
+from crmos.identity.matching.comparisons import MatchEngine, comparison_for
 from crmos.identity.matching.frames import scalar
 from crmos.identity.matching.model import BlockingRule, ComparisonSpec, MatchPlan
-from crmos.identity.matching.names import has_han, person_name_comparison, register_one_name
+from crmos.identity.matching.names import (
+    NAME_LEVELS,
+    ONE_NAME,
+    needs_name_level,
+    one_name_of,
+    register_one_name,
+)
+from crmos.identity.matching.spark import SparkFrames
 
 LinkType = Literal["dedupe_only", "link_only"]
 MAX_DUPLICATES = 5
@@ -45,7 +50,9 @@ class EngineOptions:
     pairs of a rule (Splink samples records to that size). ``estimate_prior`` takes the
     probability that two random records match from EM instead of Splink's 1e-4.
     ``prior_matches`` is the strength of the Dirichlet prior on m (``em``; 0 is
-    Splink's own estimate).
+    Splink's own estimate). ``name_levels`` are the ways first names count as one name
+    (``names.NAME_LEVELS``; none drops the level). ``engine`` runs Splink on DuckDB in this
+    process or on Spark at ``spark_master`` (``crmos.identity.matching.spark``).
     """
 
     threshold: float = 0.5
@@ -58,6 +65,9 @@ class EngineOptions:
     evidence: bool = False
     estimate_prior: bool = True
     prior_matches: float = em.PRIOR_MATCHES
+    name_levels: tuple[str, ...] = tuple(NAME_LEVELS)
+    engine: MatchEngine = "duckdb"
+    spark_master: str = "local[*]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,38 +76,6 @@ class ChosenRule:
 
     rule: BlockingRule
     pairs: int
-
-
-def comparison_for(spec: ComparisonSpec, sounds: bool = False) -> ComparisonCreator:
-    """The Splink comparison for one :class:`ComparisonSpec`.
-
-    ``sounds``: a person's name gets the level for first names that sound alike or are pet
-    forms (``names``).
-    """
-    col, kind = spec.columns[0], spec.kind
-    if kind == "person_name":
-        return person_name_comparison(spec.columns[0], spec.columns[1], sounds)
-    if kind == "address":
-        return address_comparison(spec)
-    if kind in ("forename", "surname", "name"):
-        return cl.NameComparison(col).configure(term_frequency_adjustments=True)
-    if kind == "date":
-        return date_comparison(col)
-    if kind == "phone":
-        # One digit apart is a typo; two apart is mostly another line of the same exchange.
-        return cl.DamerauLevenshteinAtThresholds(col, [1])
-    if kind in ("postcode", "identifier"):
-        out = cl.DamerauLevenshteinAtThresholds(col, [1, 2])
-        return out.configure(term_frequency_adjustments=True) if kind == "postcode" else out
-    if kind == "email":
-        # Exact only: addresses one edit or one domain apart are mostly namesakes
-        # (jing.zhang@ and jing.zhang1@), and the user name repeats the name comparison.
-        return cl.ExactMatch(col)
-    if kind in ("address", "locality", "text"):
-        return cl.JaroWinklerAtThresholds(col, [0.92, 0.8]).configure(
-            term_frequency_adjustments=True
-        )
-    return cl.ExactMatch(col).configure(term_frequency_adjustments=True)
 
 
 M_FLOOR = 1e-6
@@ -109,54 +87,6 @@ def _degenerate(exc: Exception) -> bool:
     """Whether an EM failure comes from m values collapsing to zero (small data)."""
     text = str(exc)
     return "below the minimum allowed" in text or "__splink__m_u_counts" in text
-
-
-def _eq(c: str) -> str:
-    return f'"{c}_l" = "{c}_r"'
-
-
-def date_comparison(col: str) -> ComparisonCreator:
-    """Splink's date-of-birth levels, plus day and month swapped (``05/03`` for ``03/05``).
-
-    The swap is the commonest slip with dates (a form in the other order, a caller reading
-    the day first); without its own level it falls in "within a year", a weak agreement.
-    """
-    levels: list[ComparisonLevelCreator | dict[str, Any]] = list(
-        cl.DateOfBirthComparison(col, input_is_string=False).create_comparison_levels()
-    )
-    left, right = f'"{col}_l"', f'"{col}_r"'
-    swapped = (
-        f"year({left}) = year({right}) and month({left}) = day({right})"
-        f" and day({left}) = month({right})"
-    )
-    levels.insert(3, {"sql_condition": swapped, "label_for_charts": "day and month swapped"})
-    return cl.CustomComparison(levels, output_column_name=col)
-
-
-def address_comparison(spec: ComparisonSpec) -> ComparisonCreator:
-    """One comparison over an address's parts: the more parts agree, the higher the level."""
-    number, street, area = spec.parts
-    present = [c for c in spec.parts if c]
-    nulls = " and ".join(f'("{c}_l" is null or "{c}_r" is null)' for c in present)
-    levels: list[ComparisonLevelCreator | dict[str, Any]] = [
-        {"sql_condition": nulls, "label_for_charts": "address is null", "is_null_level": True}
-    ]
-
-    def level(label: str, *conditions: str) -> None:
-        levels.append({"sql_condition": " and ".join(conditions), "label_for_charts": label})
-
-    level("same address", *(_eq(c) for c in present))
-    if number and street and area:
-        level("same street and area, other house number", _eq(street), _eq(area))
-        fuzzy = f'damerau_levenshtein("{area}_l", "{area}_r") <= 1'
-        level("same house number and street, area one edit apart", _eq(number), _eq(street), fuzzy)
-    if street and area:
-        similar = f'jaro_winkler_similarity("{street}_l", "{street}_r") >= 0.88'
-        level("similar street in the same area", similar, _eq(area))
-    if area:
-        level("same area", _eq(area))
-    levels.append({"sql_condition": "ELSE", "label_for_charts": "different address"})
-    return cl.CustomComparison(levels, output_column_name="address")
 
 
 def count_pairs(con: duckdb.DuckDBPyConnection, tables: Sequence[str], rule: BlockingRule) -> int:
@@ -279,6 +209,7 @@ class SplinkRun:
     id_column: str
     linker: Linker | None = None
     skipped_sessions: list[str] = field(default_factory=list)
+    spark: SparkFrames | None = None
 
     @property
     def link_type(self) -> LinkType:
@@ -287,8 +218,20 @@ class SplinkRun:
 
     def build(self, override: dict[str, Any] | None = None) -> Linker:
         """The linker, from the plan or from a Splink settings dict given by the user."""
-        db = DuckDBAPI(connection=self.con)
-        frames = [db.register(t, dataset_display_name=t) for t in self.tables]
+        db: DuckDBAPI | Any
+        if self.options.engine == "spark":
+            from splink.backends.spark import SparkAPI
+
+            self.spark = SparkFrames(self.con, self.options.spark_master)
+            db = SparkAPI(  # type: ignore[no-untyped-call]
+                spark_session=self.spark.spark, break_lineage_method=self.spark.break_lineage
+            )
+            frames = [
+                db.register(self.spark.to_spark(t), dataset_display_name=t) for t in self.tables
+            ]
+        else:
+            db = DuckDBAPI(connection=self.con)
+            frames = [db.register(t, dataset_display_name=t) for t in self.tables]
         settings: SettingsCreator | dict[str, Any]
         if override is not None:
             settings = {**override, "link_type": self.link_type}
@@ -299,21 +242,38 @@ class SplinkRun:
         return self.linker
 
     def _settings(self, id_column: str) -> SettingsCreator:
+        engine = self.options.engine
         return SettingsCreator(
             link_type=self.link_type,
             unique_id_column_name=id_column,
-            comparisons=[comparison_for(c, self._sounds(c)) for c in self.plan.comparisons],
+            comparisons=[comparison_for(c, self._sounds(c), engine) for c in self.plan.comparisons],
             blocking_rules_to_generate_predictions=[CustomRule(c.rule.sql()) for c in self.rules],
             retain_matching_columns=self.options.evidence,
             retain_intermediate_calculation_columns=self.options.evidence,
         )
 
     def _sounds(self, spec: ComparisonSpec) -> bool:
-        """Whether ``spec`` is a person's name whose first names include Chinese ones."""
-        if spec.kind != "person_name" or not has_han(self.con, self.tables, spec.columns[0]):
+        """Whether ``spec`` is a person's name whose first names call for the level of
+        names in other forms (``names.needs_name_level``)."""
+        levels = self.options.name_levels
+        if spec.kind != "person_name" or not needs_name_level(
+            self.con, self.tables, spec.columns[0], levels
+        ):
             return False
-        register_one_name(self.con)
+        if self.spark is not None:
+            self.spark.register_function(ONE_NAME, one_name_of(levels))
+        else:
+            register_one_name(self.con, levels)
         return True
+
+    def local(self, frame: SplinkDataFrame) -> str:
+        """The name of a DuckDB table or view on the run's connection holding ``frame``."""
+        return self.spark.to_duckdb(frame) if self.spark is not None else frame.physical_name
+
+    def close(self) -> None:
+        """Remove what the run left outside its DuckDB connection (Spark's Parquet files)."""
+        if self.spark is not None:
+            self.spark.close()
 
     def train(self) -> None:
         """u by seeded random sampling; m by EM (Dirichlet prior); the prior within bounds.

@@ -221,9 +221,10 @@ def score(
     if not plan.roles:
         raise ValidationError("nothing to compare", [_no_traits(plan)])
     run, _ = build_run(con, ["raw_0"], ["t_0"], ID_COLUMN, plan, options, Overrides())
-    predictions = run.predict()
-    model = run.model()
-    return plan, model, suggestions_of(con, predictions.physical_name, model, ID_COLUMN)
+    with closing(run):
+        predictions = run.local(run.predict())
+        model = run.model()
+        return plan, model, suggestions_of(con, predictions, model, ID_COLUMN)
 
 
 def _no_traits(plan: MatchPlan) -> Problem:
