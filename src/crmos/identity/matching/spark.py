@@ -119,7 +119,7 @@ class SparkFrames:
 
         Registered as a pandas UDF: Spark hands it Arrow batches, not one pickled row a call.
         """
-        import pandas as pd  # type: ignore[import-untyped]
+        import pandas as pd
         from pyspark.sql.pandas.functions import pandas_udf
 
         def batch(left: pd.Series, right: pd.Series) -> pd.Series:
