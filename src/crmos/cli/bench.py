@@ -12,6 +12,10 @@ app = typer.Typer(
 
 QuickOpt = Annotated[bool, typer.Option("--quick", help="A run of under a minute.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Last line: one JSON object of figures.")]
+PgUrlOpt = Annotated[
+    str | None,
+    typer.Option("--pg-url", help="PostgreSQL server URL (default: CRMOS_TEST_PG_URL)."),
+]
 
 
 @app.command("ingest")
@@ -123,10 +127,7 @@ def console(quick: QuickOpt = False, as_json: JsonOpt = False) -> None:
 def durability(
     quick: QuickOpt = False,
     as_json: JsonOpt = False,
-    pg_url: Annotated[
-        str | None,
-        typer.Option("--pg-url", help="PostgreSQL server URL (default: CRMOS_TEST_PG_URL)."),
-    ] = None,
+    pg_url: PgUrlOpt = None,
     kills: Annotated[
         int | None,
         typer.Option(
@@ -158,10 +159,7 @@ def durability(
 def scaleout(
     quick: QuickOpt = False,
     as_json: JsonOpt = False,
-    pg_url: Annotated[
-        str | None,
-        typer.Option("--pg-url", help="PostgreSQL server URL (default: CRMOS_TEST_PG_URL)."),
-    ] = None,
+    pg_url: PgUrlOpt = None,
 ) -> None:
     """The partitioned stream on PostgreSQL: events/s with 1, 2 and 4 crmos workers, and a
     worker SIGKILLed under load split over two API nodes (failover, duplicates, lost)."""
