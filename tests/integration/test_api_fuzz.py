@@ -44,6 +44,7 @@ CHECKED_BEYOND_SCHEMA = {
     "POST /api/v1/playbooks/dry-run": "the playbook is a YAML document",
     "POST /api/v1/playbook-builder/model": "the playbook is a YAML document",
     "POST /api/v1/runs": "each step's params follow its action's own schema",
+    "GET /api/v1/health/graph/series": "window_s / step_s may give at most 1,440 buckets",
 }
 
 
