@@ -46,7 +46,7 @@ _w = stream_workers.c
 class PartitionMoved(CrmosError):
     """Another worker moved this partition's offset: this one no longer holds it."""
 
-    code = "stream.partition_moved"
+    code = "partition_moved"
 
 
 def lock_appends(conn: Connection, key: int) -> None:
