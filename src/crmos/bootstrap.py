@@ -69,6 +69,7 @@ from crmos.store import (
     Vault,
     WorkspaceStore,
     create_store_engine,
+    is_sqlite,
     load_master_key,
     migrate,
     sqlite_path,
@@ -229,7 +230,7 @@ def build_stream(
     """Phase 4: one sequence in-process (embedded, and any SQLite store: one process holds
     every partition there), or leased partitions on PostgreSQL when ``stream.partitioned``."""
     consumers = stream_consumers(rooms)
-    if settings.stream.partitioned and store.engine.dialect.name == "postgresql":
+    if settings.stream.partitioned and not is_sqlite(store.engine):
         return PartitionedRunner(
             store.engine,
             store.reader,

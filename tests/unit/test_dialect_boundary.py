@@ -18,6 +18,7 @@ ALLOWED = {
     # Benchmarks measure each store side by side and label the figures with its name.
     "bench/graph.py": "per-store figures",
     "bench/ingest.py": "per-store figures",
+    "bench/tiers.py": "per-store figures (bytes per event read from SQLite's page counts)",
 }
 BACKEND_SQL = ("PRAGMA ", "sqlite_master", "sqlite_sequence", "pg_catalog", "pg_stat", "::regclass")
 

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from crmos.bootstrap import Container
 from crmos.cli.common import console, container
 from crmos.core.clock import now_ms
-from crmos.store import get_offset, log_head
+from crmos.store import get_offset, is_sqlite, log_head
 from crmos.store import partitions as parts
 
 STAGES = {"identity": "events"}  # the first consumer reads the log; the others, profiles
@@ -36,7 +36,7 @@ def stream_status(c: Container) -> dict[str, Any]:
     with c.engine.connect() as conn:
         head = log_head(conn)
         single = {n: max(0, head - get_offset(conn, n)) for n in names}
-        if c.engine.dialect.name != "postgresql":
+        if is_sqlite(c.engine):
             return {"mode": "single", "head": head, "lag": single, "leases": [], "workers": []}
         return _partitioned(conn, names, head)
 

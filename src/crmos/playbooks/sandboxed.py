@@ -117,10 +117,10 @@ def sandboxed_class(component: Component) -> type[SandboxedAction]:
 
 def store_dirs(engine: Engine) -> tuple[str, ...]:
     """The folder of an embedded SQLite store: a child may never read it."""
-    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
-    if not database or database == ":memory:":
-        return ()
-    return (os.path.dirname(os.path.abspath(database)),)
+    from crmos.store import sqlite_path  # here: a sandbox child never loads the store
+
+    path = sqlite_path(str(engine.url))
+    return () if path is None else (os.path.dirname(os.path.abspath(path)),)
 
 
 def step_view(ctx: Any) -> dict[str, Any]:
