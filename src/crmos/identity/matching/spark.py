@@ -87,6 +87,11 @@ class SparkFrames:
     def __init__(self, con: duckdb.DuckDBPyConnection, master: str) -> None:
         self.con = con
         self.spark = session(master)
+        # The session outlives a run (getOrCreate), and Splink names its input views t_0, t_1
+        # ... in the session's catalog: a second run in the process would find them taken.
+        for table in self.spark.catalog.listTables():
+            if table.isTemporary:
+                self.spark.catalog.dropTempView(table.name)
         self.dir = Path(tempfile.mkdtemp(prefix="crmos-spark-run-"))
         self._n = 0
 
