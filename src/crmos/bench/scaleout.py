@@ -38,7 +38,6 @@ from crmos.store import normalise_url
 from crmos.store import partitions as parts
 from crmos.store.tables_stream import PARTITIONS
 
-STAGES = {"identity": "events"}
 CONSUMERS = ("identity", "graph", "triggers", "agent", "compliance")
 status = Console(stderr=True)
 
@@ -115,7 +114,7 @@ def lag(engine: Engine) -> int:
         }
         if not set(CONSUMERS) <= have:
             return -1
-        total = sum(sum(parts.lag(conn, c, STAGES.get(c, "profiles")).values()) for c in CONSUMERS)
+        total = sum(sum(by_part.values()) for by_part in parts.lags(conn, CONSUMERS).values())
         pending = conn.execute(
             text("SELECT (SELECT count(*) FROM events) - (SELECT count(*) FROM stream_profiles)")
         ).scalar_one()

@@ -15,8 +15,6 @@ from crmos.core.clock import now_ms
 from crmos.store import get_offset, is_sqlite, log_head
 from crmos.store import partitions as parts
 
-STAGES = {"identity": "events"}  # the first consumer reads the log; the others, profiles
-
 
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -43,7 +41,7 @@ def stream_status(c: Container) -> dict[str, Any]:
 
 def _partitioned(conn: Connection, names: list[str], head: int) -> dict[str, Any]:
     now = now_ms()
-    lag = {n: parts.lag(conn, n, STAGES.get(n, "profiles")) for n in names}
+    lag = parts.lags(conn, names)
     leases = [
         {"part": int(r.part), "owner": r.owner or None, "expires_in_ms": r.expires_ms - now,
          "claims": int(r.claims)}

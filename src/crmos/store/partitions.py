@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -236,6 +237,12 @@ def leases(conn: Connection) -> list[Row[Any]]:
 def workers(conn: Connection) -> list[Row[Any]]:
     """Every worker that has heartbeat, newest first."""
     return list(conn.execute(select(stream_workers).order_by(_w.heartbeat_ms.desc())).all())
+
+
+def lags(conn: Connection, consumers: Sequence[str]) -> dict[str, dict[int, int]]:
+    """:func:`lag` of each of ``consumers``, given in flow order: the first (identity) reads the
+    event log, the others the profile stream, as the partitioned runner feeds them."""
+    return {c: lag(conn, c, "events" if i == 0 else "profiles") for i, c in enumerate(consumers)}
 
 
 def lag(conn: Connection, consumer: str, stage: str) -> dict[int, int]:
