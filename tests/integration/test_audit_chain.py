@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -88,3 +89,31 @@ def test_an_edited_removed_or_reordered_entry_is_found_and_located(
     _, report = verify_cli(container)
     problems = {b["position"] for b in report["breaks"]}  # type: ignore[union-attr]
     assert {5, 6} <= problems
+
+
+def test_concurrent_writers_extend_one_chain_without_forking_it(
+    tenant: Tenant, container: Container
+) -> None:
+    """Writers that append at the same time each get their own position, on either store."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from crmos.store.records import append_audit, verify_audit
+
+    ws = tenant.workspace_id
+    barrier = threading.Barrier(4)
+
+    def write(n: int) -> None:
+        barrier.wait(timeout=30)
+        for i in range(10):
+            with container.engine.begin() as conn:
+                append_audit(conn, ws, f"writer:{n}", "test.write", None, {"i": i})
+
+    with ThreadPoolExecutor(4) as pool:
+        for f in [pool.submit(write, n) for n in range(4)]:
+            f.result()
+    writes = [a for _, a in entries(container, ws) if a == "test.write"]
+    positions = [p for p, _ in entries(container, ws)]
+    assert len(writes) == 40
+    assert positions == list(range(1, len(positions) + 1))
+    with container.engine.connect() as conn:
+        assert list(verify_audit(conn, ws)) == []

@@ -59,6 +59,18 @@ def begin_write(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def hold_write_lock(conn: Connection) -> None:
+    """On SQLite, make sure the transaction holds the write lock before a read-then-write.
+
+    sqlite3 opens a transaction only at the first write, so reads before it see a state that
+    another writer can change before this one writes: a transaction that has not written yet
+    takes the lock now (as :func:`begin_write`); one that has already holds it. PostgreSQL:
+    nothing (its callers take their own locks).
+    """
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def placeholder(bind: Engine | Connection) -> str:
     """The driver's positional placeholder (sqlite3: ``?``, psycopg: ``%s``)."""
     return "?" if bind.dialect.paramstyle == "qmark" else "%s"

@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, text
 
 from crmos.core.clock import now_ms
 from crmos.core.ids import new_id
+from crmos.store.dialect import hold_write_lock
 from crmos.store.tables_records import audit_log, decisions
 
 GENESIS = "0" * 64
+_AUDIT_LOCK = 0x63726D61  # advisory lock class for audit chains ("crma"); the key is the workspace
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,17 +142,24 @@ def append_audit(
 ) -> int:
     """Append an entry to ``workspace_id``'s chain (caller's transaction); returns its position.
 
-    On PostgreSQL the last entry is locked so two writers cannot fork the chain; SQLite has one
-    writer at a time anyway.
+    On PostgreSQL the workspace's chain is locked (a transaction-level advisory lock) so two
+    writers cannot fork it; on SQLite the transaction takes the write lock before it reads the
+    last entry (sqlite3 would take it only at the insert). Locking the last entry with
+    FOR UPDATE is not enough: the second writer wakes on the row it read, which is no longer the
+    last, and both take the same position (a duplicate on ``uq_audit_position``).
     """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:key, hashtext(:ws))"),
+            {"key": _AUDIT_LOCK, "ws": workspace_id},
+        )
+    hold_write_lock(conn)
     stmt = (
         select(audit_log.c.position, audit_log.c.hash)
         .where(audit_log.c.workspace_id == workspace_id)
         .order_by(audit_log.c.position.desc())
         .limit(1)
     )
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
     last = conn.execute(stmt).one_or_none()
     position, prev = (last.position + 1, last.hash) if last else (1, GENESIS)
     at_ms = now_ms()
