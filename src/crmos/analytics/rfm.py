@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from crmos.analytics.clv import Floats, Summary
 from crmos.core.errors import ValidationError
@@ -49,6 +48,8 @@ def summarise(
     ``day`` is a day count (e.g. epoch days, fractional parts dropped); purchases after
     ``end_day`` are ignored. Amounts may be all zero when only frequency matters.
     """
+    import pandas as pd  # a second to import: loaded by the summaries that use it
+
     per_unit = unit_days(unit)
     frame = pd.DataFrame(
         {"c": customer, "d": np.floor(np.asarray(day, dtype=np.float64)), "m": amount}
@@ -74,6 +75,8 @@ npt_like = Any  # an array, a list or a pandas column
 def epoch_days(values: Sequence[Any]) -> Floats:
     """Day numbers (days since 1970-01-01) of dates given as ``YYYYMMDD``, ISO text, datetimes
     or pandas timestamps."""
+    import pandas as pd  # a second to import: loaded by the summaries that use it
+
     raw = pd.Series(values)
     if raw.astype(str).str.fullmatch(r"\d{8}").all():
         parsed = pd.to_datetime(raw.astype(str), format="%Y%m%d", utc=True)

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scipy.stats import fisher_exact
 from sqlalchemy import Connection
 
 from crmos.identity import event_seqs, resolve, tree_ids
@@ -121,6 +120,8 @@ def compare(
         if base is not None and name != spec.control and n and base[0]:
             uplift = k / n - base[1] / base[0]
             table = [[k, n - k], [base[1], base[0] - base[1]]]
+            from scipy.stats import fisher_exact  # a second to import: only a readout needs it
+
             p_value = float(fisher_exact(table, alternative="two-sided").pvalue)
         out.append(VariantResult(name, weight, n, k, name == spec.control, uplift, p_value))
     return tuple(out)
