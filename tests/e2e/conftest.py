@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -92,14 +94,23 @@ class Server:
 
 
 @pytest.fixture(scope="session")
-def seeded_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def seeded_demo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     """A folder with a demo world (`crmos demo --no-serve`, 30 people): ``crmos.db``, an SQLite
-    store, and ``home``. Seeded once per session (per xdist worker), it is copied, never used in
-    place: the console tests serve copies (tests/e2e/console_support.py)."""
-    root = tmp_path_factory.mktemp("seeded-demo")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CRMOS__")}
-    env.update(CRMOS__HOME=str(root / "home"), CRMOS__STORE__URL=f"sqlite:///{root}/crmos.db")
-    Server(env).cli("demo", "--no-serve", "--people", "30")
+    store, and ``home``. Seeded once per run, by the first xdist worker that needs it while the
+    others wait on a lock, and copied, never used in place: the console tests serve copies
+    (tests/e2e/console_support.py)."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base if worker_id == "master" else base.parent) / "seeded-demo"
+    with (root.parent / "seeded-demo.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (root / "seeded").exists():
+            shutil.rmtree(root, ignore_errors=True)  # a seeding that failed half-way
+            env = {k: v for k, v in os.environ.items() if not k.startswith("CRMOS__")}
+            env.update(
+                CRMOS__HOME=str(root / "home"), CRMOS__STORE__URL=f"sqlite:///{root}/crmos.db"
+            )
+            Server(env).cli("demo", "--no-serve", "--people", "30")
+            (root / "seeded").touch()
     return root
 
 

@@ -224,9 +224,13 @@ def _promotion(w: Writer, crowd: list[Person]) -> None:
         at = w.ago(hours=w.rng.randint(50, 200))
         w.track(p, online, at, "Promotion Viewed", dict(promo), signed_in=True)
     for p in audience[:3]:
-        shop = "pos" if p.pos_member_id else "app" if p.app_user_id else "web"
+        # Bought where they saw the promotion, signed in: the purchase is theirs by the same
+        # identifier. (In a shop, a member card that no earlier event tied to their app or
+        # WeChat account would make a second profile, never in the audience; whether one did
+        # depended on the rest of the world, and the scenario then had no buyer to remove.)
+        online = "app" if p.app_user_id else "wechat" if p.wechat_openid else "web"
         at, order = w.ago(hours=w.rng.randint(2, 46)), order_properties(w, p, demo_scenario=2)
-        w.track(p, shop, at, "Order Completed", order, signed_in=True)
+        w.track(p, online, at, "Order Completed", order, signed_in=True)
 
 
 def _co_attendance(w: Writer, a: Person, b: Person) -> None:
