@@ -140,15 +140,23 @@ class Catalog:
         return str(Path(self.source).parent / wheel)
 
 
-def declared_names(wheel: bytes) -> set[str]:
-    """The ``crmos.components`` entry point names a wheel declares (read, never imported)."""
+def declared_points(wheel: bytes) -> dict[str, str]:
+    """The ``crmos.components`` entry points a wheel declares, name -> ``module:attr`` (read
+    from its metadata, never imported)."""
     parser = configparser.ConfigParser(delimiters=("=",))
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # names keep their case
     with zipfile.ZipFile(io.BytesIO(wheel)) as archive:
         for member in archive.namelist():
             if member.endswith(".dist-info/entry_points.txt"):
                 parser.read_string(archive.read(member).decode("utf-8"))
-    return set(parser["crmos.components"]) if parser.has_section("crmos.components") else set()
+    if not parser.has_section("crmos.components"):
+        return {}
+    return {name: value.strip() for name, value in parser["crmos.components"].items()}
+
+
+def declared_names(wheel: bytes) -> set[str]:
+    """The ``crmos.components`` entry point names a wheel declares (read, never imported)."""
+    return set(declared_points(wheel))
 
 
 def check_declares(entry: Entry, wheel: bytes, index: int) -> None:

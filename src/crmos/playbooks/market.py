@@ -20,6 +20,7 @@ from crmos.playbooks import catalog, reviews, versions
 from crmos.playbooks.catalog import Catalog, permissions
 from crmos.playbooks.components import ComponentRegistry, limits_of
 from crmos.playbooks.spec import Playbook
+from crmos.playbooks.vetting import vet
 
 
 class Marketplace:
@@ -116,7 +117,8 @@ class Marketplace:
 
     def install(self, what: str, target: Path | None = None) -> dict[str, Any]:
         """Install a component named in the catalog, or a local wheel the catalog lists; the
-        wheel's sha256 must match the signed index. It enters as pending review."""
+        wheel's sha256 must match the signed index, and the package may declare no field,
+        host or limit beyond its catalog entry. It enters as pending review."""
         index = self.catalog()
         local = Path(what) if what.endswith(".whl") else None
         if local is not None and not local.is_file():
@@ -136,6 +138,7 @@ class Marketplace:
         with tempfile.TemporaryDirectory(prefix="crmos-wheel-") as folder:
             wheel = Path(folder) / Path(entry.wheel).name
             wheel.write_bytes(data)
+            vet(entry, wheel, index.entries.index(entry))  # refused before anything is installed
             catalog.pip_install(wheel, target)
         return entry.model_dump() | {
             "permissions": entry.permissions(),
