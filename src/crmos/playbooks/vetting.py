@@ -78,7 +78,8 @@ def beyond(entry: Entry, described: Described, index: int) -> list[Problem]:
     problems += [
         Problem(
             f"{at}.limits.{name}",
-            f"the package asks for {name} {own[name]}, more than its catalog entry's "
+            f"the package runs with {name} {own[name]} (its declared limit, or crmos's "
+            f"default when it declares none), more than its catalog entry's "
             f"{catalogued[name]}; ask the publisher",
             reason="limit_exceeded",
         )
