@@ -45,7 +45,10 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CRMOS__")}
         path = [p for p in (os.environ.get("PYTHONPATH"), str(site)) if p]
         folder = tmp_path_factory.mktemp("catalog")
-        catalog, key = write_catalog(folder, [entry(build_wheel(folder))])
+        wheel = build_wheel(folder)
+        # The second entry lists the same wheel under a name the package does not declare.
+        lookalike = entry(wheel, name="testing.lookalike", description="A lookalike")
+        catalog, key = write_catalog(folder, [entry(wheel), lookalike])
         # The console installs into the site folder (on the server's path), never the venv.
         env.update(CRMOS__HOME=str(root / "home"), CRMOS__STORE__URL=url,
                    PYTHONPATH=os.pathsep.join(path), CRMOS__PLAYBOOKS__CATALOG=str(catalog),
@@ -120,7 +123,12 @@ def test_an_admin_installs_from_the_catalog_and_removes_a_component_in_the_conso
 ) -> None:
     page = _signed_in(browser, shop, shop.admin_key)
     page.goto(f"{shop.server.url}/components")
-    row = page.get_by_role("row").filter(has_text="crmos tests")
+    page.get_by_role("button", name="Install: testing.lookalike").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "index.components[1].name: the wheel's crmos.components entry points are"
+    )
+    page.goto(f"{shop.server.url}/components")
+    row = page.get_by_role("row").filter(has_text="A map widget")
     expect(row).to_contain_text("reads: email; may call: maps.example.test")
     row.get_by_role("button", name="Install: testing.hostile").click()
     expect(page.get_by_role("status")).to_contain_text("Installed testing.hostile: pending review")
