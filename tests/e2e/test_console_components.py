@@ -130,6 +130,7 @@ def test_an_admin_installs_from_the_catalog_and_removes_a_component_in_the_conso
     page.goto(f"{shop.server.url}/components")
     row = page.get_by_role("row").filter(has_text="A map widget")
     expect(row).to_contain_text("reads: email; may call: maps.example.test")
+    assert_accessible(page)  # with the install and remove forms
     row.get_by_role("button", name="Install: testing.hostile").click()
     expect(page.get_by_role("status")).to_contain_text("Installed testing.hostile: pending review")
     assert (shop.site / "crmos_hostile" / "__init__.py").is_file()
