@@ -70,6 +70,28 @@ def test_a_wheel_that_does_not_match_the_signed_hash_is_not_installed(
     assert not (tmp_path / "site").exists()
 
 
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)  # refused before the store
+def test_a_package_that_declares_more_than_its_catalog_entry_is_refused_and_nothing_installed(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "catalog"
+    wheel = build_wheel(folder)
+    # The entry shows reviewers less than the package declares: another field, no host, and
+    # less memory than the package's own limits ask for.
+    narrow = entry(wheel, reads=["traits.phone"], hosts=[],
+                   limits={"timeout_s": 5.0, "cpu_s": 1.0, "memory_mb": 256})  # fmt: skip
+    path, key = write_catalog(folder, [narrow])
+    monkeypatch.setenv("CRMOS__PLAYBOOKS__CATALOG", str(path))
+    monkeypatch.setenv("CRMOS__PLAYBOOKS__CATALOG_KEY", key)
+    site = tmp_path / "site"
+    out = run(cli, "components", "install", "testing.hostile", "--target", str(site), code=65)
+    assert "the package declares more than its catalog entry" in out
+    assert "index.components[0].reads: the package reads traits.email" in out
+    assert "index.components[0].hosts: the package may call maps.example.test" in out
+    assert "index.components[0].limits.memory_mb" in out
+    assert not site.exists()
+
+
 def test_a_catalog_edited_after_signing_is_refused_and_says_which_setting_holds_the_key(
     cli: CliRunner, published: Path
 ) -> None:

@@ -149,3 +149,39 @@ def test_searching_without_a_configured_catalog_names_the_setting(
 ) -> None:
     answer = client.get("/api/v1/components/-/catalog", headers=tenant.bearer)
     assert answer.status_code == 404 and "CRMOS__PLAYBOOKS__CATALOG" in answer.json()["detail"]
+
+
+def _offered(client: TestClient, tenant: Tenant) -> set[str]:
+    palette = client.get("/api/v1/playbook-builder/palette", headers=tenant.bearer).json()
+    return {c["component"] for c in palette["components"]}
+
+
+def test_the_builder_palette_offers_only_the_components_approved_in_the_workspace(
+    market: Container, tenant: Tenant, client: TestClient
+) -> None:
+    ws, reviews = tenant.workspace_id, market.playbooks.market
+    assert "notify.email" in _offered(client, tenant)
+    assert "testing.hostile" not in _offered(client, tenant)  # pending review
+    reviews.review(ws, "testing.hostile", "approved", "tiles host checked", "dpo@acme")
+    assert "testing.hostile" in _offered(client, tenant)
+    reviews.review(ws, "testing.hostile", "rejected", "sends locations to a CDN", "dpo@acme")
+    assert "testing.hostile" not in _offered(client, tenant)
+
+
+def test_rolling_back_to_a_version_whose_component_is_no_longer_approved_is_refused(
+    market: Container, tenant: Tenant, client: TestClient
+) -> None:
+    ws, playbooks = tenant.workspace_id, market.playbooks
+    playbooks.market.review(ws, "testing.hostile", "approved", "tiles host checked", "dpo@acme")
+    playbooks.publish(ws, MAP, "revops@acme", "with the map")
+    without = MAP.split("  - {id: map")[0]
+    second = playbooks.publish(ws, without, "revops@acme", "map taken out")
+    playbooks.market.review(ws, "testing.hostile", "rejected", "sends locations", "dpo@acme")
+    refused = client.post("/api/v1/playbooks/map-widget/rollback", headers=tenant.bearer)
+    assert refused.status_code == 400, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "rollback of playbook 'map-widget'" in refused.json()["detail"]
+    [problem] = refused.json()["problems"]
+    assert (problem["path"], problem["reason"]) == ("steps[1].component", "not_approved")
+    assert "'testing.hostile' 1.0.0 is rejected" in problem["message"]
+    assert playbooks.in_force(ws, "map-widget").hash == second.hash  # nothing changed

@@ -5,12 +5,17 @@ refused with the field and the fix."""
 from __future__ import annotations
 
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from crmos.core.errors import ConfigError, UnknownName, ValidationError
 from crmos.playbooks import catalog
+from crmos.playbooks.described import Described
+from crmos.playbooks.sandbox_policy import Limits
+from crmos.playbooks.vetting import beyond
 from tests.integration.market_support import entry, other_key, tampered, write_catalog
 
 
@@ -100,3 +105,22 @@ def test_a_wheel_must_declare_the_component_the_catalog_lists(tmp_path: Path) ->
         catalog.check_declares(listed, wheel.read_bytes(), 0)
     [problem] = refused.value.problems
     assert problem.path == "index.components[0].name" and "maps.tiles" in problem.message
+
+
+def test_a_package_within_its_catalog_entry_passes_and_each_excess_is_named(wheel: Path) -> None:
+    listed = catalog.Entry.model_validate(
+        entry(wheel, reads=["traits"], hosts=["Maps.Example.Test"])
+    )
+    described = Described(
+        name="testing.hostile", description="", params=BaseModel, impact="low",
+        reads=("traits.email", "id"), hosts=("maps.example.test",),
+        limits=Limits(timeout_s=5.0, cpu_s=1.0, memory_mb=512), sandbox_ref="m:C",
+    )  # fmt: skip
+    assert beyond(listed, described, 0) == []  # `traits` covers traits.email; id is always read
+    greedy = replace(described, reads=("flags.vip",), hosts=("cdn.example.net",),
+                     limits=Limits(timeout_s=5.0, cpu_s=3.0, memory_mb=512))  # fmt: skip
+    found = {p.path: p for p in beyond(listed, greedy, 2)}
+    assert set(found) == {"index.components[2].reads", "index.components[2].hosts",
+                          "index.components[2].limits.cpu_s"}  # fmt: skip
+    assert "flags.vip" in found["index.components[2].reads"].message
+    assert found["index.components[2].hosts"].reason == "undeclared_host"

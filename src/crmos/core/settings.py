@@ -446,6 +446,12 @@ class PlaybookSettings(BaseModel):
         description="The catalog publisher's Ed25519 public key (base64 of the 32 raw bytes); "
         "an index whose signature it does not verify is refused.",
     )
+    components_dir: Path | None = Field(
+        default=None,
+        description="Install catalog components (`crmos components install` and the console) "
+        "into this folder instead of crmos's own environment; crmos finds them only if the "
+        "folder is on its Python path (PYTHONPATH). Removing one deletes its files there.",
+    )
 
 
 class AnalyticsSettings(BaseModel):

@@ -6,7 +6,7 @@ nodes), the model of a file, and a diff of two versions node by node.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import orjson
@@ -59,8 +59,9 @@ GRAPH_EXAMPLE = (
 )
 
 
-def palette(registry: ComponentRegistry) -> dict[str, Any]:
-    """Every kind of node, with the params a new one starts with and its JSON Schema."""
+def palette(registry: ComponentRegistry, usable: Collection[str] | None = None) -> dict[str, Any]:
+    """Every kind of node, with the params a new one starts with and its JSON Schema; of the
+    components only those in ``usable`` (the approved ones: nothing else can be published)."""
     items = [
         _item("trigger", "event", "Event", {"event": ""}),
         _item("trigger", "count", "Count in a window", {"at_least": 3, "within": "3d"}),
@@ -91,6 +92,8 @@ def palette(registry: ComponentRegistry) -> dict[str, Any]:
     ]
     components = []
     for name in registry.names():
+        if usable is not None and name not in usable:
+            continue
         c = registry.get(name)
         components.append(
             {

@@ -16,11 +16,14 @@ import binascii
 import configparser
 import hashlib
 import io
+import re
+import shutil
 import subprocess
 import sys
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -140,15 +143,23 @@ class Catalog:
         return str(Path(self.source).parent / wheel)
 
 
-def declared_names(wheel: bytes) -> set[str]:
-    """The ``crmos.components`` entry point names a wheel declares (read, never imported)."""
+def declared_points(wheel: bytes) -> dict[str, str]:
+    """The ``crmos.components`` entry points a wheel declares, name -> ``module:attr`` (read
+    from its metadata, never imported)."""
     parser = configparser.ConfigParser(delimiters=("=",))
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # names keep their case
     with zipfile.ZipFile(io.BytesIO(wheel)) as archive:
         for member in archive.namelist():
             if member.endswith(".dist-info/entry_points.txt"):
                 parser.read_string(archive.read(member).decode("utf-8"))
-    return set(parser["crmos.components"]) if parser.has_section("crmos.components") else set()
+    if not parser.has_section("crmos.components"):
+        return {}
+    return {name: value.strip() for name, value in parser["crmos.components"].items()}
+
+
+def declared_names(wheel: bytes) -> set[str]:
+    """The ``crmos.components`` entry point names a wheel declares (read, never imported)."""
+    return set(declared_points(wheel))
 
 
 def check_declares(entry: Entry, wheel: bytes, index: int) -> None:
@@ -273,6 +284,42 @@ def pip_install(wheel: Path, target: Path | None = None) -> None:
     command = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet"]
     command += ["--target", str(target), "--upgrade"] if target is not None else []
     _pip([*command, str(wheel)], f"install {wheel.name}")
+
+
+def remove_from(folder: Path, package: str) -> bool:
+    """Delete ``package``'s files from ``folder`` (where ``pip install --target`` put it), as
+    its RECORD lists them; whether it was there. pip uninstalls only from its own environment."""
+    wanted = _canonical(package)
+    root = folder.resolve()
+    found = False
+    for dist in metadata.distributions(path=[str(root)]):
+        if _canonical(dist.metadata["Name"] or "") != wanted:
+            continue
+        found = True
+        touched: set[Path] = set()
+        for file in dist.files or ():
+            path = Path(str(dist.locate_file(file))).resolve()
+            if path.is_relative_to(root) and path != root:  # a RECORD cannot reach outside
+                path.unlink(missing_ok=True)
+                touched.add(path.parent)
+        for parent in sorted(touched, key=lambda p: len(p.parts), reverse=True):
+            _prune(parent, root)
+    return found
+
+
+def _prune(folder: Path, root: Path) -> None:
+    """Remove ``folder`` and its parents up to ``root`` while they are empty (or hold only
+    bytecode caches)."""
+    while folder != root and folder.is_relative_to(root) and folder.is_dir():
+        shutil.rmtree(folder / "__pycache__", ignore_errors=True)
+        if any(folder.iterdir()):
+            return
+        folder.rmdir()
+        folder = folder.parent
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def pip_remove(package: str) -> None:

@@ -62,10 +62,11 @@ def load_components() -> ComponentRegistry:
             zygote.close()
 
 
-def describe_in_sandbox(ref: str, zygote: Zygote) -> Described:
-    """Import ``ref`` in a sandbox child (no network, no writes) and take its description."""
+def describe_in_sandbox(ref: str, zygote: Zygote, path: tuple[str, ...] = ()) -> Described:
+    """Import ``ref`` in a sandbox child (no network, no writes) and take its description;
+    ``path`` holds folders searched first (a wheel staged before it is installed)."""
     try:
-        child = start(Spec(ref, ref, DEFAULT_LIMITS, ()), zygote, describe=True)
+        child = start(Spec(ref, ref, DEFAULT_LIMITS, (), path=path), zygote, describe=True)
     except ChildDied as exc:
         raise ConfigError(f"{GROUP} ({ref})", f"cannot be loaded: {exc.detail}") from exc
     manifest, ref_found = child.manifest, child.manifest.get("ref", ref)

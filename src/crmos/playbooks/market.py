@@ -20,6 +20,10 @@ from crmos.playbooks import catalog, reviews, versions
 from crmos.playbooks.catalog import Catalog, permissions
 from crmos.playbooks.components import ComponentRegistry, limits_of
 from crmos.playbooks.spec import Playbook
+from crmos.playbooks.vetting import vet
+from crmos.store import append_audit
+
+Actor = tuple[str, str]  # (workspace id, who): where an install or removal is audited
 
 
 class Marketplace:
@@ -88,25 +92,52 @@ class Marketplace:
         rows.sort(key=lambda r: (-r["uses"], r["name"]))
         return rows[:limit]
 
+    def approved(self, workspace_id: str) -> set[str]:
+        """The names of the components playbooks may use in the workspace (the builder's
+        palette offers only these)."""
+        with self.engine.connect() as conn:
+            found = reviews.current(conn, workspace_id, self._versions())
+        return {name for name, review in found.items() if review.approved}
+
     def check_publishable(self, workspace_id: str, playbook: Playbook) -> None:
         """Refuse a playbook whose steps use a component that is not approved here."""
-        wanted = {s.component for s in playbook.spec.steps if s.component in self.registry.names()}
+        used = [(i, s.component) for i, s in enumerate(playbook.spec.steps)]
+        what = f"playbook '{playbook.id}' refused"
+        self._refuse_unapproved(workspace_id, used, what, "published")
+
+    def check_rollback(self, workspace_id: str, version: versions.Version) -> None:
+        """Refuse putting back ``version`` if a step uses a component that is not approved
+        here now (rejected, pending a new version's review, or removed)."""
+        what = f"rollback of playbook '{version.playbook_id}' to {version.hash[:12]} refused"
+        used = list(enumerate(_components_of(version.source)))
+        self._refuse_unapproved(workspace_id, used, what, "put back in force")
+
+    def _refuse_unapproved(
+        self, workspace_id: str, used: list[tuple[int, str]], what: str, verb: str
+    ) -> None:
+        installed = set(self.registry.names())
+        wanted = sorted({name for _, name in used if name in installed})
         with self.engine.connect() as conn:
-            found = reviews.current(conn, workspace_id, [self._version(n) for n in sorted(wanted)])
-        problems = [
-            Problem(
-                f"steps[{i}].component",
-                f"component '{step.component}' {found[step.component].version} is "
-                f"{found[step.component].status}; only approved components can be published "
-                f"(a key with the compliance scope approves it: crmos components approve "
-                f"{step.component} --reason ...)",
-                reason="not_approved",
+            found = reviews.current(conn, workspace_id, [self._version(n) for n in wanted])
+        problems = []
+        for i, name in used:
+            if name not in installed:
+                why, reason = "is not installed any more", "not_installed"
+            elif not found[name].approved:
+                why, reason = f"{found[name].version} is {found[name].status}", "not_approved"
+            else:
+                continue
+            problems.append(
+                Problem(
+                    f"steps[{i}].component",
+                    f"component '{name}' {why}; only approved components can be {verb} "
+                    f"(a key with the compliance scope approves it: crmos components approve "
+                    f"{name} --reason ...)",
+                    reason=reason,
+                )
             )
-            for i, step in enumerate(playbook.spec.steps)
-            if step.component in found and not found[step.component].approved
-        ]
         if problems:
-            raise ValidationError(f"playbook '{playbook.id}' refused", problems)
+            raise ValidationError(what, problems)
 
     # -- catalog -----------------------------------------------------------------------------
 
@@ -114,9 +145,15 @@ class Marketplace:
         """The configured catalog, verified."""
         return catalog.load(self.settings.playbooks.catalog, self.settings.playbooks.catalog_key)
 
-    def install(self, what: str, target: Path | None = None) -> dict[str, Any]:
+    def install(
+        self, what: str, target: Path | None = None, by: Actor | None = None
+    ) -> dict[str, Any]:
         """Install a component named in the catalog, or a local wheel the catalog lists; the
-        wheel's sha256 must match the signed index. It enters as pending review."""
+        wheel's sha256 must match the signed index, and the package may declare no field,
+        host or limit beyond its catalog entry. It enters as pending review. ``target``
+        defaults to ``playbooks.components_dir`` (else this environment); ``by`` (workspace,
+        person) records who installed it in that workspace's audit chain."""
+        target = target or self.settings.playbooks.components_dir
         index = self.catalog()
         local = Path(what) if what.endswith(".whl") else None
         if local is not None and not local.is_file():
@@ -136,14 +173,18 @@ class Marketplace:
         with tempfile.TemporaryDirectory(prefix="crmos-wheel-") as folder:
             wheel = Path(folder) / Path(entry.wheel).name
             wheel.write_bytes(data)
+            vet(entry, wheel, index.entries.index(entry))  # refused before anything is installed
             catalog.pip_install(wheel, target)
+        details = {"package": entry.package, "version": entry.version}
+        self._audit(by, "component.install", entry.name, details | {"sha256": entry.sha256})
         return entry.model_dump() | {
             "permissions": entry.permissions(),
             "status": "pending review",
         }
 
-    def remove(self, name: str) -> str:
-        """Uninstall the package that provides component ``name``; the package's name."""
+    def remove(self, name: str, by: Actor | None = None) -> str:
+        """Uninstall the package that provides component ``name`` (from
+        ``playbooks.components_dir`` when it is there); the package's name."""
         package = self.registry.package(name)
         if package.builtin or package.name == "program":
             raise ValidationError(
@@ -157,8 +198,17 @@ class Marketplace:
                     )
                 ],
             )
-        catalog.pip_remove(package.name)
+        folder = self.settings.playbooks.components_dir
+        if folder is None or not catalog.remove_from(folder, package.name):
+            catalog.pip_remove(package.name)
+        self._audit(by, "component.remove", name, {"package": package.name,
+                                                   "version": package.version})  # fmt: skip
         return package.name
+
+    def _audit(self, by: Actor | None, action: str, name: str, details: dict[str, Any]) -> None:
+        if by is not None:
+            with self.engine.begin() as conn:
+                append_audit(conn, by[0], by[1], action, name, details)
 
     # -- helpers -----------------------------------------------------------------------------
 

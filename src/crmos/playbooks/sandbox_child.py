@@ -364,6 +364,9 @@ def main() -> None:
     os.chdir(policy.scratch)
     _scrub_environment(policy.scratch)
     guard(policy, violations)
+    # A staged wheel's folder goes first only now, under the guard: the zygote that forked
+    # this child never saw it, so its code cannot shadow what crmos itself imported.
+    sys.path[:0] = [str(p) for p in init.get("path") or ()]
     try:
         component = load(init["ref"])
     except BaseException as exc:  # import-time code of a hostile component

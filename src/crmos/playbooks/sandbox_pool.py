@@ -46,6 +46,9 @@ class Spec:
     limits: Limits
     endpoints: tuple[str, ...]
     deny_roots: tuple[str, ...] = ()
+    # Folders searched first for the component's code (a wheel staged for vetting before it is
+    # installed); the child adds them to its path under the guard, and may read them.
+    path: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -152,9 +155,10 @@ def start(spec: Spec, zygote: Zygote, describe: bool = False) -> Child:
     ):
         resource.prlimit(process.pid, limit, (value, value))
     child = Child(spec, process, scratch)
-    policy = Policy(scratch, read_roots(), spec.deny_roots, spec.endpoints)
+    policy = Policy(scratch, (*read_roots(), *spec.path), spec.deny_roots, spec.endpoints)
+    init = {"ref": spec.ref, "policy": policy.as_dict(), "describe": describe, "path": spec.path}
     try:
-        child.send({"ref": spec.ref, "policy": policy.as_dict(), "describe": describe})
+        child.send(init)
         ready = child.receive(time.monotonic() + START_S)
     except (ChildDied, OSError) as exc:
         child.kill()

@@ -262,9 +262,13 @@ class Playbooks:
         return versions.diff(self.version(workspace_id, older), self.version(workspace_id, newer))
 
     def rollback(self, workspace_id: str, playbook_id: str, author: str) -> versions.Version:
-        """Put back the previous version."""
+        """Put back the previous version, unless a component it uses is not approved now."""
+
+        def check(target: versions.Version) -> None:
+            self.market.check_rollback(workspace_id, target)
+
         with self.engine.begin() as conn:
-            return versions.rollback(conn, workspace_id, playbook_id, author, self.clock())
+            return versions.rollback(conn, workspace_id, playbook_id, author, self.clock(), check)
 
     def deactivate(self, workspace_id: str, playbook_id: str, author: str) -> None:
         """Stop a playbook."""

@@ -8,6 +8,7 @@ a moment is the latest activation at or before it, so any past logic can be repl
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Row, and_, func, select
@@ -72,15 +73,23 @@ def publish(
 
 
 def rollback(
-    conn: Connection, workspace_id: str, playbook_id: str, author: str, now_ms: int
+    conn: Connection,
+    workspace_id: str,
+    playbook_id: str,
+    author: str,
+    now_ms: int,
+    check: Callable[[Version], None] | None = None,
 ) -> Version:
-    """Put back the version that was in force before the current one."""
-    hashes = [v.hash for v in history(conn, workspace_id, playbook_id)]
+    """Put back the version that was in force before the current one; ``check`` may refuse
+    it (by raising) before anything changes."""
+    found_all = history(conn, workspace_id, playbook_id)
     current = in_force(conn, workspace_id, playbook_id, now_ms)
-    earlier = [h for h in hashes if current is None or h != current.hash]
+    earlier = [v for v in found_all if current is None or v.hash != current.hash]
     if not earlier:
         raise Conflict("playbook", playbook_id, "it has no earlier version to roll back to")
-    target = earlier[-1]
+    if check is not None:
+        check(earlier[-1])
+    target = earlier[-1].hash
     comment = f"rollback to {target[:12]}"
     _activate(conn, workspace_id, playbook_id, target, author, comment, now_ms, "rollback")
     found = in_force(conn, workspace_id, playbook_id, now_ms)

@@ -101,7 +101,7 @@ def builder_page(
         except NotFound:
             source = history[-1].source
     t = who.t
-    palette = builder.palette(service.registry)
+    palette = builder.palette(service.registry, service.market.approved(who.workspace_id))
     for item in palette["nodes"]:
         item["label"] = t.gettext(item["label"])
     context = {

@@ -75,8 +75,10 @@ class SourceIn(BaseModel):
 
 @router.get("/playbook-builder/palette", summary="The builder's palette")
 def palette(request: Request, key: ReadKey) -> dict[str, Any]:
-    """Trigger kinds, flow nodes and components, each with the JSON Schema of its params."""
-    return builder.palette(_playbooks(request).registry)
+    """Trigger kinds, flow nodes and the approved components, each with the JSON Schema of
+    its params."""
+    playbooks = _playbooks(request)
+    return builder.palette(playbooks.registry, playbooks.market.approved(key.workspace_id))
 
 
 @router.get("/playbook-builder/fields", summary="Event and trait fields seen")

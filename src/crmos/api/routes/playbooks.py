@@ -112,10 +112,11 @@ def diff(
 @router.post(
     "/playbooks/{playbook_id}/rollback",
     summary="Put back the previous version",
-    responses=answers(409),
+    responses=answers(400, 409),
 )
 def rollback(request: Request, key: AdminKey, playbook_id: str) -> dict[str, Any]:
-    """The previous version is in force again (an activation; no version is changed)."""
+    """The previous version is in force again (an activation; no version is changed); 400 when
+    it uses a component that is not approved now."""
     return _playbooks(request).rollback(key.workspace_id, playbook_id, key.name).as_dict()
 
 
