@@ -218,7 +218,13 @@ def build(
         compliance=rooms.compliance,
         agent=rooms.agent,
         playbooks=rooms.playbooks,
-        tiers=tiers_of(store.engine, settings.tiers, str(settings.home), stream.names),
+        tiers=tiers_of(
+            store.engine,
+            settings.tiers,
+            str(settings.home),
+            stream.names,
+            partitioned=isinstance(stream, PartitionedRunner),
+        ),
         graph=rooms.graph,
         analytics=Analytics(store.engine, store.reader, settings.analytics),
     )

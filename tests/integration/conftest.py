@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from crmos.api import create_app
 from crmos.bootstrap import Container
+from crmos.web.session import COOKIE
 
 
 @dataclass(frozen=True)
@@ -50,3 +52,16 @@ def client(container: Container) -> Iterator[TestClient]:
 def tenant(container: Container) -> Tenant:
     """The workspace most tests work in."""
     return make_tenant(container, "acme")
+
+
+def sign_in(node: TestClient, key: str) -> str:
+    """Sign in to the console through its form; the session token the cookie then holds."""
+    node.cookies.clear()
+    form = node.get("/sign-in").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf is not None
+    answer = node.post("/sign-in", data={"key": key, "csrf": csrf.group(1)}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    token = answer.cookies.get(COOKIE)
+    assert token
+    return str(token)

@@ -3,6 +3,7 @@ at ``/api/v1/profiles/{id}/value``, read by playbook conditions, recorded as Dec
 
 from __future__ import annotations
 
+import html
 import random
 from typing import Any
 
@@ -15,8 +16,9 @@ from crmos.identity import profile_of
 from crmos.playbooks.profiles import activation, facts_of
 from crmos.store import decisions_of
 from crmos.triggers import Condition
+from crmos.web import create_app
 from crmos.web.profile_data import gather
-from tests.integration.conftest import Tenant
+from tests.integration.conftest import Tenant, sign_in
 from tests.integration.playbook_support import ingest
 
 DAYS = 120
@@ -63,6 +65,7 @@ def test_a_refresh_scores_every_profile_and_serves_value_with_reasons(
     assert report["profiles"] == 40
     assert set(report["clv"]["bgnbd"]) == {"r", "alpha", "a", "b"}
     assert "churn" in report["propensity"]["auc"], report["propensity"]
+    assert set(report["propensity"]["splits"]["churn"]) == {"train", "dev", "held_out"}
 
     buyer = _profile(container, tenant, "user-001")
     answer = client.get(f"/api/v1/profiles/{buyer}/value", headers=tenant.bearer)
@@ -75,12 +78,21 @@ def test_a_refresh_scores_every_profile_and_serves_value_with_reasons(
     assert 0 <= churn["probability"] <= 1
     for reason in churn["reasons"]:
         assert reason["words"].endswith(f"{reason['effect']:+.2f}")
+    assert churn["scored_by"] == report["propensity"]["scorer"]["churn"]
+    assert "renewal" not in value["propensity"]  # the world has no renewals, and says so
+    assert value["unavailable"]["renewal"].startswith("no renewal model: too few outcomes")
 
     with container.engine.connect() as conn:
         recorded = decisions_of(conn, tenant.workspace_id, buyer)
         shown = gather(container, conn, tenant.workspace_id, buyer)["value"]  # the console 360
     assert any(d.kind == "prediction" and "churn" in d.reason for d in recorded)
+    assert any(d.version and "churn:" in d.version for d in recorded)  # model or baseline
     assert shown == value
+    console = TestClient(create_app(container))
+    sign_in(console, tenant.admin_key)
+    page = console.get(f"/profiles/{buyer}")
+    assert page.status_code == 200
+    assert value["unavailable"]["renewal"] in html.unescape(page.text)
 
 
 def test_playbook_conditions_read_clv_p_alive_and_propensity(

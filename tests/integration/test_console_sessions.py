@@ -17,6 +17,7 @@ from crmos.core.settings import Settings
 from crmos.store.tables import console_sessions
 from crmos.web import create_app
 from crmos.web.session import COOKIE, IDLE_SECONDS
+from tests.integration.conftest import sign_in as _sign_in
 
 Node = TestClient
 
@@ -30,19 +31,6 @@ def nodes(container: Container, settings: Settings) -> Iterator[tuple[Node, Node
         yield TestClient(create_app(container)), TestClient(create_app(second)), container
     finally:
         second.close()
-
-
-def _sign_in(node: Node, key: str) -> str:
-    """Sign in through the form; the session token the cookie then holds."""
-    node.cookies.clear()
-    form = node.get("/sign-in").text
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
-    assert csrf is not None
-    answer = node.post("/sign-in", data={"key": key, "csrf": csrf.group(1)}, follow_redirects=False)
-    assert answer.status_code == 303, answer.text
-    token = answer.cookies.get(COOKIE)
-    assert token
-    return str(token)
 
 
 def _as(node: Node, token: str) -> Node:

@@ -17,6 +17,7 @@ from crmos.ingest import PartitionedRunner
 from crmos.store import partitions
 from crmos.store.tables_stream import PARTITIONS
 from tests.conftest import prepare_migrated
+from tests.integration.tiers_support import file_seqs, hot_seqs, later
 from tests.pg_support import reset_pg, worker_url
 from tests.polling import wait_until
 
@@ -141,3 +142,42 @@ def test_three_workers_derive_the_same_profiles_and_edges_as_one_process(
         assert tuple(streamed) == (len(load), len(load))  # every event re-keyed exactly once
         offsets = partitions.part_offsets(conn)
     assert {c for c, _ in offsets} == {"identity", "graph", "triggers", "agent", "compliance"}
+
+
+@pytest.fixture
+def worker(pg: str, tmp_path: Path) -> Iterator[Container]:
+    """One worker on a PostgreSQL store."""
+    c = build(_settings(pg, tmp_path / "home", "w0"), migrate_store=True)
+    yield c
+    c.close()
+
+
+def test_the_tiers_move_only_events_every_consumer_handled_in_every_partition(
+    worker: Container,
+) -> None:
+    runner, load = _runner(worker), segment_load(12)
+    _ingest(worker, load[: len(load) // 2])
+    wait_until(lambda: runner.run_once() == 0, timeout=30, what="the stream reaching the head")
+    handled = hot_seqs(worker.engine)
+    _ingest(worker, load[len(load) // 2 :])  # identity has not handled these yet
+    logged = hot_seqs(worker.engine)
+    with worker.engine.begin() as conn:  # nor compliance the last two of its busiest partition
+        part = conn.execute(
+            text("SELECT part FROM stream_profiles GROUP BY part ORDER BY count(*) DESC LIMIT 1")
+        ).scalar_one()
+        rows = conn.execute(
+            text("SELECT seq, event_seq FROM stream_profiles WHERE part = :p ORDER BY seq"),
+            {"p": part},
+        ).all()
+        done = partitions.part_offsets(conn)[("compliance", part)]
+        partitions.advance_many(conn, "compliance", {part: (done, rows[-3].seq)})
+    behind = min(r.event_seq for r in rows[-2:])
+    bound = min(behind, logged[len(handled)]) - 1
+
+    assert worker.tiers.status()["consumed_up_to_seq"] == bound
+    report = later(worker, days=4).run_once()
+
+    assert report.moved == len([s for s in logged if s <= bound]) > 0
+    assert file_seqs(worker.engine) == [s for s in logged if s <= bound]
+    assert hot_seqs(worker.engine) == [s for s in logged if s > bound]
+    assert behind in hot_seqs(worker.engine)

@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import Connection, select, update
 from typer.testing import CliRunner
 
 from crmos.bootstrap import Container
 from crmos.cli.main import app as cli
-from crmos.store import EventQuery, TierFiles, Tiers, scan_parquet, set_offset
-from crmos.store.tables import stream_offsets
+from crmos.store import EventQuery, TierFiles, Tiers, partitions, scan_parquet, set_offset
+from crmos.store.tables import events
+from crmos.store.tables_stream import stream_profiles
 from tests.integration.conftest import Tenant
 from tests.integration.erasure_support import (
     EMAIL,
@@ -107,8 +108,10 @@ def test_a_move_never_takes_events_a_consumer_has_not_handled(
 ) -> None:
     _person(client, container, tenant)
     seqs = hot_seqs(container.engine)
-    with container.engine.begin() as conn:  # the slowest consumer is two events behind
-        conn.execute(update(stream_offsets).values(seq=seqs[-3]).where(stream_offsets.c.seq > 0))
+    # Consumers of other processes, the slowest two events behind (not this process's own:
+    # its live stream would handle the events again and move them back to the head).
+    with container.engine.begin() as conn:
+        set_offset(conn, "a-slow-consumer-of-another-process", seqs[-3])
         set_offset(conn, "a-consumer-of-another-process", seqs[-2])
 
     assert later(container, days=4).run_once().moved == len(seqs) - 2
@@ -236,3 +239,42 @@ def test_the_cli_shows_and_moves_the_tiers(
         e["seq"] for e in _events(client, tenant)
     ]
     assert hot_count(container.engine) == 0
+
+
+def test_on_the_partitioned_stream_a_move_takes_what_every_consumer_handled_in_each_partition(
+    client: TestClient, container: Container, tenant: Tenant
+) -> None:
+    # The partitioned stream's offsets and profile stream, written through the store's own
+    # functions on both stores (the runner itself runs on PostgreSQL only: see
+    # test_partitioned_stream). Five events in two log partitions, two profile partitions.
+    _person(client, container, tenant)
+    s = hot_seqs(container.engine)
+    names = list(container.tiers.consumers)
+    with container.engine.begin() as conn:
+        conn.execute(update(events).values(part=1).where(events.c.seq <= s[2]))
+        conn.execute(update(events).values(part=2).where(events.c.seq > s[2]))
+        partitions.ensure_offsets(conn, names)
+        partitions.advance_many(conn, names[0], {1: (0, s[2]), 2: (0, s[3])})  # s[4]: not yet
+        rows = [(7, s[0]), (7, s[1]), (8, s[2]), (8, s[3])]
+        partitions.append_profiles(conn, [_keyed(part, seq, tenant) for part, seq in rows])
+        p = sorted(_profile_seqs(conn))
+        for name in names[1:]:  # the last consumer has not handled s[3] in partition 8
+            to_8 = p[2] if name == names[-1] else p[3]
+            partitions.advance_many(conn, name, {7: (0, p[1]), 8: (0, to_8)})
+    assert later(container, days=4, partitioned=True).run_once().moved == 3
+    assert hot_seqs(container.engine) == s[3:]
+    with container.engine.begin() as conn:
+        partitions.advance_many(conn, names[-1], {8: (p[2], p[3])})
+    assert later(container, days=1, partitioned=True).run_once().moved == 0  # hot window
+    assert later(container, days=4, partitioned=True).run_once().moved == 1
+    assert hot_seqs(container.engine) == s[4:]
+    assert file_seqs(container.engine) == s[:4]
+
+
+def _keyed(part: int, seq: int, tenant: Tenant) -> dict[str, Any]:
+    """A profile-stream row as identity appends it."""
+    return {"part": part, "event_seq": seq, "workspace_id": tenant.workspace_id, "profile_id": "p"}
+
+
+def _profile_seqs(conn: Connection) -> list[int]:
+    return list(conn.execute(select(stream_profiles.c.seq)).scalars())

@@ -16,12 +16,22 @@ from crmos.store.tiers_files import read_at
 DAY_MS = 86_400_000
 
 
-def later(container: Container, days: float, **policy: Any) -> Tiers:
-    """The container's tiers as they will run ``days`` from now (with ``policy`` changes)."""
+def later(
+    container: Container, days: float, partitioned: bool | None = None, **policy: Any
+) -> Tiers:
+    """The container's tiers as they will run ``days`` from now (with ``policy`` changes), on
+    the container's stream kind unless ``partitioned`` says which."""
     base = container.tiers
     changed = TierPolicy(**{**_fields(base.policy), **policy})
     shift = int(days * DAY_MS)
-    return Tiers(base.engine, base.files, changed, base.consumers, clock=lambda: now_ms() + shift)
+    return Tiers(
+        base.engine,
+        base.files,
+        changed,
+        base.consumers,
+        clock=lambda: now_ms() + shift,
+        partitioned=base.partitioned if partitioned is None else partitioned,
+    )
 
 
 def _fields(policy: TierPolicy) -> dict[str, Any]:

@@ -12,7 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from crmos.analytics import Events, Profile, Purchases, evaluate, message_activity
+from crmos.analytics.evaluate import MIN_GAIN, Split, choose
 from crmos.analytics.features import features
+from crmos.analytics.propensity import BASELINE
 from crmos.cli.main import app
 from crmos.demo import generate
 
@@ -48,7 +50,40 @@ def test_purchase_likelihood_beats_recency_frequency_on_the_held_out_week(evalua
 def test_renewal_without_renewal_events_is_skipped_with_the_reason(evaluation) -> None:  # type: ignore[no-untyped-def]
     _, found = evaluation
     assert "renewal" not in found.models
-    assert "0 positive" in found.skipped["renewal"]
+    why = found.skipped["renewal"]
+    assert why.startswith("no renewal model: too few outcomes (events Renewal Form Submitted")
+    assert "0 positive" in why
+
+
+def test_train_dev_and_held_out_figures_are_apart_and_the_dev_window_alone_picks_the_scorer(
+    evaluation,
+) -> None:  # type: ignore[no-untyped-def]
+    _, found = evaluation
+    for target in ("churn", "purchase"):
+        splits = found.splits[target]
+        assert set(splits) == {"train", "dev", "held_out"}
+        assert splits["held_out"].model == found.auc[target]
+        assert splits["dev"].model != splits["held_out"].model  # another window, other rows
+        beats = splits["dev"].model >= splits["dev"].baseline + MIN_GAIN
+        assert found.scorer[target] == ("model" if beats else "baseline")
+        assert found.decision[target].startswith("the model " + ("beat" if beats else "did not"))
+
+
+def test_the_baseline_scores_when_the_model_gains_too_little_on_the_dev_window(evaluation) -> None:  # type: ignore[no-untyped-def]
+    profiles, _ = evaluation
+    found = evaluate(profiles, int(END.timestamp() * 1000), 7, Events(), min_gain=1.0)
+    assert found.scorer == {"churn": "baseline", "purchase": "baseline"}
+    assert found.models["churn"].names == BASELINE  # refitted on every window, baseline only
+    assert "did not beat the recency/frequency baseline by 1.0 AUC" in found.decision["churn"]
+    assert found.as_dict()["splits"]["churn"]["dev"]["auc"] is not None
+
+
+def test_a_dev_gain_the_held_out_window_does_not_confirm_is_said_in_the_decision() -> None:
+    scorer, words = choose(Split(0.93, 0.90), Split(0.917, 0.923))
+    assert scorer == "model"
+    assert words.endswith("held-out window: model AUC 0.917, baseline 0.923 (not confirmed there)")
+    assert choose(Split(0.905, 0.90), Split(0.95, 0.90))[0] == "baseline"  # held-out never picks
+    assert choose(None, Split(0.95, 0.90))[0] == "model"
 
 
 def test_each_prediction_names_its_top_features_with_direction_in_words(evaluation) -> None:  # type: ignore[no-untyped-def]

@@ -35,11 +35,15 @@ def facts_of(
 
 def profile_value(conn: Connection, workspace_id: str, profile_id: str) -> dict[str, Any]:
     """A profile's value and likelihoods with reasons in words (:class:`NotFound` when the
-    profile has not been scored yet)."""
+    profile has not been scored yet). Each likelihood says what scored it (``model``, or the
+    recency/frequency ``baseline`` when the model did not beat it); ``unavailable`` says why a
+    target has no likelihood at all."""
     row = repo.value_rows(conn, workspace_id, [profile_id]).get(profile_id)
     if row is None:
         raise NotFound("profile value", profile_id)
     reasons = row.pop("reasons")
+    fitted = {m["kind"]: m for m in repo.models(conn, workspace_id)}
+    scored_by = {t: fitted.get(f"propensity:{t}", {}).get("metrics", {}) for t in TARGETS}
     return {
         "profile_id": profile_id,
         "scored_ms": row["scored_ms"],
@@ -49,8 +53,15 @@ def profile_value(conn: Connection, workspace_id: str, profile_id: str) -> dict[
                       "recency", "age", "monetary")
         } | {"version": row["clv_version"]},
         "propensity": {
-            t: {"probability": row[t], "reasons": reasons.get(t, [])}
+            t: {"probability": row[t], "reasons": reasons.get(t, []),
+                "scored_by": scored_by[t].get("scored_by", "model")}
             for t in TARGETS
             if row[t] is not None
+        },
+        "unavailable": {
+            t: why
+            for t in TARGETS
+            if row[t] is None
+            and (why := fitted.get(f"propensity:{t}", {}).get("params", {}).get("skipped"))
         },
     }  # fmt: skip

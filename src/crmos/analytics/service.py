@@ -145,7 +145,9 @@ class Analytics:
             row["reasons"] = reasons
             rows.append(row)
             if reasons:
-                decisions.append(_decision(workspace_id, profile.id, row, reasons, at))
+                decisions.append(
+                    _decision(workspace_id, profile.id, row, reasons, evaluation.scorer, at)
+                )
         return rows, decisions
 
     def _clv_values(self, clv: ClvFit, history: History) -> dict[str, dict[str, Any]]:
@@ -202,7 +204,11 @@ class Analytics:
                 {"customers": len(clv.customers.ids), "settings": self.settings.model_dump()},
             )  # fmt: skip
         for target in TARGETS:
-            metrics = evaluation.as_dict() | {"target": target}
+            metrics = evaluation.as_dict() | {
+                "target": target,
+                "scored_by": evaluation.scorer.get(target),
+                "decision_in_words": evaluation.decision.get(target),
+            }
             model = evaluation.models.get(target)
             params = model.as_dict() if model else {"skipped": evaluation.skipped.get(target)}
             version = new_id("prp_")
@@ -236,6 +242,7 @@ def _decision(
     profile_id: str,
     row: dict[str, Any],
     reasons: dict[str, list[dict[str, Any]]],
+    scorer: dict[str, str],
     at: int,
 ) -> Decision:
     likelihoods = {t: row[t] for t in reasons}
@@ -248,10 +255,15 @@ def _decision(
         workspace_id=workspace_id,
         kind="prediction",
         rule="analytics.propensity",
-        version=",".join(f"{t}" for t in reasons),
+        version=",".join(f"{t}:{scorer.get(t, 'model')}" for t in reasons),
         reason=words,
         subject_profile_id=profile_id,
         score=max(likelihoods.values()),
-        inputs={"likelihoods": likelihoods, "reasons": reasons, "clv": row.get("clv")},
+        inputs={
+            "likelihoods": likelihoods,
+            "reasons": reasons,
+            "scored_by": {t: scorer.get(t, "model") for t in reasons},
+            "clv": row.get("clv"),
+        },
         at_ms=at,
     )

@@ -12,8 +12,11 @@
   person's events and traits (attributed by the world's ground truth, so identity's errors are
   not measured here): models trained on weekly snapshots before the last week, judged on the
   held-out last week against a recency/frequency logistic baseline. ``propensity_auc`` and
-  ``baseline_auc`` are the means over the targets that could be trained (the demo world has
-  no renewal events, so renewal is skipped and says so); ``by_target`` lists each.
+  ``baseline_auc`` are the held-out means over the targets that could be trained (the demo
+  world has no renewal events, so renewal is skipped and says so); ``by_target`` lists each
+  with its ``train`` (in-sample), ``dev`` (the last training week, predicted from the older
+  ones) and ``held_out`` figures apart, and which of model or baseline scores profiles: chosen
+  on dev alone (``scored_by``, ``decision``). ``scored_auc``: the held-out mean of the chosen.
   ``train_s`` is the whole training and evaluation; ``explain_p95_ms`` one prediction's reasons.
 """
 
@@ -144,11 +147,21 @@ def propensity_figures(people: int, window_days: int = 7) -> dict[str, Any]:
             model.explain(row)
             took.append((time.perf_counter() - t0) * 1000)
     trained = sorted(found.models)
+    scored = {
+        t: found.auc[t] if found.scorer[t] == "model" else found.baseline_auc[t] for t in trained
+    }
     return {
         "propensity_auc": round(statistics.mean(found.auc[t] for t in trained), 4),
         "baseline_auc": round(statistics.mean(found.baseline_auc[t] for t in trained), 4),
+        "scored_auc": round(statistics.mean(scored.values()), 4),
         "by_target": {
-            t: {"auc": round(found.auc[t], 4), "baseline_auc": round(found.baseline_auc[t], 4)}
+            t: {
+                "auc": round(found.auc[t], 4),
+                "baseline_auc": round(found.baseline_auc[t], 4),
+                **{name: split.as_dict() for name, split in found.splits[t].items()},
+                "scored_by": found.scorer[t],
+                "decision": found.decision[t],
+            }
             for t in trained
         },
         "skipped": found.skipped,

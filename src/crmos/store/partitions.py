@@ -242,13 +242,13 @@ def workers(conn: Connection) -> list[Row[Any]]:
 def lags(conn: Connection, consumers: Sequence[str]) -> dict[str, dict[int, int]]:
     """:func:`lag` of each of ``consumers``, given in flow order: the first (identity) reads the
     event log, the others the profile stream, as the partitioned runner feeds them."""
-    return {c: lag(conn, c, "events" if i == 0 else "profiles") for i, c in enumerate(consumers)}
+    return {c: lag(conn, c, stage) for c, stage in _stages(consumers)}
 
 
 def lag(conn: Connection, consumer: str, stage: str) -> dict[int, int]:
     """How many rows of each partition ``consumer`` has not handled yet; ``stage`` says which
     stream it reads: ``events`` (identity) or ``profiles`` (the rooms after it)."""
-    table = events if stage == "events" else stream_profiles
+    table, _ = _STREAMS[stage]
     t, o = table.c, _o
     stmt = (
         select(t.part, func.count())
@@ -258,3 +258,52 @@ def lag(conn: Connection, consumer: str, stage: str) -> dict[int, int]:
     )
     found = {int(p): int(n) for p, n in conn.execute(stmt)}
     return {p: found.get(p, 0) for p in range(PARTITIONS)}
+
+
+def handled_bound(conn: Connection, consumers: Sequence[str]) -> int | None:
+    """The highest event-log seq at and below which every consumer has handled every event, on
+    the partitioned stream: one below the lowest seq any of them has not handled yet (the log's
+    newest seq when none lags). ``consumers`` come in flow order as for :func:`lags`; a consumer
+    with offsets but not named (another process's) counts as a reader of the profile stream.
+    None when there are no consumers at all.
+
+    Appends become visible in seq order (the module's docstring), so an event committed after
+    this read has a higher seq than the bound and stays out of it."""
+    recorded = set(conn.execute(select(_o.consumer).distinct()).scalars())
+    named = list(consumers)
+    every = [*_stages(named), *((c, "profiles") for c in sorted(recorded - set(named)))]
+    if not every:
+        return None
+    pending = [s for c, stage in every if (s := _first_unhandled(conn, c, stage)) is not None]
+    if pending:
+        return min(pending) - 1
+    return int(conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one())
+
+
+# Which table each stage reads, and the event-log seq its rows stand for.
+_STREAMS = {
+    "events": (events, events.c.seq),
+    "profiles": (stream_profiles, stream_profiles.c.event_seq),
+}
+
+
+def _stages(consumers: Sequence[str]) -> list[tuple[str, str]]:
+    """``consumers`` in flow order with the stream each reads, as the partitioned runner feeds
+    them: the first (identity) the event log, the others the profile stream."""
+    return [(c, "events" if i == 0 else "profiles") for i, c in enumerate(consumers)]
+
+
+def _first_unhandled(conn: Connection, consumer: str, stage: str) -> int | None:
+    """The lowest event-log seq ``consumer`` has not handled on its stream, or None."""
+    table, event_seq = _STREAMS[stage]
+    t = table.c
+    # Per partition, from its offset on: an index range scan of (part, seq) each.
+    after = select(func.min(event_seq)).where(t.part == _o.part, t.seq > _o.seq)
+    stmt = select(func.min(after.scalar_subquery())).where(_o.consumer == consumer)
+    found = [conn.execute(stmt).scalar_one()]
+    have = set(conn.execute(select(_o.part).where(_o.consumer == consumer)).scalars())
+    if len(have) < PARTITIONS:  # a partition it never ran on: it handled none of it
+        never = select(func.min(event_seq)).where(t.part.not_in(sorted(have)))
+        found.append(conn.execute(never).scalar_one())
+    seqs = [int(s) for s in found if s is not None]
+    return min(seqs) if seqs else None

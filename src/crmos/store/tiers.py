@@ -31,6 +31,7 @@ from crmos.core.ids import new_id
 from crmos.core.logsafe import get_logger
 from crmos.core.settings import TiersSettings
 from crmos.store.dialect import begin_write
+from crmos.store.partitions import handled_bound
 from crmos.store.tables import events, stream_offsets
 from crmos.store.tables_tiers import tier_erasures, tier_files
 from crmos.store.tiers_bloom import people_filter
@@ -92,9 +93,18 @@ def day_of(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
 
 
-def consumed_bound(conn: Connection, consumers: Sequence[str]) -> int | None:
-    """The highest seq every stream consumer has handled: the lowest offset among the named
-    consumers (0 for one that never ran) and every offset recorded; None when there are none."""
+def consumed_bound(
+    conn: Connection, consumers: Sequence[str], partitioned: bool = False
+) -> int | None:
+    """The highest seq at and below which every stream consumer has handled every event, on
+    the stream kind running; None when there are no consumers.
+
+    One sequence: the lowest offset among the named consumers (0 for one that never ran) and
+    every offset recorded. Partitioned: offsets are per (consumer, partition) and count in two
+    streams, so :func:`~crmos.store.partitions.handled_bound` finds the lowest event seq any
+    consumer has not handled yet."""
+    if partitioned:
+        return handled_bound(conn, consumers)
     recorded = dict(conn.execute(select(stream_offsets.c.consumer, stream_offsets.c.seq)).all())
     offsets = [int(recorded.get(name, 0)) for name in consumers]
     offsets += [int(seq) for name, seq in recorded.items() if name not in consumers]
@@ -111,12 +121,15 @@ class Tiers:
         policy: TierPolicy,
         consumers: Sequence[str] = (),
         clock: Callable[[], int] = now_ms,
+        *,
+        partitioned: bool = False,
     ) -> None:
         self.engine = engine
         self.files = files
         self.policy = policy
-        self.consumers = tuple(consumers)
+        self.consumers = tuple(consumers)  # in flow order: the partitioned bound needs it
         self.clock = clock
+        self.partitioned = partitioned  # which stream's offsets bound a move
 
     # -- the round a serving process runs ---------------------------------------------------
 
@@ -164,7 +177,7 @@ class Tiers:
     def _due_rows(self) -> list[Sequence[Any]]:
         now = self.clock()
         with self.engine.connect() as conn:
-            bound = consumed_bound(conn, self.consumers)
+            bound = consumed_bound(conn, self.consumers, self.partitioned)
             cols = [events.c[name] for name in COLUMNS]
             stmt = select(*cols).order_by(events.c.seq).limit(self.policy.batch)
             if bound is not None:
@@ -315,7 +328,7 @@ class Tiers:
             pending = conn.execute(
                 select(func.count()).where(tier_erasures.c.done_ms.is_(None))
             ).scalar_one()
-            bound = consumed_bound(conn, self.consumers)
+            bound = consumed_bound(conn, self.consumers, self.partitioned)
         tiers: dict[str, Any] = {
             "hot": {"events": int(hot[0]), "oldest_received_ms": hot[1], "newest_seq": hot[2]}
         }
@@ -338,8 +351,15 @@ class Tiers:
 
 
 def tiers_of(
-    engine: Engine, settings: TiersSettings, home_dir: str, consumers: Sequence[str] = ()
+    engine: Engine,
+    settings: TiersSettings,
+    home_dir: str,
+    consumers: Sequence[str] = (),
+    *,
+    partitioned: bool = False,
 ) -> Tiers:
-    """The tiers the settings describe (files under ``settings.url`` or ``home_dir/tiers``)."""
+    """The tiers the settings describe (files under ``settings.url`` or ``home_dir/tiers``),
+    bounded by the offsets of ``consumers`` (in flow order) on the stream kind running."""
     root = settings.url or f"{home_dir}/tiers"
-    return Tiers(engine, TierFiles(root), TierPolicy.of(settings), consumers)
+    policy = TierPolicy.of(settings)
+    return Tiers(engine, TierFiles(root), policy, consumers, partitioned=partitioned)

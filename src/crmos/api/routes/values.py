@@ -31,7 +31,10 @@ def get_value(request: Request, key: ReadKey, profile_id: str) -> dict[str, Any]
 
 @router.get("/analytics/models", summary="The workspace's fitted CLV and propensity models")
 def get_models(request: Request, key: ReadKey) -> dict[str, Any]:
-    """Parameters and held-out metrics of each model, as last fitted."""
+    """Parameters and metrics of each model as last fitted: AUC of the model and of the
+    recency/frequency baseline on the training rows, the dev window and the held-out window,
+    which of the two scores profiles (``scored_by``) and why (``decision_in_words``); a target
+    without a model says why in ``params.skipped``."""
     with request.app.state.container.engine.connect() as conn:
         return {"data": models(conn, key.workspace_id)}
 
