@@ -127,3 +127,50 @@ def delete_values(conn: Connection, workspace_id: str, profile_ids: Sequence[str
     v = analytics_values.c
     where = (v.workspace_id == workspace_id) & in_chunks(v.profile_id, list(profile_ids))
     return conn.execute(delete(analytics_values).where(where)).rowcount or 0
+
+
+RANKED_COLUMNS = ("clv", "churn")
+"""The stored values a listing may rank or bound profiles by."""
+
+
+def ranked_by_value(
+    conn: Connection,
+    workspace_id: str,
+    descending: bool = True,
+    after: tuple[float, str] | None = None,
+    limit: int = 200,
+) -> list[tuple[str, float]]:
+    """``(profile_id, clv)`` of the workspace's profiles with a CLV, ranked by it (ties by
+    profile id in the same direction), starting after the ``(clv, profile_id)`` ``after``."""
+    v = analytics_values.c
+    stmt = select(v.profile_id, v.clv).where(v.workspace_id == workspace_id, v.clv.is_not(None))
+    if after is not None:
+        value, pid = after
+        if descending:
+            stmt = stmt.where((v.clv < value) | ((v.clv == value) & (v.profile_id < pid)))
+        else:
+            stmt = stmt.where((v.clv > value) | ((v.clv == value) & (v.profile_id > pid)))
+    order = (v.clv.desc(), v.profile_id.desc()) if descending else (v.clv, v.profile_id)
+    rows = conn.execute(stmt.order_by(*order).limit(limit))
+    return [(str(pid), float(clv)) for pid, clv in rows]
+
+
+def profiles_in_range(
+    conn: Connection,
+    workspace_id: str,
+    column: str,
+    low: float | None = None,
+    high: float | None = None,
+) -> set[str]:
+    """The profiles whose stored ``column`` (one of :data:`RANKED_COLUMNS`) is known and lies
+    within ``low`` and ``high`` (both inclusive); None leaves a side open."""
+    if column not in RANKED_COLUMNS:
+        raise ValueError(f"unknown value column {column!r}; valid: {RANKED_COLUMNS}")
+    v = analytics_values.c
+    col = v[column]
+    stmt = select(v.profile_id).where(v.workspace_id == workspace_id, col.is_not(None))
+    if low is not None:
+        stmt = stmt.where(col >= low)
+    if high is not None:
+        stmt = stmt.where(col <= high)
+    return set(conn.execute(stmt).scalars())
