@@ -31,6 +31,7 @@ from crmos.identity import (
     ProfilePage,
     ProfileSummary,
     Sort,
+    candidates_of,
     catch_up,
     roots_of,
     search_profiles,
@@ -46,6 +47,9 @@ SORT_HELP = (
 )
 _BATCH = 200
 """Ranked profiles read per step of a value-sorted listing (identity's page limit)."""
+_AMONG = 2000
+"""Up to this many candidates, a value-sorted listing ranks them alone; more are found
+while walking the whole ranking (they are then common enough that a page turns up soon)."""
 
 AUDIENCE_CAP = 1_000_000
 """Members read for an audience filter at most."""
@@ -140,7 +144,9 @@ def find_profiles(
         within = None if others is None else others.within(conn, workspace_id)
         narrowed = replace(filters or ProfileFilters(), within=within)
         if sort in VALUE_SORTS:
-            ranked = _Ranked(conn, key, workspace_id, query, narrowed)
+            among = candidates_of(conn, key, workspace_id, query, narrowed)
+            small = among if among is not None and len(among) <= _AMONG else None
+            ranked = _Ranked(conn, key, workspace_id, query, narrowed, small)
             return ranked.page(sort == "-clv", cursor, limit)
         plain = cast(Sort, sort)
         return search_profiles(conn, key, workspace_id, query, narrowed, plain, cursor, limit)
@@ -168,6 +174,9 @@ class _Ranked:
     workspace_id: str
     query: str
     filters: ProfileFilters
+    among: frozenset[str] | None
+    """The candidates when a query or filter names few (ranked alone, instead of walking the
+    whole ranking for the rare profiles that match); None when they are many or unknown."""
 
     def page(self, descending: bool, cursor: str | None, limit: int) -> ProfilePage:
         """One page; the cursor says which part it resumes and where."""
@@ -192,7 +201,9 @@ class _Ranked:
         """Up to ``want`` matching profiles with a value, in rank order, after ``after``."""
         out: list[tuple[ProfileSummary, float]] = []
         while len(out) < want:
-            batch = ranked_by_value(self.conn, self.workspace_id, descending, after, _BATCH)
+            batch = ranked_by_value(
+                self.conn, self.workspace_id, descending, after, _BATCH, self.among
+            )
             if not batch:
                 break
             ids = frozenset(pid for pid, _ in batch)
@@ -209,7 +220,13 @@ class _Ranked:
         return out[:want]
 
     def _others(self, cursor: str | None, limit: int) -> ProfilePage:
-        valued = frozenset(profiles_in_range(self.conn, self.workspace_id, "clv"))
+        if self.among is None:
+            valued = frozenset(profiles_in_range(self.conn, self.workspace_id, "clv"))
+        else:  # only the candidates' values matter
+            ranked = ranked_by_value(
+                self.conn, self.workspace_id, limit=len(self.among), among=self.among
+            )
+            valued = frozenset(pid for pid, _ in ranked)
         others = replace(self.filters, without=valued | (self.filters.without or frozenset()))
         return search_profiles(
             self.conn, self.key, self.workspace_id, self.query, others, "-last_seen", cursor, limit

@@ -218,6 +218,8 @@ def test_profiles_sort_by_predicted_value_and_filter_by_value_and_churn_risk(
     assert order(churn_min=0.5) == ["Bob Stone"]
     assert order(q="李", sort="-clv") == ["李娜"]  # found among the unvalued by key
     assert order(q="bob", sort="clv") == ["Bob Stone"]
+    assert order(sort="clv", clv_min=10) == ["Bob Stone", "Alice Smith"]  # ranked among few
+    assert order(sort="-clv", churn_max=0.5) == ["Alice Smith"]
 
 
 def test_bad_value_filters_are_problem_json_naming_the_parameter_and_declared(

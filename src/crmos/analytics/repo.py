@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -139,9 +139,13 @@ def ranked_by_value(
     descending: bool = True,
     after: tuple[float, str] | None = None,
     limit: int = 200,
+    among: Collection[str] | None = None,
 ) -> list[tuple[str, float]]:
     """``(profile_id, clv)`` of the workspace's profiles with a CLV, ranked by it (ties by
-    profile id in the same direction), starting after the ``(clv, profile_id)`` ``after``."""
+    profile id in the same direction), starting after the ``(clv, profile_id)`` ``after``;
+    with ``among``, only those profiles (ranked here: a short list, read by key)."""
+    if among is not None:
+        return _ranked_among(conn, workspace_id, descending, after, limit, among)
     v = analytics_values.c
     stmt = select(v.profile_id, v.clv).where(v.workspace_id == workspace_id, v.clv.is_not(None))
     if after is not None:
@@ -153,6 +157,27 @@ def ranked_by_value(
     order = (v.clv.desc(), v.profile_id.desc()) if descending else (v.clv, v.profile_id)
     rows = conn.execute(stmt.order_by(*order).limit(limit))
     return [(str(pid), float(clv)) for pid, clv in rows]
+
+
+def _ranked_among(
+    conn: Connection,
+    workspace_id: str,
+    descending: bool,
+    after: tuple[float, str] | None,
+    limit: int,
+    among: Collection[str],
+) -> list[tuple[str, float]]:
+    v = analytics_values.c
+    stmt = select(v.profile_id, v.clv).where(
+        in_chunks(v.profile_id, sorted(among)), v.workspace_id == workspace_id
+    )
+    ranked = sorted(
+        ((float(clv), str(pid)) for pid, clv in conn.execute(stmt) if clv is not None),
+        reverse=descending,
+    )
+    if after is not None:
+        ranked = [r for r in ranked if (r < after if descending else r > after)]
+    return [(pid, clv) for clv, pid in ranked[:limit]]
 
 
 def profiles_in_range(

@@ -118,7 +118,7 @@ def search_profiles(
     narrowed = _narrowed(conn, key, workspace_id, query, filters)
     if narrowed is None:
         return ProfilePage()
-    stmt, driven, keep, drop = narrowed
+    stmt, driven, keep, drop, _ = narrowed
     column = _r.last_seen_ms if sort.endswith("last_seen") else _r.created_ms
     desc = sort.startswith("-")
     if cursor is not None:
@@ -141,6 +141,19 @@ def search_profiles(
     return ProfilePage(data, encode_cursor(sort, value, last["profile_id"]))
 
 
+def candidates_of(
+    conn: Connection,
+    key: bytes,
+    workspace_id: str,
+    query: str = "",
+    filters: ProfileFilters | None = None,
+) -> frozenset[str] | None:
+    """A superset of the profiles matching ``query`` and ``filters`` (None: no short list is
+    known), so another ordering (a value ranking) can look among these alone."""
+    narrowed = _narrowed(conn, key, workspace_id, query, filters or ProfileFilters())
+    return frozenset() if narrowed is None else narrowed.ids
+
+
 class Narrowed(NamedTuple):
     """A listing's statement, whether a short list of ids drives it (fetched by key, then
     sorted), and the ids to keep from (None: all) and drop from the rows it streams otherwise."""
@@ -149,6 +162,8 @@ class Narrowed(NamedTuple):
     driven: bool
     keep: frozenset[str] | None
     drop: frozenset[str] | None = None
+    ids: frozenset[str] | None = None
+    """Every profile the listing can hold is one of these (None: no short list is known)."""
 
 
 def _narrowed(
@@ -203,7 +218,7 @@ def _narrowed(
     mine = (_r.workspace_id + "") if driven else _r.workspace_id
     keep = None if driven else candidates
     drop = filters.without if candidates is None else None
-    return Narrowed(stmt.where(mine == workspace_id), driven, keep, drop or None)
+    return Narrowed(stmt.where(mine == workspace_id), driven, keep, drop or None, candidates)
 
 
 def _count(conn: Connection, workspace_id: str, hashed: list[bytes]) -> int:
