@@ -38,6 +38,16 @@ ROOMS = (
     "crmos.web",
     "crmos.demo",
 )
+STORE_EXTRAS = ("alembic", "pyarrow", "duckdb", "fsspec", "numpy", "cryptography")
+"""What the store uses for migrations, tiers and the vault: loaded by the work that needs them."""
+STORE_LAZY = (
+    "crmos.store.eventlog",
+    "crmos.store.tiers",
+    "crmos.store.vault",
+    "sqlalchemy.dialects.postgresql",
+)
+
+
 PROBE = """
 import json, sys
 from crmos.cli import app
@@ -72,7 +82,9 @@ def test_crmos_help_imports_neither_the_bootstrap_nor_a_room(tmp_path: Path) -> 
     assert "pydantic" not in modules  # not even the settings
 
 
-def test_config_show_and_workspace_list_import_no_room_beyond_the_store(tmp_path: Path) -> None:
+def test_config_show_and_workspace_list_import_no_room_beyond_the_store_and_no_store_extras(
+    tmp_path: Path,
+) -> None:
     code, modules = _modules_after(tmp_path, "config", "show")
     assert code == 0
     assert _rooms_in(modules) == []
@@ -80,6 +92,20 @@ def test_config_show_and_workspace_list_import_no_room_beyond_the_store(tmp_path
     assert code == 0
     assert "crmos.store" in modules
     assert [m for m in _rooms_in(modules) if not m.startswith(("crmos.store", "sqlalchemy"))] == []
+    assert "crmos.store.workspaces" in modules
+    assert sorted(m for m in modules if m.split(".")[0] in STORE_EXTRAS) == []
+    assert sorted(m for m in modules if m.startswith(STORE_LAZY)) == []
+
+
+def test_the_stores_lazy_names_load_on_first_use_and_every_public_name_resolves() -> None:
+    import crmos.store as store
+
+    for name in store.__all__:
+        assert getattr(store, name) is not None, name
+    assert store.migrate.__module__ == "crmos.store.migrate"  # the function, not the module
+    assert store.Vault.__module__ == "crmos.store.vault"
+    with pytest.raises(AttributeError, match="no attribute 'Vualt'"):
+        _ = store.Vualt
 
 
 def test_running_a_sub_command_imports_its_room_only_then(tmp_path: Path) -> None:

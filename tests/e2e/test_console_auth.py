@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 
 import httpx
@@ -89,3 +91,36 @@ def test_a_read_only_key_sees_the_whole_profile_but_no_action_and_cannot_act(
     assert [m["active"] for m in merges if m["id"] == merge_id] == [True]
     admin.context.close()
     reader.context.close()
+
+
+def test_a_sign_in_post_without_the_forms_signed_token_is_refused_even_with_the_cookie(
+    world: World,
+) -> None:
+    with httpx.Client(base_url=world.server.url) as client:
+        form = client.get("/sign-in").text  # the visitor's cookie, and the form's token
+        token = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert token is not None
+        cookie = client.cookies["crmos_session"]
+        # What a cross-site form can send: the cookie (were it to travel), never the token.
+        # A token made up from the cookie (as an unsigned double-submit would accept) fails.
+        made_up = hmac.new(cookie.encode(), b"crmos console csrf", hashlib.sha256).hexdigest()
+        real = token.group(1)
+        tampered = real[:-1] + ("1" if real.endswith("0") else "0")
+        for csrf in ("", made_up, tampered):
+            refused = client.post("/sign-in", data={"key": world.admin_key, "csrf": csrf})
+            assert refused.status_code == 403, csrf
+        # The right token, but the browser says another site sent the form.
+        cross = client.post(
+            "/sign-in",
+            data={"key": world.admin_key, "csrf": real},
+            headers={"Sec-Fetch-Site": "cross-site"},
+        )
+        assert cross.status_code == 403
+        assert "crmos_session" not in cross.headers.get("set-cookie", "")
+        signed = client.post(
+            "/sign-in",
+            data={"key": world.admin_key, "csrf": real},
+            headers={"Sec-Fetch-Site": "same-origin"},
+        )
+        assert signed.status_code == 303
+        assert client.cookies["crmos_session"] != cookie  # a fresh session: no fixation

@@ -9,7 +9,9 @@ import re
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import create_engine
 
+from crmos.analytics.repo import replace_values
 from tests.e2e.conftest import wait_until
 from tests.e2e.console_support import (
     CJK,
@@ -293,4 +295,38 @@ def test_the_csv_export_defuses_cells_a_spreadsheet_would_run_as_formulas(
     (row,) = list(csv_module.DictReader(io.StringIO(csv)))
     assert row["name"] == '\'=HYPERLINK("http://evil.example","x")'
     assert row["email"] == email
+    page.context.close()
+
+
+def test_people_sort_by_predicted_value_filter_by_it_and_name_a_bad_bound(
+    browser: Browser, world: World
+) -> None:
+    first, second = (p["id"] for p in world.api("GET", "/api/v1/profiles?limit=2").json()["data"])
+    engine = create_engine(world.server.env["CRMOS__STORE__URL"])
+    try:  # as the analytics room's refresh stores them (a fit here would take seconds)
+        with engine.begin() as conn:
+            replace_values(
+                conn,
+                world.workspace_id,
+                [
+                    {"profile_id": first, "scored_ms": 1, "clv": 10.0, "churn": 0.7},
+                    {"profile_id": second, "scored_ms": 1, "clv": 900.0, "churn": 0.2},
+                ],
+            )
+    finally:
+        engine.dispose()
+    page = signed_in(browser, world, world.admin_key)
+    page.goto(f"{world.server.url}/people")
+    page.get_by_label("Predicted value at least").fill("5")
+    page.get_by_label("Sort").select_option(label="Highest predicted value first")
+    page.get_by_role("button", name="Apply filters").click()
+    rows = page.locator("#results tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first.get_by_role("link")).to_have_attribute("href", f"/profiles/{second}")
+    expect(rows.nth(1).get_by_role("link")).to_have_attribute("href", f"/profiles/{first}")
+    assert "clv_min=5" in page.url and "sort=-clv" in page.url  # kept in the URL
+    api = world.api("GET", "/api/v1/profiles", params={"clv_min": 5, "sort": "-clv"}).json()
+    assert [p["id"] for p in api["data"]] == [second, first]
+    page.goto(f"{world.server.url}/people?clv_min=lots")
+    expect(page.get_by_role("alert")).to_contain_text("clv_min")
     page.context.close()

@@ -47,6 +47,10 @@ def test_profiles_are_listed_and_searched_from_the_command_line(
     assert json.loads(again)["data"][0]["id"] != first["data"][0]["id"]
     assert "bad cursor" in run(cli, "profiles", "list", "--cursor", "xyz", code=65)
     assert json.loads(run(cli, "profiles", "reindex", "--json"))["profiles"] == 2
+    by_value = json.loads(run(cli, "profiles", "list", "--sort", "-clv", "--json"))
+    assert len(by_value["data"]) == 2 and by_value["data"][0]["clv"] is None  # none scored yet
+    assert json.loads(run(cli, "profiles", "list", "--clv-min", "1", "--json"))["data"] == []
+    assert "clv_min" in run(cli, "profiles", "list", "--clv-min", "9", "--clv-max", "1", code=2)
 
 
 def test_accounts_are_listed_and_shown_from_the_command_line(

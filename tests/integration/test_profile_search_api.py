@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from crmos.analytics.repo import replace_values
 from crmos.bootstrap import Container
 from crmos.compliance import record_consent
 from crmos.graph import create_audience
@@ -176,3 +177,69 @@ def test_a_serving_process_indexes_new_profiles_without_waiting_for_a_listing(
     with container.engine.connect() as conn:
         rows = conn.execute(select(func.count()).select_from(profile_search_rows)).scalar_one()
     assert rows == 3
+
+
+def _values(container: Container, tenant: Tenant, ids: dict[str, str]) -> None:
+    """Alice and Bob scored by the analytics room (as its refresh stores them); 李娜 not yet."""
+    scored = [
+        {"profile_id": ids["Alice Smith"], "scored_ms": 1, "clv": 500.0, "churn": 0.1},
+        {"profile_id": ids["Bob Stone"], "scored_ms": 1, "clv": 50.0, "churn": 0.8},
+    ]
+    with container.engine.begin() as conn:
+        replace_values(conn, tenant.workspace_id, scored)
+
+
+def test_profiles_sort_by_predicted_value_and_filter_by_value_and_churn_risk(
+    client: TestClient, container: Container, tenant: Tenant
+) -> None:
+    _world(client, container, tenant)
+    ids = {p["name"]: p["id"] for p in listing(client, tenant)["data"]}
+    _values(container, tenant, ids)
+
+    def order(**params: Any) -> list[str]:
+        return [p["name"] for p in listing(client, tenant, **params)["data"]]
+
+    assert order(sort="-clv") == ["Alice Smith", "Bob Stone", "李娜"]
+    assert order(sort="clv") == ["Bob Stone", "Alice Smith", "李娜"]  # no value yet: last
+    top = listing(client, tenant, sort="-clv")["data"][0]
+    assert (top["clv"], top["churn"]) == (500.0, 0.1)
+    for limit in (1, 2):  # pages cross from the ranked profiles to the unvalued ones
+        seen, cursor = [], None
+        while True:
+            page = listing(
+                client, tenant, sort="-clv", limit=limit, **({"cursor": cursor} if cursor else {})
+            )
+            seen += [p["name"] for p in page["data"]]
+            if not (cursor := page["next_cursor"]):
+                break
+        assert seen == ["Alice Smith", "Bob Stone", "李娜"], limit
+    assert order(clv_min=100) == ["Alice Smith"]
+    assert order(clv_max=100, sort="-clv") == ["Bob Stone"]
+    assert order(churn_min=0.5) == ["Bob Stone"]
+    assert order(q="李", sort="-clv") == ["李娜"]  # found among the unvalued by key
+    assert order(q="bob", sort="clv") == ["Bob Stone"]
+    assert order(sort="clv", clv_min=10) == ["Bob Stone", "Alice Smith"]  # ranked among few
+    assert order(sort="-clv", churn_max=0.5) == ["Alice Smith"]
+
+
+def test_bad_value_filters_are_problem_json_naming_the_parameter_and_declared(
+    client: TestClient, container: Container, tenant: Tenant
+) -> None:
+    _world(client, container, tenant)
+    cursor = listing(client, tenant, limit=1)["next_cursor"]
+    for params, name in (
+        ({"clv_min": "-1"}, "clv_min"),
+        ({"clv_max": "lots"}, "clv_max"),
+        ({"churn_min": "1.5"}, "churn_min"),
+        ({"clv_min": "10", "clv_max": "5"}, "clv_min"),
+        ({"churn_min": "0.9", "churn_max": "0.2"}, "churn_min"),
+        ({"sort": "-clv", "cursor": cursor}, "cursor"),
+    ):
+        response = client.get("/api/v1/profiles", params=params, headers=tenant.bearer)
+        assert response.status_code in (400, 422), params
+        assert response.headers["content-type"] == "application/problem+json", params
+        assert name in response.text, (params, response.text)
+    spec = client.get("/openapi.json").json()
+    declared = {p["name"]: p for p in spec["paths"]["/api/v1/profiles"]["get"]["parameters"]}
+    assert {"clv_min", "clv_max", "churn_min", "churn_max"} <= set(declared)
+    assert {"-clv", "clv"} <= set(declared["sort"]["schema"]["enum"])

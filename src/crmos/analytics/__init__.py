@@ -18,12 +18,19 @@ from crmos.analytics.evaluate import Evaluation, evaluate
 from crmos.analytics.facts import analytics_facts, facts_of, profile_value
 from crmos.analytics.features import Activity, Events, Profile
 from crmos.analytics.messages import Purchases, message_activity
-from crmos.analytics.repo import models, top_values
+from crmos.analytics.repo import (
+    RANKED_COLUMNS,
+    models,
+    profiles_in_range,
+    ranked_by_value,
+    top_values,
+)
 from crmos.analytics.rfm import Customers, day_of, epoch_days, summarise
 from crmos.analytics.service import Analytics, ClvFit, clv_params
 
 __all__ = [
     "DATA_MAP",
+    "RANKED_COLUMNS",
     "Activity",
     "Analytics",
     "AnalyticsEraser",
@@ -51,6 +58,8 @@ __all__ = [
     "models",
     "p_alive",
     "profile_value",
+    "profiles_in_range",
+    "ranked_by_value",
     "summarise",
     "top_values",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -127,3 +127,75 @@ def delete_values(conn: Connection, workspace_id: str, profile_ids: Sequence[str
     v = analytics_values.c
     where = (v.workspace_id == workspace_id) & in_chunks(v.profile_id, list(profile_ids))
     return conn.execute(delete(analytics_values).where(where)).rowcount or 0
+
+
+RANKED_COLUMNS = ("clv", "churn")
+"""The stored values a listing may rank or bound profiles by."""
+
+
+def ranked_by_value(
+    conn: Connection,
+    workspace_id: str,
+    descending: bool = True,
+    after: tuple[float, str] | None = None,
+    limit: int = 200,
+    among: Collection[str] | None = None,
+) -> list[tuple[str, float]]:
+    """``(profile_id, clv)`` of the workspace's profiles with a CLV, ranked by it (ties by
+    profile id in the same direction), starting after the ``(clv, profile_id)`` ``after``;
+    with ``among``, only those profiles (ranked here: a short list, read by key)."""
+    if among is not None:
+        return _ranked_among(conn, workspace_id, descending, after, limit, among)
+    v = analytics_values.c
+    stmt = select(v.profile_id, v.clv).where(v.workspace_id == workspace_id, v.clv.is_not(None))
+    if after is not None:
+        value, pid = after
+        if descending:
+            stmt = stmt.where((v.clv < value) | ((v.clv == value) & (v.profile_id < pid)))
+        else:
+            stmt = stmt.where((v.clv > value) | ((v.clv == value) & (v.profile_id > pid)))
+    order = (v.clv.desc(), v.profile_id.desc()) if descending else (v.clv, v.profile_id)
+    rows = conn.execute(stmt.order_by(*order).limit(limit))
+    return [(str(pid), float(clv)) for pid, clv in rows]
+
+
+def _ranked_among(
+    conn: Connection,
+    workspace_id: str,
+    descending: bool,
+    after: tuple[float, str] | None,
+    limit: int,
+    among: Collection[str],
+) -> list[tuple[str, float]]:
+    v = analytics_values.c
+    stmt = select(v.profile_id, v.clv).where(
+        in_chunks(v.profile_id, sorted(among)), v.workspace_id == workspace_id
+    )
+    ranked = sorted(
+        ((float(clv), str(pid)) for pid, clv in conn.execute(stmt) if clv is not None),
+        reverse=descending,
+    )
+    if after is not None:
+        ranked = [r for r in ranked if (r < after if descending else r > after)]
+    return [(pid, clv) for clv, pid in ranked[:limit]]
+
+
+def profiles_in_range(
+    conn: Connection,
+    workspace_id: str,
+    column: str,
+    low: float | None = None,
+    high: float | None = None,
+) -> set[str]:
+    """The profiles whose stored ``column`` (one of :data:`RANKED_COLUMNS`) is known and lies
+    within ``low`` and ``high`` (both inclusive); None leaves a side open."""
+    if column not in RANKED_COLUMNS:
+        raise ValueError(f"unknown value column {column!r}; valid: {RANKED_COLUMNS}")
+    v = analytics_values.c
+    col = v[column]
+    stmt = select(v.profile_id).where(v.workspace_id == workspace_id, col.is_not(None))
+    if low is not None:
+        stmt = stmt.where(col >= low)
+    if high is not None:
+        stmt = stmt.where(col <= high)
+    return set(conn.execute(stmt).scalars())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -12,13 +12,15 @@ from rich.table import Table
 from crmos.cli.common import console, container, find_workspace
 from crmos.compliance.consent import ConsentState
 from crmos.core.errors import ValidationError
-from crmos.identity import ProfileFilters, ProfilePage, Sort, reindex_workspace
+from crmos.identity import ProfileFilters, reindex_workspace
 from crmos.profile_listing import (
     CONSENT_HELP,
+    SORT_HELP,
     OtherFilters,
     epoch_ms,
     find_profiles,
     parse_consent,
+    with_values,
 )
 
 app = typer.Typer(help="Profiles: list, search, reindex.", no_args_is_help=True)
@@ -26,9 +28,9 @@ app = typer.Typer(help="Profiles: list, search, reindex.", no_args_is_help=True)
 WorkspaceOpt = Annotated[str | None, typer.Option(help="Workspace name.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 TouchpointOpt = Annotated[str | None, typer.Option(help="Only profiles seen through it.")]
-SortOpt = Annotated[
-    str, typer.Option(help="last_seen or created; a leading '-' sorts newest first.")
-]
+SortOpt = Annotated[str, typer.Option(help=SORT_HELP)]
+ValueOpt = Annotated[float | None, typer.Option(min=0.0, help="Predicted lifetime value bound.")]
+ChurnOpt = Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Churn likelihood bound.")]
 LimitOpt = Annotated[int, typer.Option(min=1, max=200, help="Profiles per page.")]
 CursorOpt = Annotated[str | None, typer.Option(help="next_cursor of the previous page.")]
 SuppressedOpt = Annotated[
@@ -66,6 +68,10 @@ def list_(
     role: RoleOpt = None,
     min_score: MinScoreOpt = 0.5,
     consent: ConsentOpt = None,
+    clv_min: ValueOpt = None,
+    clv_max: ValueOpt = None,
+    churn_min: ChurnOpt = None,
+    churn_max: ChurnOpt = None,
     sort: SortOpt = "-last_seen",
     limit: LimitOpt = 50,
     cursor: CursorOpt = None,
@@ -75,7 +81,9 @@ def list_(
     filters = ProfileFilters(
         touchpoint, epoch_ms(seen_after), epoch_ms(seen_before), suppressed, open_review
     )
-    other = OtherFilters(audience, role, min_score, _consent(consent))
+    other = _others(
+        audience, role, min_score, _consent(consent), clv_min, clv_max, churn_min, churn_max
+    )
     _show(_page(workspace, "", filters, other, sort, cursor, limit), as_json)
 
 
@@ -92,6 +100,10 @@ def search(
     role: RoleOpt = None,
     min_score: MinScoreOpt = 0.5,
     consent: ConsentOpt = None,
+    clv_min: ValueOpt = None,
+    clv_max: ValueOpt = None,
+    churn_min: ChurnOpt = None,
+    churn_max: ChurnOpt = None,
     sort: SortOpt = "-last_seen",
     limit: LimitOpt = 50,
     cursor: CursorOpt = None,
@@ -101,7 +113,9 @@ def search(
     filters = ProfileFilters(
         touchpoint, epoch_ms(seen_after), epoch_ms(seen_before), suppressed, open_review
     )
-    other = OtherFilters(audience, role, min_score, _consent(consent))
+    other = _others(
+        audience, role, min_score, _consent(consent), clv_min, clv_max, churn_min, churn_max
+    )
     _show(_page(workspace, query, filters, other, sort, cursor, limit), as_json)
 
 
@@ -127,11 +141,18 @@ def _page(
     sort: str,
     cursor: str | None,
     limit: int,
-) -> ProfilePage:
+) -> dict[str, Any]:
     with container() as c:
         ws = find_workspace(c, workspace)
-        sort_: Sort = sort  # type: ignore[assignment]  # search_profiles checks it
-        return find_profiles(c.engine, c.vault, ws.id, query, filters, other, sort_, cursor, limit)
+        page = find_profiles(c.engine, c.vault, ws.id, query, filters, other, sort, cursor, limit)
+        return with_values(c.engine, ws.id, page)
+
+
+def _others(*args: Any) -> OtherFilters:
+    try:
+        return OtherFilters(*args)
+    except ValidationError as exc:
+        raise typer.BadParameter(exc.message) from None
 
 
 def _consent(text: str | None) -> tuple[str, str, ConsentState] | None:
@@ -141,21 +162,21 @@ def _consent(text: str | None) -> tuple[str, str, ConsentState] | None:
         raise typer.BadParameter(CONSENT_HELP) from None
 
 
-def _show(page: ProfilePage, as_json: bool) -> None:
+def _show(page: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        print(json.dumps(page.as_dict(), ensure_ascii=False, indent=2))  # noqa: T201
+        print(json.dumps(page, ensure_ascii=False, indent=2))  # noqa: T201
         return
-    table = Table("id", "name", "e-mail", "phone", "account", "last seen", "events")
+    table = Table("id", "name", "e-mail", "phone", "account", "last seen", "events", "clv")
     table.columns[0].no_wrap = True  # ids are never cut, even when piped
     table.columns[0].min_width = 30
-    for s in page.data:
+    for p in page["data"]:
         table.add_row(
-            s.id, s.name or "", s.email or "", s.phone or "", s.account or "",
-            _date(s.last_seen_ms), str(s.events),
+            p["id"], p["name"] or "", p["email"] or "", p["phone"] or "", p["account"] or "",
+            _date(p["last_seen_ms"]), str(p["events"]), "" if p["clv"] is None else str(p["clv"]),
         )  # fmt: skip
     console.print(table)
-    if page.next_cursor:
-        console.print(f"more: --cursor {page.next_cursor}", highlight=False, soft_wrap=True)
+    if page["next_cursor"]:
+        console.print(f"more: --cursor {page['next_cursor']}", highlight=False, soft_wrap=True)
 
 
 def _date(ms: int) -> str:

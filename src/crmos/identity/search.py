@@ -51,6 +51,8 @@ class ProfileFilters:
     open_review: bool | None = None
     within: frozenset[str] | None = None
     """Live profile ids another room selected (audience, role score, consent); None: all."""
+    without: frozenset[str] | None = None
+    """Profile ids to leave out (a listing that shows them elsewhere, e.g. ranked by value)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +118,7 @@ def search_profiles(
     narrowed = _narrowed(conn, key, workspace_id, query, filters)
     if narrowed is None:
         return ProfilePage()
-    stmt, driven, keep = narrowed
+    stmt, driven, keep, drop, _ = narrowed
     column = _r.last_seen_ms if sort.endswith("last_seen") else _r.created_ms
     desc = sort.startswith("-")
     if cursor is not None:
@@ -128,7 +130,7 @@ def search_profiles(
     # whole sort index instead (it has no statistics to tell how few they are).
     sort_by = column + 0 if driven else column
     order = (sort_by.desc(), _r.profile_id.desc()) if desc else (sort_by, _r.profile_id)
-    rows = _fetch(conn, stmt.order_by(*order), keep, limit + 1)
+    rows = _fetch(conn, stmt.order_by(*order), keep, drop, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     data = summaries(conn, workspace_id, rows)
@@ -139,13 +141,29 @@ def search_profiles(
     return ProfilePage(data, encode_cursor(sort, value, last["profile_id"]))
 
 
+def candidates_of(
+    conn: Connection,
+    key: bytes,
+    workspace_id: str,
+    query: str = "",
+    filters: ProfileFilters | None = None,
+) -> frozenset[str] | None:
+    """A superset of the profiles matching ``query`` and ``filters`` (None: no short list is
+    known), so another ordering (a value ranking) can look among these alone."""
+    narrowed = _narrowed(conn, key, workspace_id, query, filters or ProfileFilters())
+    return frozenset() if narrowed is None else narrowed.ids
+
+
 class Narrowed(NamedTuple):
     """A listing's statement, whether a short list of ids drives it (fetched by key, then
-    sorted), and the ids to keep from the rows it streams otherwise (None: all)."""
+    sorted), and the ids to keep from (None: all) and drop from the rows it streams otherwise."""
 
     stmt: Select[Any]
     driven: bool
     keep: frozenset[str] | None
+    drop: frozenset[str] | None = None
+    ids: frozenset[str] | None = None
+    """Every profile the listing can hold is one of these (None: no short list is known)."""
 
 
 def _narrowed(
@@ -188,6 +206,8 @@ def _narrowed(
         reviewed = sorted(open_review_roots(conn, workspace_id))
         cond = _r.profile_id.in_(reviewed)
         stmt = stmt.where(cond if filters.open_review else ~cond)
+    if candidates is not None and filters.without:
+        candidates = candidates - filters.without
     if candidates is not None and not candidates:
         return None
     driven = candidates is not None and len(candidates) <= DRIVE
@@ -196,7 +216,9 @@ def _narrowed(
     # Driven by ids, the workspace is checked on each row found by key ("|| ''" keeps SQLite
     # from walking the workspace's index instead); otherwise its index is the way in.
     mine = (_r.workspace_id + "") if driven else _r.workspace_id
-    return Narrowed(stmt.where(mine == workspace_id), driven, None if driven else candidates)
+    keep = None if driven else candidates
+    drop = filters.without if candidates is None else None
+    return Narrowed(stmt.where(mine == workspace_id), driven, keep, drop or None, candidates)
 
 
 def _count(conn: Connection, workspace_id: str, hashed: list[bytes]) -> int:
@@ -206,16 +228,21 @@ def _count(conn: Connection, workspace_id: str, hashed: list[bytes]) -> int:
 
 
 def _fetch(
-    conn: Connection, stmt: Select[Any], keep: frozenset[str] | None, want: int
+    conn: Connection,
+    stmt: Select[Any],
+    keep: frozenset[str] | None,
+    drop: frozenset[str] | None,
+    want: int,
 ) -> list[dict[str, Any]]:
-    """Up to ``want`` rows; with ``keep``, only rows of those ids, filtered as they stream in."""
-    if keep is None:
+    """Up to ``want`` rows; with ``keep`` only rows of those ids, with ``drop`` none of those,
+    filtered as they stream in."""
+    if keep is None and drop is None:
         return [dict(r._mapping) for r in conn.execute(stmt.limit(want))]
     out: list[dict[str, Any]] = []
     # Closed on leaving: a page found early leaves PostgreSQL's server-side cursor open.
     with conn.execute(stmt.execution_options(yield_per=1000)) as result:
         for row in result:
-            if row.profile_id in keep:
+            if (keep is None or row.profile_id in keep) and not (drop and row.profile_id in drop):
                 out.append(dict(row._mapping))
                 if len(out) == want:
                     break

@@ -2,7 +2,16 @@
 Parquet tiers read through DuckDB) and per-subject data keys.
 
 Every room may import it; it imports only ``crmos.core``.
+
+The event log, the tiers (pyarrow, DuckDB, fsspec) and the vault (cryptography) load on first
+use of one of their names (PEP 562), so a quick command such as ``crmos workspace list`` pays
+only for SQLAlchemy and the tables.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from crmos.store import tables_agent as tables_agent
 from crmos.store import tables_analytics as tables_analytics
@@ -42,7 +51,6 @@ from crmos.store.erasure import (
     in_chunks,
     pseudonymise_rows,
 )
-from crmos.store.eventlog import EventLog, EventQuery, erased_seqs, log_head, subject_events
 from crmos.store.migrate import current_revision, head_revision, migrate
 from crmos.store.offsets import failures, get_offset, record_failure, set_offset
 from crmos.store.records import (
@@ -60,12 +68,43 @@ from crmos.store.records import (
     write_audit_rows,
 )
 from crmos.store.sessions import SessionStore, SignedIn
-from crmos.store.tiers import TierPolicy, TierReport, Tiers, tiers_of
-from crmos.store.tiers_erase import TIERS, TiersEraser, rewrite_pending, scan_parquet
-from crmos.store.tiers_files import TierFiles
-from crmos.store.tiers_read import HistoryRow, tier_file_urls
-from crmos.store.vault import DataKey, Vault, load_master_key
 from crmos.store.workspaces import ApiKey, IssuedKey, Workspace, WorkspaceStore
+
+if TYPE_CHECKING:  # loaded by __getattr__ at run time
+    from crmos.store.eventlog import EventLog, EventQuery, erased_seqs, log_head, subject_events
+    from crmos.store.tiers import TierPolicy, TierReport, Tiers, tiers_of
+    from crmos.store.tiers_erase import TIERS, TiersEraser, rewrite_pending, scan_parquet
+    from crmos.store.tiers_files import TierFiles
+    from crmos.store.tiers_read import HistoryRow, tier_file_urls
+    from crmos.store.vault import DataKey, Vault, load_master_key
+
+_LAZY = {
+    "crmos.store.eventlog": ("EventLog", "EventQuery", "erased_seqs", "log_head", "subject_events"),
+    "crmos.store.tiers": ("TierPolicy", "TierReport", "Tiers", "tiers_of"),
+    "crmos.store.tiers_erase": ("TIERS", "TiersEraser", "rewrite_pending", "scan_parquet"),
+    "crmos.store.tiers_files": ("TierFiles",),
+    "crmos.store.tiers_read": ("HistoryRow", "tier_file_urls"),
+    "crmos.store.vault": ("DataKey", "Vault", "load_master_key"),
+}
+_HOME = {name: module for module, names in _LAZY.items() for name in names}
+
+
+# Hidden from type checkers: they see the names above, and still flag a misspelt one.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        """A lazily loaded public name: its module is imported on first use, then cached here."""
+        module = _HOME.get(name)
+        if module is None:
+            raise AttributeError(f"module 'crmos.store' has no attribute {name!r}")
+        loaded = importlib.import_module(module)
+        for other in _LAZY[module]:
+            globals()[other] = getattr(loaded, other)
+        return globals()[name]
+
+    def __dir__() -> list[str]:
+        return sorted(set(globals()) | set(_HOME))
+
 
 __all__ = [
     "EVENT_LOG",

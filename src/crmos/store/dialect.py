@@ -4,26 +4,36 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, Connection, Engine, LargeBinary, Table, func, literal
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Inspector
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql
+
+
+def dialect_insert(engine: Engine, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT in the engine's dialect, which has its ``ON CONFLICT`` clauses. PostgreSQL's
+    dialect module loads only here, for a PostgreSQL store (quick commands on SQLite skip it)."""
+    if engine.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.insert(table)
+
 
 def insert_ignore(engine: Engine, table: Table) -> Insert:
     """``INSERT ... ON CONFLICT DO NOTHING`` for the engine's dialect."""
-    if engine.dialect.name == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    return postgresql.insert(table).on_conflict_do_nothing()
+    return dialect_insert(engine, table).on_conflict_do_nothing()
 
 
 def upsert_add(engine: Engine, table: Table, keys: Sequence[str], column: str) -> Insert:
     """Insert a row, or add its ``column`` value to the existing row with the same ``keys``."""
-    stmt: sqlite.Insert | postgresql.Insert
-    stmt = sqlite.insert(table) if engine.dialect.name == "sqlite" else postgresql.insert(table)
+    stmt = dialect_insert(engine, table)
     return stmt.on_conflict_do_update(
         index_elements=list(keys),
         set_={column: table.c[column] + stmt.excluded[column]},

@@ -28,9 +28,9 @@ from sqlalchemy import (
     UniqueConstraint,
     case,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
+from crmos.store.dialect import dialect_insert
 from crmos.store.tables import SeqType, metadata
 
 _ID = 40
@@ -185,9 +185,8 @@ graph_audience_picks = Table(
 
 def upsert_activity(engine: Engine) -> Insert:
     """Insert activity rows, or add their count and keep the later ``last_ms``/``last_seq``."""
-    stmt: sqlite.Insert | postgresql.Insert
     t = graph_activity
-    stmt = sqlite.insert(t) if engine.dialect.name == "sqlite" else postgresql.insert(t)
+    stmt = dialect_insert(engine, t)
     later = stmt.excluded.last_ms >= t.c.last_ms
     return stmt.on_conflict_do_update(
         index_elements=["workspace_id", "profile_id", "name"],
@@ -201,8 +200,7 @@ def upsert_activity(engine: Engine) -> Insert:
 
 def upsert_replace(engine: Engine, table: Table, keys: list[str], columns: list[str]) -> Insert:
     """Insert a row, or overwrite ``columns`` of the existing row with the same ``keys``."""
-    stmt: sqlite.Insert | postgresql.Insert
-    stmt = sqlite.insert(table) if engine.dialect.name == "sqlite" else postgresql.insert(table)
+    stmt = dialect_insert(engine, table)
     return stmt.on_conflict_do_update(
         index_elements=keys, set_={c: stmt.excluded[c] for c in columns}
     )

@@ -17,9 +17,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
+from crmos.store.dialect import dialect_insert
 from crmos.store.tables import SeqType, metadata
 
 playbook_versions = Table(
@@ -124,8 +124,7 @@ component_reviews = Table(
 
 def upsert_replace(engine: Engine, table: Table, keys: Sequence[str]) -> Insert:
     """Insert a row, or overwrite the other columns of the row with the same ``keys``."""
-    stmt: sqlite.Insert | postgresql.Insert
-    stmt = sqlite.insert(table) if engine.dialect.name == "sqlite" else postgresql.insert(table)
+    stmt = dialect_insert(engine, table)
     rest = [c.name for c in table.columns if c.name not in keys]
     return stmt.on_conflict_do_update(
         index_elements=list(keys), set_={name: stmt.excluded[name] for name in rest}

@@ -86,7 +86,11 @@ class Vault:
         stored, differs per workspace, and changes (needing ``crmos profiles reindex``) only
         when the master key does.
         """
-        info = SEARCH_KEY_INFO + workspace_id.encode()
+        return self.derive(SEARCH_KEY_INFO + workspace_id.encode())
+
+    def derive(self, info: bytes) -> bytes:
+        """A 32-byte key for one purpose (``info`` names it), derived from the master key with
+        HKDF: never stored, the same on every node, and unrelated to any other purpose's key."""
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(
             self._master_raw
         )

@@ -115,8 +115,20 @@ def viewer(request: Request) -> Viewer:
     return Viewer(key, session, translator(request))
 
 
+CROSS_SITE = ("cross-site", "same-site")
+"""``Sec-Fetch-Site`` values of a request another site (or a sibling subdomain) made."""
+
+
+def refuse_cross_site(request: Request) -> None:
+    """:class:`CsrfRefused` for a POST the browser says another site started (Fetch Metadata):
+    a second guard beside the token, which a browser without the header still needs."""
+    if request.headers.get("sec-fetch-site") in CROSS_SITE:
+        raise CsrfRefused
+
+
 async def actor_any(request: Request) -> Viewer:
     """Dependency for a POST any signed-in viewer may make (sign out): the CSRF token echoed."""
+    refuse_cross_site(request)
     who = viewer(request)
     token = request.headers.get("x-csrf-token")
     if token is None:

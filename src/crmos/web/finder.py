@@ -13,9 +13,10 @@ from pydantic import ValidationError as PydanticError
 
 from crmos.api.routes.profile_search import ProfileQuery, list_profiles
 from crmos.core.errors import Problem, ValidationError
+from crmos.profile_listing import LIST_SORTS
 
 EXPORT_PAGE = 200
-SORTS = ("-last_seen", "last_seen", "-created", "created")
+SORTS = LIST_SORTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,9 @@ class Filters:
     suppressed: bool = False
     open_review: bool = False
     seen_since: str = ""
+    clv_min: str = ""
+    clv_max: str = ""
+    churn_min: str = ""
     sort: str = "-last_seen"
 
     def query(self, cursor: str | None, limit: int) -> ProfileQuery:
@@ -45,6 +49,10 @@ class Filters:
             "marketing_suppressed": True if self.suppressed else None,
             "open_review": True if self.open_review else None,
             "last_seen_after": _day(self.seen_since),
+            # As typed: the query model names a malformed number by its parameter.
+            "clv_min": self.clv_min or None,
+            "clv_max": self.clv_max or None,
+            "churn_min": self.churn_min or None,
             "sort": self.sort if self.sort in SORTS else "-last_seen",
             "cursor": cursor or None,
             "limit": limit,

@@ -25,7 +25,7 @@ from crmos.web import (
     pages_work,
 )
 from crmos.web.console import State, environment
-from crmos.web.session import Sessions
+from crmos.web.session import CSRF_KEY_INFO, Sessions
 
 
 def create_app(container: Container) -> FastAPI:
@@ -44,7 +44,7 @@ def mount(app: FastAPI, container: Container, keys: KeyResolver) -> None:
     app.state.console = State(
         container=container,
         catalogs=Catalogs(),
-        sessions=Sessions(container.engine),
+        sessions=Sessions(container.engine, container.vault.derive(CSRF_KEY_INFO)),
         keys=keys,
         templates=Jinja2Blocks(env=environment()),
     )

@@ -15,6 +15,7 @@ from crmos.web.console import (
     CsrfRefused,
     Viewer,
     actor_any,
+    refuse_cross_site,
     set_session_cookie,
     sign_in_page,
     state,
@@ -37,7 +38,12 @@ def sign_in(
     csrf: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    """Check the key; on success a new session holds it and the browser goes to ``next``."""
+    """Check the key; on success a new session holds it and the browser goes to ``next``.
+
+    Refused unless the form's token, signed for the sign-in form and bound to the visitor's
+    cookie, comes back (a cross-site form cannot read it): no one can be signed in to an
+    attacker's workspace behind their back (login CSRF)."""
+    refuse_cross_site(request)
     s = state(request)
     pending = s.sessions.get(request.cookies.get(COOKIE))
     if pending is None or not pending.csrf_matches(csrf):

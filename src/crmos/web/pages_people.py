@@ -20,7 +20,10 @@ from crmos.web.finder import SORTS, Filters, every_match, find_people
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 Q = Annotated[str, Query(max_length=200)]
-COLUMNS = ("id", "name", "email", "phone", "account", "created_ms", "last_seen_ms", "events")
+COLUMNS = (
+    "id", "name", "email", "phone", "account", "created_ms", "last_seen_ms", "events", "clv",
+    "churn",
+)  # fmt: skip
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """A cell starting so is read as a formula by spreadsheets (CSV injection, OWASP)."""
 
@@ -35,9 +38,13 @@ def filters(
     suppressed: bool = False,
     open_review: bool = False,
     seen_since: Q = "",
+    clv_min: Q = "",
+    clv_max: Q = "",
+    churn_min: Q = "",
     sort: Q = "-last_seen",
 ) -> Filters:
-    """Dependency: the list's filters from the URL."""
+    """Dependency: the list's filters from the URL (numbers checked by the API's query model,
+    whose error names the parameter)."""
     return Filters(
         q,
         touchpoint,
@@ -48,6 +55,9 @@ def filters(
         suppressed,
         open_review,
         seen_since,
+        clv_min.strip(),
+        clv_max.strip(),
+        churn_min.strip(),
         sort,
     )
 

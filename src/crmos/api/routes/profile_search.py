@@ -11,8 +11,16 @@ from fastapi import Request
 from pydantic import BaseModel, Field
 
 from crmos.api.params import Moment
-from crmos.identity import ProfileFilters, Sort
-from crmos.profile_listing import OtherFilters, epoch_ms, find_profiles, parse_consent
+from crmos.identity import ProfileFilters
+from crmos.profile_listing import (
+    SORT_HELP,
+    ListSort,
+    OtherFilters,
+    epoch_ms,
+    find_profiles,
+    parse_consent,
+    with_values,
+)
 
 
 class ProfileQuery(BaseModel):
@@ -61,10 +69,29 @@ class ProfileQuery(BaseModel):
     last_seen_before: Moment | None = Field(
         default=None, description="Only profiles last seen before this time (ISO 8601)."
     )
-    sort: Sort = Field(
-        default="-last_seen",
-        description="last_seen or created; a leading '-' sorts newest first.",
+    clv_min: float | None = Field(
+        default=None,
+        ge=0,
+        description="Only profiles whose predicted customer lifetime value is at least this.",
     )
+    clv_max: float | None = Field(
+        default=None,
+        ge=0,
+        description="Only profiles whose predicted customer lifetime value is at most this.",
+    )
+    churn_min: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Only profiles whose churn likelihood is at least this.",
+    )
+    churn_max: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Only profiles whose churn likelihood is at most this.",
+    )
+    sort: ListSort = Field(default="-last_seen", description=SORT_HELP)
     cursor: str | None = Field(
         default=None,
         max_length=300,
@@ -75,7 +102,8 @@ class ProfileQuery(BaseModel):
 
 
 def list_profiles(request: Request, workspace_id: str, query: ProfileQuery) -> dict[str, Any]:
-    """A page of profiles; ``data`` holds summaries, ``next_cursor`` the next page or null."""
+    """A page of profiles; ``data`` holds summaries with their predicted ``clv`` and ``churn``
+    (null until the analytics room scored them), ``next_cursor`` the next page or null."""
     container = request.app.state.container
     filters = ProfileFilters(
         touchpoint=query.touchpoint,
@@ -84,9 +112,12 @@ def list_profiles(request: Request, workspace_id: str, query: ProfileQuery) -> d
         marketing_suppressed=query.marketing_suppressed,
         open_review=query.open_review,
     )
-    others = OtherFilters(query.audience, query.role, query.min_score, parse_consent(query.consent))
+    others = OtherFilters(
+        query.audience, query.role, query.min_score, parse_consent(query.consent),
+        query.clv_min, query.clv_max, query.churn_min, query.churn_max,
+    )  # fmt: skip
     page = find_profiles(
         container.engine, container.vault, workspace_id, query.q or "", filters, others,
         query.sort, query.cursor, query.limit,
     )  # fmt: skip
-    return page.as_dict()
+    return with_values(container.engine, workspace_id, page)
