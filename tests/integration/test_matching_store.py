@@ -17,6 +17,7 @@ from crmos.bootstrap import Container
 from crmos.core.errors import ConfigError
 from crmos.identity.config import set_workspace_config
 from crmos.identity.matching.evidence import Suggestion
+from crmos.identity.matching.model import ColumnRole, MatchPlan
 from crmos.identity.matching.store import apply, load_people, match_workspace
 from crmos.store.tables_identity import (
     identity_merges,
@@ -197,3 +198,48 @@ def test_a_workspace_without_comparable_profiles_matches_nothing(container: Cont
     ws, _, _ = container.workspaces.create("empty")
     result = match_workspace(container.engine, ws.id, container.settings.identity)
     assert (result.run_id, result.profiles, result.pairs) == (None, 0, 0)
+
+
+def test_same_name_contacts_of_one_account_merge_unless_a_mailbox_or_the_account_differs(
+    container: Container,
+) -> None:
+    ws, _, _ = container.workspaces.create("b2b")
+    role = {"title": "Marketing Manager"}
+    contacts = {
+        "crm-lei": ("Lei", "Wu", "acme", {"email": "lei.wu@acme.cn"}),
+        "app-lei": ("Lei", "Wu", "acme", {}),
+        "crm-jing": ("Jing", "Li", "acme", {"email": "jing.li@acme.cn"}),
+        "app-jing": ("Jing", "Li", "acme", {"email": "jing.li1@acme.cn"}),
+        "crm-min": ("Min", "Zhou", "acme", {}),
+        "app-min": ("Min", "Zhou", "globex", {}),
+    }
+    send(container, ws.id, "crm", [
+        identify(user, {"first_name": first, "last_name": last, "company": {"id": account}}
+                 | role | extra)
+        for user, (first, last, account, extra) in contacts.items()
+    ])  # fmt: skip
+    i = profile_identifiers.c
+    plan = MatchPlan(
+        tuple(ColumnRole(c, k, "test") for c, k in (("first_name", "forename"),
+              ("last_name", "surname"), ("email", "email"), ("title", "category"))),
+        (), (),
+    )  # fmt: skip
+    with container.engine.begin() as conn:
+        owner = dict(
+            conn.execute(select(i.value, i.profile_id).where(i.workspace_id == ws.id)).all()
+        )
+        # The model's score for a name, a title and an account alone: under the auto threshold.
+        found = [
+            Suggestion(owner[f"crm-{n}"], owner[f"app-{n}"], 0.987, 6.3, {})
+            for n in ("lei", "jing", "min")
+        ]
+        people = load_people(conn, ws.id, "company.id")
+        outcomes = apply(conn, ws.id, "mrun_b2b", people, found, 0.99, plan)
+        roots = dict(conn.execute(select(profiles.c.id, profiles.c.root_id)).all())
+        merge = conn.execute(select(identity_merges).where(identity_merges.c.workspace_id == ws.id))
+        evidence = json.loads(merge.one().evidence)
+    assert outcomes == {"merged": 1, "review": 2}
+    assert roots[owner["crm-lei"]] == roots[owner["app-lei"]]
+    assert roots[owner["crm-jing"]] != roots[owner["app-jing"]]
+    assert roots[owner["crm-min"]] != roots[owner["app-min"]]
+    assert evidence["sole_name_in_account"] == "acme"  # the account; never the name itself

@@ -1,4 +1,5 @@
-"""Matching details learned on the demo world: the account as evidence, EM on small data."""
+"""Matching details learned on the demo world: the account as evidence, a name one person
+bears within an account, EM on small data."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from crmos.demo import generate
-from crmos.identity.matching.account import ACCOUNT_COLUMN, with_account
+from crmos.identity.matching.account import ACCOUNT_COLUMN, sole_names, with_account
 from crmos.identity.matching.files import build_run
 from crmos.identity.matching.frames import connect
 from crmos.identity.matching.frames import profiles as column_profiles
@@ -70,3 +71,49 @@ def test_an_em_session_that_fails_leaves_every_comparison_in_the_model() -> None
 def test_the_prior_on_m_lets_every_em_session_of_that_world_train() -> None:
     _, run = _train(prior_matches=1.0)
     assert run.skipped_sessions == []
+
+
+CONTACTS = MatchPlan(
+    roles=(
+        ColumnRole("first_name", "forename", "name"),
+        ColumnRole("last_name", "surname", "name"),
+        ColumnRole("email", "email", "name"),
+        ColumnRole("phone", "phone", "name"),
+        ColumnRole("birthday", "date", "name"),
+        ColumnRole("title", "category", "name"),
+    ),
+    ignored=(),
+    blocking=(),
+)
+LEI = {"first_name": "Lei", "last_name": "Wu", "title": "Marketing Manager"}
+
+
+def test_same_name_contacts_of_one_account_are_one_person_when_nothing_tells_them_apart() -> None:
+    traits = {
+        "a": LEI | {"email": "lei.wu@jinsui.cn", "birthday": "1988-09-20"},
+        "b": {**LEI, "first_name": "LEI"},
+        "c": LEI | {"phone": "+8618670536630", "birthday": "1988-20-09"},
+        "d": {"first_name": "Lei", "last_name": "Li", "title": "CFO"},
+    }
+    sole = sole_names(traits, dict.fromkeys(traits, "acme"), CONTACTS)
+    assert sole == dict.fromkeys("abc", ("acme", "lei", "wu"))
+
+
+def test_a_different_mailbox_phone_title_or_birthday_makes_a_name_shared_in_the_account() -> None:
+    for other in (
+        {"email": "lei.wu1@jinsui.cn"},
+        {"email": "wu.lei@gmail.com"},
+        {"phone": "+8613900000000"},
+        {"title": "CFO"},
+        {"birthday": "1990-01-01"},
+    ):
+        first = {"email": "lei.wu@jinsui.cn", "phone": "+8618670536630", "birthday": "1988-09-20"}
+        traits = {"a": LEI | first, "b": LEI | other, "c": dict(LEI)}
+        # c fits either colleague: the whole name is left to the model's score.
+        assert sole_names(traits, dict.fromkeys(traits, "acme"), CONTACTS) == {}, other
+
+
+def test_the_same_name_at_different_accounts_or_without_an_account_is_not_one_person() -> None:
+    traits = {"a": dict(LEI), "b": dict(LEI), "c": dict(LEI), "d": {"first_name": "Lei"}}
+    accounts = {"a": "acme", "b": "globex", "c": None, "d": "acme"}
+    assert sole_names(traits, accounts, CONTACTS) == {}

@@ -26,7 +26,7 @@ from crmos.core.ids import new_id
 from crmos.core.settings import IdentitySettings
 from crmos.identity import repo
 from crmos.identity.config import effective_config
-from crmos.identity.matching.account import ACCOUNT_COLUMN, with_account
+from crmos.identity.matching.account import ACCOUNT_COLUMN, one_bearer, sole_names, with_account
 from crmos.identity.matching.evidence import Suggestion, suggestions_of
 from crmos.identity.matching.files import build_run
 from crmos.identity.matching.frames import connect
@@ -94,10 +94,7 @@ def match_workspace(
         plan, model, found = score(con, people, opts)
     run = _Run(new_id("mrun_"), workspace_id, started, auto, review)
     with engine.begin() as conn:
-        forenames = [r.column for r in plan.roles if r.kind == "forename"]
-        dates = [r.column for r in plan.roles if r.kind == "date"]
-        emails = [r.column for r in plan.roles if r.kind == "email"]
-        outcomes = apply(conn, workspace_id, run.id, people, found, auto, forenames, dates, emails)
+        outcomes = apply(conn, workspace_id, run.id, people, found, auto, plan=plan)
         conn.execute(
             identity_match_runs.insert().values(run.row(people, found, outcomes, plan, model))
         )
@@ -243,23 +240,29 @@ def apply(
     people: Sequence[Person],
     found: Sequence[Suggestion],
     auto: float,
-    forenames: Sequence[str] = (),
-    dates: Sequence[str] = (),
-    emails: Sequence[str] = (),
+    plan: MatchPlan | None = None,
 ) -> dict[str, int]:
     """Merge, queue or set aside each pair, best first; returns counts per outcome.
 
-    Pairs whose ``forenames`` differ, contacts of one account with two addresses at one
-    mail domain (``emails``), or pairs tying a record to two clearly different people
-    (``forenames`` or ``dates`` differ), are queued whatever their score.
+    Sure pairs are those at ``auto`` or above, and two profiles of a name one person bears
+    within their account (``account.sole_names``). Pairs whose forenames differ, contacts
+    of one account with two addresses at one mail domain, or pairs tying a record to two
+    clearly different people (forenames or birth dates differ), are queued whatever their
+    score. ``plan`` names the columns of each kind (none: no guard reads a column).
     """
     seen = _suggested_before(conn, workspace_id, {s.left_id for s in found})
     by_id = {p.profile_id: p for p in people}
-    sure = [(s.left_id, s.right_id) for s in found if s.probability >= auto]
     traits = {pid: p.traits for pid, p in by_id.items()}
     accounts = {pid: p.account for pid, p in by_id.items()}
-    doubtful = torn(sure, traits, forenames, dates, emails, accounts)
-    decider = _Decider(conn, workspace_id, run_id, auto, by_id, (*forenames,), (*emails,), doubtful)
+    plan = plan or MatchPlan((), (), ())
+    forenames, emails = plan.columns_of("forename"), plan.columns_of("email")
+    sole = sole_names(traits, accounts, plan)
+    pairs = [(s.left_id, s.right_id, s.probability) for s in found]
+    sure = [(a, b) for a, b, p in pairs if p >= auto or one_bearer(a, b, sole)]
+    doubtful = torn(sure, traits, forenames, plan.columns_of("date"), emails, accounts)
+    decider = _Decider(
+        conn, workspace_id, run_id, auto, by_id, (*forenames,), (*emails,), doubtful, sole
+    )
     counts: dict[str, int] = {}
     rows = []
     for s in sorted(found, key=lambda s: (-s.probability, s.left_id, s.right_id)):
@@ -286,6 +289,7 @@ class _Decider:
     forenames: tuple[str, ...] = ()
     emails: tuple[str, ...] = ()
     torn: set[str] = field(default_factory=set)
+    sole: dict[str, tuple[str, ...]] = field(default_factory=dict)
     groups: _Groups = field(init=False)
 
     def __post_init__(self) -> None:
@@ -303,7 +307,11 @@ class _Decider:
         colleagues = left.account is not None and left.account == right.account
         mailboxes = mailbox_clash(left.traits, right.traits, self.emails) if colleagues else []
         torn = sorted({left.profile_id, right.profile_id} & self.torn)
-        if s.probability >= self.auto and len(accounts) < 2 and not (clash or mailboxes or torn):
+        sole = one_bearer(s.left_id, s.right_id, self.sole)
+        if sole:
+            evidence["sole_name_in_account"] = sole[0]
+        sure = s.probability >= self.auto or sole
+        if sure and len(accounts) < 2 and not (clash or mailboxes or torn):
             merge_id = self._merge(left, right, s, evidence)
             return row | {"outcome": "merged", "merge_id": merge_id}
         if len(accounts) > 1:
