@@ -19,7 +19,6 @@ from crmos.store.dialect import insert_ignore, upsert_add
 from crmos.store.partitions import EVENTS_LOCK, lock_appends
 from crmos.store.tables import events, intake_buckets, intake_counts, intake_sequences
 from crmos.store.tables_tiers import tier_files
-from crmos.store.tiers_read import files_of, in_list, merge, query_files
 
 BUCKET_MS = 60_000  # intake counters are also kept per minute
 MINUTES_KEPT_MS = HEALTH_WINDOW_MAX_S * 1000
@@ -197,6 +196,10 @@ class EventLog:
             where.append("seq > $after")
             params["after"] = query.after_seq
         order = events.c.seq.desc() if query.newest_first else events.c.seq
+        # The warm tiers' reader (DuckDB, fsspec, pyarrow: a quarter second to import) loads
+        # with the first read, not with every process that imports the store.
+        from crmos.store.tiers_read import files_of, merge, query_files
+
         with self.engine.connect() as conn:
             # Hot first, then the manifest: a move committing in between shows its rows twice
             # (merged away), never not at all.
@@ -231,6 +234,8 @@ class EventLog:
             found.extend(r for r in rows if r.workspace_id == workspace_id)
         missing = sorted(set(seqs) - {r.seq for r in found})
         if missing:
+            from crmos.store.tiers_read import files_of, query_files
+
             f = tier_files.c
             lo, hi = missing[0], missing[-1]
             found += query_files(
@@ -339,6 +344,8 @@ def subject_events(
     subject look-up read. Rows of the ``events`` table or :class:`HistoryRow` values."""
     if not user_ids and not anonymous_ids and not seqs:
         return []
+    from crmos.store.tiers_read import files_of, in_list, merge, query_files
+
     e = events.c
     clauses = [e.user_id.in_(user_ids), e.anonymous_id.in_(anonymous_ids)]
     if seqs:
