@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
 
 from crmos.agent import encoder, intent_encoder
@@ -94,28 +92,17 @@ def container(settings: Settings, migrated_sqlite: Path) -> Iterator[Container]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def remembered_embeddings() -> Iterator[dict[str, Any]]:
-    """Each test worker runs the sentence encoder once per distinct text.
+def remembered_embeddings() -> Iterator[encoder.VectorCache]:
+    """Each test worker runs the sentence encoder once per distinct text it classifies.
 
     Many tests score the same shipped evaluation sets and demo messages, and the encoder costs
     about 65 ms a message on the CI's two cores: embedding them afresh in every test was
-    minutes of the suite. Vectors are the engine's own (keyed as the product keys them: a hash
-    of what the encoder reads); servers and CLIs that tests start in subprocesses embed as
-    usual.
+    minutes of the suite. Training already reuses the product's vector cache; predictions
+    embed afresh by design, so here they go through a :class:`VectorCache` of their own (the
+    engine's vectors, keyed as the product keys them). Servers and CLIs that tests start in
+    subprocesses embed as usual.
     """
-    memo: dict[str, Any] = {}
-    real = encoder.embed
-
-    def embed(texts: Sequence[str]) -> Any:
-        keys = [encoder.key(t) for t in texts]
-        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in memo}
-        if missing:
-            memo.update(zip(missing, real(list(missing.values())), strict=True))
-        if not keys:
-            return real(texts)
-        return np.vstack([memo[k] for k in keys])
-
+    cache = encoder.VectorCache()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(encoder, "embed", embed)
-        patch.setattr(intent_encoder, "embed", embed)
-        yield memo
+        patch.setattr(intent_encoder, "embed", cache.vectors)
+        yield cache
